@@ -1,0 +1,493 @@
+//! Consumers: one router producer's media sent to one transport's remote, rewritten into the
+//! consumer's own SSRC, payload types, extension ids and continuous sequence/timestamps.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::events::{CloseReason, EventKind, ObjectKind};
+use crate::ids::new_uuid;
+use crate::ortc;
+use crate::producer::{unix_ms, NO_PT};
+use crate::rate::RateCalculator;
+use crate::rtp::{write_forwarded, ExtensionMap, ForwardHeader, RtpPacket, SeqTsRewriter};
+use crate::rtp_parameters::{ConsumerLayers, ConsumerType, MediaKind, RtpCapabilities, RtpParameters};
+use crate::worker::{Key, WorkerInner, WorkerState};
+
+const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+
+/// Options of `transport.consume()`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerOptions {
+    /// The producer to consume.
+    pub producer_id: String,
+    /// What the consuming remote can receive.
+    pub rtp_capabilities: RtpCapabilities,
+    /// Start paused (recommended for video: resume once the remote is ready).
+    #[serde(default)]
+    pub paused: bool,
+    /// MID to use (default: the transport's next one).
+    #[serde(default)]
+    pub mid: Option<String>,
+    /// Preferred spatial/temporal layers (simulcast/SVC); clamped to what exists.
+    #[serde(default)]
+    pub preferred_layers: Option<ConsumerLayers>,
+    /// Forward DTX packets too.
+    #[serde(default)]
+    pub ignore_dtx: bool,
+    /// Offer NACK/RTX (default: video yes, audio no).
+    #[serde(default)]
+    pub enable_rtx: Option<bool>,
+    /// A pipe consumer (all layers, original SSRCs mapping).
+    #[serde(default)]
+    pub pipe: bool,
+}
+
+pub(crate) struct ConsumerState {
+    pub(crate) id: String,
+    pub(crate) transport: Key,
+    pub(crate) producer: Key,
+    pub(crate) kind: MediaKind,
+    pub(crate) rtp_parameters: RtpParameters,
+    pub(crate) consumer_type: ConsumerType,
+    pub(crate) paused: bool,
+    pub(crate) producer_paused: bool,
+    pub(crate) ssrc: u32,
+    /// Producer payload type → consumer payload type (`NO_PT`: not forwarded).
+    pt_map: [u8; 128],
+    /// Producer extension id → consumer extension id.
+    ext_map: ExtensionMap,
+    mid_ext: Option<(u8, Vec<u8>)>,
+    rewriter: SeqTsRewriter,
+    /// The producer encoding this consumer forwards.
+    pub(crate) source_encoding: usize,
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    rate: RateCalculator,
+    pub(crate) priority: u8,
+    pub(crate) preferred_layers: Option<ConsumerLayers>,
+    mime_type: String,
+    flags: Arc<ConsumerFlags>,
+}
+
+/// State the handle reads without a round trip.
+#[derive(Default)]
+pub(crate) struct ConsumerFlags {
+    closed: AtomicBool,
+    paused: AtomicBool,
+    producer_paused: AtomicBool,
+    priority: AtomicU8,
+    preferred_layers: Mutex<Option<ConsumerLayers>>,
+}
+
+impl ConsumerState {
+    fn active(&self) -> bool {
+        !self.paused && !self.producer_paused
+    }
+
+    /// Writes this consumer's copy of `pkt` into `out`; false when the packet is not for it.
+    pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, now: u64, out: &mut Vec<u8>) -> bool {
+        if !self.active() || encoding != self.source_encoding {
+            return false;
+        }
+        let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
+        if pt == NO_PT {
+            return false;
+        }
+        let Some((seq, ts)) = self.rewriter.rewrite(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now) else { return false };
+        let hdr = ForwardHeader {
+            ssrc: self.ssrc,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())),
+        };
+        write_forwarded(out, pkt, &hdr, &self.ext_map);
+        self.packets += 1;
+        self.bytes += out.len() as u64;
+        self.rate.update(out.len(), now);
+        true
+    }
+
+    /// Returns true when the change makes the consumer active (it then wants a key frame).
+    pub(crate) fn set_producer_paused(&mut self, paused: bool) -> bool {
+        let was_active = self.active();
+        self.producer_paused = paused;
+        self.flags.producer_paused.store(paused, Ordering::Release);
+        if !paused {
+            self.rewriter.request_sync();
+        }
+        !was_active && self.active() && self.kind == MediaKind::Video
+    }
+
+    fn stats(&mut self, now: u64) -> Value {
+        let mut v = json!({
+            "type": "outbound-rtp",
+            "timestamp": unix_ms(),
+            "ssrc": self.ssrc,
+            "kind": self.kind,
+            "mimeType": self.mime_type,
+            "packetsLost": 0,
+            "fractionLost": 0,
+            "packetsDiscarded": 0,
+            "packetsRetransmitted": 0,
+            "packetsRepaired": 0,
+            "nackCount": 0,
+            "nackPacketCount": 0,
+            "pliCount": 0,
+            "firCount": 0,
+            "score": 10,
+            "packetCount": self.packets,
+            "byteCount": self.bytes,
+            "bitrate": self.rate.rate(now),
+        });
+        if let Some(rtx) = self.rtp_parameters.encodings.first().and_then(|e| e.rtx) {
+            v["rtxSsrc"] = json!(rtx.ssrc);
+        }
+        v
+    }
+}
+
+pub(crate) struct ConsumerData {
+    key: Key,
+    id: String,
+    producer_id: String,
+    kind: MediaKind,
+    rtp_parameters: RtpParameters,
+    consumer_type: ConsumerType,
+    flags: Arc<ConsumerFlags>,
+}
+
+impl WorkerState {
+    pub(crate) fn create_consumer(&mut self, tkey: Key, pkey: Key, o: ConsumerOptions, mid: Option<String>) -> Result<ConsumerData> {
+        let mut caps = o.rtp_capabilities;
+        ortc::validate_rtp_capabilities(&mut caps)?;
+        let p = self.producer(pkey)?;
+        let enable_rtx = o.enable_rtx.unwrap_or(p.kind == MediaKind::Video);
+        let mut params = if o.pipe {
+            ortc::get_pipe_consumer_rtp_parameters(&p.consumable_rtp_parameters, enable_rtx)
+        } else {
+            if !ortc::can_consume(&p.consumable_rtp_parameters, &caps)? {
+                return Err(Error::unsupported("cannot consume this Producer with the given rtpCapabilities"));
+            }
+            ortc::get_consumer_rtp_parameters(&p.consumable_rtp_parameters, &caps, false, enable_rtx)?
+        };
+        params.mid = mid;
+        let consumer_type = ortc::consumer_type(p.producer_type, o.pipe);
+        let preferred_layers = ortc::consumer_preferred_layers(consumer_type, &params, o.preferred_layers);
+
+        // Compose producer → router → consumer maps once, so forwarding is one table lookup.
+        let mut pt_map = [NO_PT; 128];
+        for (in_pt, router_pt) in p.pt_map.iter().enumerate() {
+            if *router_pt != NO_PT && params.codecs.iter().any(|c| c.payload_type == *router_pt) {
+                pt_map[in_pt] = *router_pt;
+            }
+        }
+        let mut ext_map = ExtensionMap::default();
+        for e in &p.rtp_parameters.header_extensions {
+            let router_id = p.ext_map.get(e.id);
+            if router_id != 0 && params.header_extensions.iter().any(|c| c.id == router_id && c.uri == e.uri) {
+                ext_map.insert(e.id, router_id);
+            }
+        }
+        let mid_ext = match (&params.mid, params.header_extensions.iter().find(|e| e.uri == MID_URI)) {
+            (Some(m), Some(e)) if !m.is_empty() && m.len() <= 16 => Some((e.id, m.as_bytes().to_vec())),
+            _ => None,
+        };
+        let ssrc = params.encodings.first().and_then(|e| e.ssrc).unwrap_or_else(ortc::generate_ssrc);
+        let media_codec = params.codecs.iter().find(|c| !ortc::is_rtx_mime(&c.mime_type));
+        let clock_rate = media_codec.map(|c| c.clock_rate).unwrap_or(90000);
+        let mime_type = media_codec.map(|c| c.mime_type.clone()).unwrap_or_default();
+        let (producer_id, kind, producer_paused) = (p.id.clone(), p.kind, p.paused);
+
+        let mut rng = rand::thread_rng();
+        let key = self.next_key();
+        let id = new_uuid();
+        let flags = Arc::new(ConsumerFlags::default());
+        flags.paused.store(o.paused, Ordering::Release);
+        flags.producer_paused.store(producer_paused, Ordering::Release);
+        flags.priority.store(1, Ordering::Release);
+        *flags.preferred_layers.lock() = preferred_layers;
+        let state = ConsumerState {
+            id: id.clone(),
+            transport: tkey,
+            producer: pkey,
+            kind,
+            rtp_parameters: params.clone(),
+            consumer_type,
+            paused: o.paused,
+            producer_paused,
+            ssrc,
+            pt_map,
+            ext_map,
+            mid_ext,
+            rewriter: SeqTsRewriter::new(clock_rate, rng.gen(), rng.gen()),
+            source_encoding: 0,
+            packets: 0,
+            bytes: 0,
+            rate: RateCalculator::default(),
+            priority: 1,
+            preferred_layers,
+            mime_type,
+            flags: flags.clone(),
+        };
+        let active = state.active();
+        self.consumers.insert(key, state);
+        if let Some(p) = self.producers.get_mut(&pkey) {
+            p.consumers.push(key);
+        }
+        if let Some(t) = self.transports.get_mut(&tkey) {
+            t.consumers.push(key);
+            t.consumer_ssrcs.insert(ssrc as u64, key);
+        }
+        if active && kind == MediaKind::Video {
+            let now = self.now_ms();
+            self.request_key_frame(pkey, now);
+        }
+        Ok(ConsumerData { key, id, producer_id, kind, rtp_parameters: params, consumer_type, flags })
+    }
+
+    pub(crate) fn close_consumer(&mut self, key: Key, reason: CloseReason) {
+        let Some(c) = self.consumers.remove(&key) else { return };
+        if let Some(p) = self.producers.get_mut(&c.producer) {
+            p.consumers.retain(|k| *k != key);
+        }
+        if let Some(t) = self.transports.get_mut(&c.transport) {
+            t.consumers.retain(|k| *k != key);
+            t.consumer_ssrcs.remove(&(c.ssrc as u64));
+        }
+        c.flags.closed.store(true, Ordering::Release);
+        self.bus.emit(&c.id, EventKind::Closed { object: ObjectKind::Consumer, reason });
+    }
+
+    fn consumer_mut(&mut self, key: Key) -> Result<&mut ConsumerState> {
+        self.consumers.get_mut(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))
+    }
+
+    fn set_consumer_paused(&mut self, key: Key, paused: bool) -> Result<()> {
+        let c = self.consumer_mut(key)?;
+        let was_active = c.active();
+        c.paused = paused;
+        c.flags.paused.store(paused, Ordering::Release);
+        if !paused {
+            c.rewriter.request_sync();
+        }
+        let wants_key_frame = !was_active && c.active() && c.kind == MediaKind::Video;
+        let pkey = c.producer;
+        if wants_key_frame {
+            let now = self.now_ms();
+            self.request_key_frame(pkey, now);
+        }
+        Ok(())
+    }
+
+    fn consumer_request_key_frame(&mut self, key: Key) -> Result<()> {
+        let pkey = self.consumer_mut(key)?.producer;
+        let now = self.now_ms();
+        self.request_key_frame(pkey, now);
+        Ok(())
+    }
+
+    fn consumer_set_priority(&mut self, key: Key, priority: Option<u8>) -> Result<()> {
+        let priority = priority.unwrap_or(1);
+        if priority < 1 {
+            return Err(Error::type_err("invalid priority: must be 1..=255"));
+        }
+        let c = self.consumer_mut(key)?;
+        c.priority = priority;
+        c.flags.priority.store(priority, Ordering::Release);
+        Ok(())
+    }
+
+    fn consumer_set_preferred_layers(&mut self, key: Key, layers: ConsumerLayers) -> Result<()> {
+        let c = self.consumer_mut(key)?;
+        let clamped = ortc::consumer_preferred_layers(c.consumer_type, &c.rtp_parameters, Some(layers));
+        c.preferred_layers = clamped;
+        *c.flags.preferred_layers.lock() = clamped;
+        Ok(())
+    }
+
+    fn consumer_stats(&mut self, key: Key) -> Result<Value> {
+        let now = self.now_ms();
+        let c = self.consumers.get_mut(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))?;
+        let mine = c.stats(now);
+        let (pkey, enc) = (c.producer, c.source_encoding);
+        let mut out = vec![mine];
+        if let Some(Value::Array(ps)) = self.producers.get_mut(&pkey).map(|p| p.stats_for_consumer(now, enc)) {
+            out.extend(ps);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn consumer_dump(&self, key: Key) -> Result<Value> {
+        let c = self.consumers.get(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))?;
+        let p = self.producers.get(&c.producer);
+        let producer_id = p.map(|p| p.id.clone());
+        let consumable = p.map(|p| p.consumable_rtp_parameters.encodings.clone()).unwrap_or_default();
+        let supported: Vec<u8> = c.rtp_parameters.codecs.iter().filter(|x| !ortc::is_rtx_mime(&x.mime_type)).map(|x| x.payload_type).collect();
+        Ok(json!({
+            "id": c.id,
+            "producerId": producer_id,
+            "kind": c.kind,
+            "type": c.consumer_type,
+            "rtpParameters": c.rtp_parameters,
+            "consumableRtpEncodings": consumable,
+            "supportedCodecPayloadTypes": supported,
+            "traceEventTypes": [],
+            "paused": c.paused,
+            "producerPaused": c.producer_paused,
+            "priority": c.priority,
+            "preferredLayers": c.preferred_layers,
+        }))
+    }
+}
+
+impl crate::producer::ProducerState {
+    /// The inbound stats of the stream a consumer forwards (mediasoup appends them to
+    /// `consumer.getStats()`).
+    pub(crate) fn stats_for_consumer(&mut self, now: u64, encoding: usize) -> Value {
+        let ssrc = self.streams.get(encoding).and_then(|s| s.ssrc);
+        match self.stats_value(now) {
+            Value::Array(v) => Value::Array(v.into_iter().filter(|s| s["ssrc"].as_u64() == ssrc.map(u64::from)).collect()),
+            other => other,
+        }
+    }
+}
+
+/// A consumer handle.
+#[derive(Clone)]
+pub struct Consumer {
+    worker: Arc<WorkerInner>,
+    key: Key,
+    id: Arc<str>,
+    producer_id: Arc<str>,
+    kind: MediaKind,
+    rtp_parameters: Arc<RtpParameters>,
+    consumer_type: ConsumerType,
+    flags: Arc<ConsumerFlags>,
+}
+
+impl Consumer {
+    pub(crate) fn from_data(worker: Arc<WorkerInner>, d: ConsumerData) -> Self {
+        Consumer {
+            worker,
+            key: d.key,
+            id: d.id.into(),
+            producer_id: d.producer_id.into(),
+            kind: d.kind,
+            rtp_parameters: Arc::new(d.rtp_parameters),
+            consumer_type: d.consumer_type,
+            flags: d.flags,
+        }
+    }
+
+    /// The consumer's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The consumed producer's id.
+    pub fn producer_id(&self) -> &str {
+        &self.producer_id
+    }
+    /// `audio` or `video`.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+    /// What the remote receives: the router's payload types and ext ids, the consumer's SSRC.
+    pub fn rtp_parameters(&self) -> &RtpParameters {
+        &self.rtp_parameters
+    }
+    /// `simple`, `simulcast`, `svc` or `pipe`.
+    pub fn consumer_type(&self) -> ConsumerType {
+        self.consumer_type
+    }
+    /// Whether the consumer itself is paused.
+    pub fn paused(&self) -> bool {
+        self.flags.paused.load(Ordering::Acquire)
+    }
+    /// Whether its producer is paused.
+    pub fn producer_paused(&self) -> bool {
+        self.flags.producer_paused.load(Ordering::Acquire)
+    }
+    /// Sending priority (1..=255).
+    pub fn priority(&self) -> u8 {
+        self.flags.priority.load(Ordering::Acquire)
+    }
+    /// Preferred layers (simulcast/SVC), after clamping.
+    pub fn preferred_layers(&self) -> Option<ConsumerLayers> {
+        *self.flags.preferred_layers.lock()
+    }
+    /// Whether the consumer is closed (directly or by a cascade).
+    pub fn closed(&self) -> bool {
+        self.flags.closed.load(Ordering::Acquire) || self.worker.is_closed()
+    }
+
+    fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut WorkerState, Key) -> Result<T> + Send + 'static) -> Result<T> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| f(st, key))
+    }
+
+    /// Stops sending to the remote.
+    pub fn pause_blocking(&self) -> Result<()> {
+        self.call(|st, k| st.set_consumer_paused(k, true))
+    }
+    /// Resumes sending (video asks the producer for a key frame).
+    pub fn resume_blocking(&self) -> Result<()> {
+        self.call(|st, k| st.set_consumer_paused(k, false))
+    }
+    /// Async twin of [`Consumer::pause_blocking`].
+    pub async fn pause(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call(move |st| st.set_consumer_paused(key, true)).await
+    }
+    /// Async twin of [`Consumer::resume_blocking`].
+    pub async fn resume(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call(move |st| st.set_consumer_paused(key, false)).await
+    }
+    /// Asks the producer for a key frame.
+    pub fn request_key_frame_blocking(&self) -> Result<()> {
+        self.call(|st, k| st.consumer_request_key_frame(k))
+    }
+    /// Sets the priority (`None`: back to 1).
+    pub fn set_priority_blocking(&self, priority: Option<u8>) -> Result<()> {
+        self.call(move |st, k| st.consumer_set_priority(k, priority))
+    }
+    /// Sets preferred layers (clamped to what the producer has).
+    pub fn set_preferred_layers_blocking(&self, layers: ConsumerLayers) -> Result<()> {
+        self.call(move |st, k| st.consumer_set_preferred_layers(k, layers))
+    }
+    /// mediasoup's `consumer.getStats()`: the consumer's outbound stats and the producer stream's.
+    pub fn get_stats_blocking(&self) -> Result<Value> {
+        self.call(|st, k| st.consumer_stats(k))
+    }
+    /// Async twin of [`Consumer::get_stats_blocking`].
+    pub async fn get_stats(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call(move |st| st.consumer_stats(key)).await
+    }
+    /// mediasoup's `consumer.dump()`.
+    pub fn dump_blocking(&self) -> Result<Value> {
+        self.call(|st, k| st.consumer_dump(k))
+    }
+    /// Closes the consumer. Idempotent; returns at once.
+    pub fn close(&self) {
+        if self.flags.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let key = self.key;
+        self.worker.post(move |st| st.close_consumer(key, CloseReason::Closed));
+    }
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("id", &self.id).field("kind", &self.kind).finish()
+    }
+}

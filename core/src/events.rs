@@ -1,0 +1,145 @@
+//! Events flowing out of a worker to its subscribers.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::transport::TransportTuple;
+
+/// Which kind of object an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectKind {
+    /// A worker.
+    Worker,
+    /// A router.
+    Router,
+    /// A transport.
+    Transport,
+    /// A producer.
+    Producer,
+    /// A consumer.
+    Consumer,
+}
+
+/// Why an object was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CloseReason {
+    /// The application closed it.
+    Closed,
+    /// Its worker closed or died.
+    WorkerClosed,
+    /// Its router closed.
+    RouterClosed,
+    /// Its transport closed.
+    TransportClosed,
+    /// The producer it consumed closed.
+    ProducerClosed,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum EventKind {
+    /// The worker thread died (a panic); everything it owned is gone.
+    Died {
+        /// The panic message.
+        reason: String,
+    },
+    /// The object was closed inside the engine (by the app, or by a cascade).
+    Closed {
+        /// What kind of object.
+        object: ObjectKind,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A consumer's producer was paused.
+    ProducerPause,
+    /// A consumer's producer was resumed.
+    ProducerResume,
+    /// A comedia plain transport learnt its remote RTP tuple.
+    Tuple {
+        /// The tuple.
+        tuple: TransportTuple,
+    },
+    /// A comedia plain transport learnt its remote RTCP tuple.
+    RtcpTuple {
+        /// The tuple.
+        tuple: TransportTuple,
+    },
+}
+
+/// An event about one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Id of the object the event is about.
+    pub target_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+type Listener = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// The listeners of one worker. Events are delivered on the worker thread.
+#[derive(Default, Clone)]
+pub(crate) struct EventBus {
+    inner: Arc<Mutex<BusInner>>,
+}
+
+#[derive(Default)]
+struct BusInner {
+    next: u64,
+    listeners: Vec<(u64, Listener)>,
+}
+
+impl EventBus {
+    pub(crate) fn subscribe(&self, f: Listener) -> Subscription {
+        let mut g = self.inner.lock();
+        g.next += 1;
+        let id = g.next;
+        g.listeners.push((id, f));
+        Subscription { bus: Arc::downgrade(&self.inner), id }
+    }
+
+    pub(crate) fn emit(&self, target_id: &str, kind: EventKind) {
+        let listeners: Vec<Listener> = self.inner.lock().listeners.iter().map(|(_, l)| l.clone()).collect();
+        if listeners.is_empty() {
+            return;
+        }
+        let ev = Event { target_id: target_id.to_owned(), kind };
+        for l in listeners {
+            // A listener that panics must not take the worker down.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l(&ev)));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.inner.lock().listeners.clear();
+    }
+}
+
+/// Keeps a listener registered; dropping it unregisters the listener.
+#[must_use = "dropping a Subscription unregisters its listener"]
+pub struct Subscription {
+    bus: std::sync::Weak<Mutex<BusInner>>,
+    id: u64,
+}
+
+impl Subscription {
+    /// Keeps the listener registered for the worker's whole life.
+    pub fn detach(mut self) {
+        self.bus = std::sync::Weak::new();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(b) = self.bus.upgrade() {
+            b.lock().listeners.retain(|(i, _)| *i != self.id);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! # sfu-core — the libsfu media engine
+//!
+//! An embeddable SFU (selective forwarding unit) with mediasoup v3's object model:
+//! [`Worker`] → [`Router`] → transports ([`PlainTransport`]) → [`Producer`] / [`Consumer`].
+//!
+//! A worker is one OS thread that owns all the state of its routers and drives their I/O
+//! (sockets, timers, a control channel). Public objects are cheap handles: the worker's channel
+//! plus an id. Every method is a message to the worker and a reply back; `async` methods await the
+//! reply, the `*_blocking` twins (used by the C and Node faces) wait for it on the calling thread.
+//! Events (producer closed, tuple discovered, worker died, …) reach subscribers registered with
+//! [`Worker::subscribe`].
+//!
+//! ```no_run
+//! # async fn demo() -> sfu_core::Result<()> {
+//! use sfu_core::*;
+//! let worker = Worker::new(WorkerSettings::default())?;
+//! let codecs: Vec<RtpCodecCapability> = serde_json::from_str(
+//!     r#"[{"kind":"audio","mimeType":"audio/opus","clockRate":48000,"channels":2}]"#).unwrap();
+//! let router = worker.create_router(RouterOptions { media_codecs: codecs, ..Default::default() }).await?;
+//! let transport = router.create_plain_transport(serde_json::from_str(
+//!     r#"{"listenInfo":{"protocol":"udp","ip":"127.0.0.1"},"comedia":true}"#).unwrap()).await?;
+//! println!("send RTP to {:?}", transport.tuple());
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod ortc;
+pub mod rtp;
+pub mod rtp_parameters;
+pub mod supported_rtp_capabilities;
+mod events;
+mod ids;
+mod logging;
+mod rate;
+mod worker;
+mod router;
+mod transport;
+mod producer;
+mod consumer;
+
+pub use error::{from_json, Error, ErrorCode, Result};
+pub use events::{CloseReason, Event, EventKind, ObjectKind, Subscription};
+pub use rtp_parameters::*;
+pub use worker::{ResourceUsage, Worker, WorkerSettings, WorkerUpdateableSettings};
+pub use router::{Router, RouterOptions};
+pub use transport::{ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, Protocol, TransportTuple, PortRange};
+pub use producer::{Producer, ProducerOptions};
+pub use consumer::{Consumer, ConsumerOptions};
+pub use rate::RateCalculator;
+
+/// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,562 @@
+//! Producers: one incoming media source (a track) on a transport.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::events::{CloseReason, EventKind, ObjectKind};
+use crate::ids::new_uuid;
+use crate::ortc;
+use crate::rate::RateCalculator;
+use crate::rtp::{rtcp, ExtensionMap, RtpPacket};
+use crate::rtp_parameters::{MediaKind, ProducerType, RtpCapabilities, RtpMapping, RtpParameters};
+use crate::worker::{Key, WorkerInner, WorkerState};
+
+/// Options of `transport.produce()`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProducerOptions {
+    /// Producer id to use (mediasoup allows the app to pick it, e.g. for pipe producers).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `audio` or `video`.
+    pub kind: MediaKind,
+    /// What the remote sends.
+    pub rtp_parameters: RtpParameters,
+    /// Start paused.
+    #[serde(default)]
+    pub paused: bool,
+    /// Minimum time between key-frame requests sent upstream, in ms (0: engine default).
+    #[serde(default)]
+    pub key_frame_request_delay: u32,
+}
+
+/// Minimum spacing of key-frame requests when the app sets none.
+const DEFAULT_KEY_FRAME_REQUEST_DELAY_MS: u64 = 100;
+
+/// One incoming RTP stream (one encoding) of a producer.
+pub(crate) struct RecvStream {
+    pub(crate) ssrc: Option<u32>,
+    pub(crate) rid: Option<String>,
+    pub(crate) rtx_ssrc: Option<u32>,
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    pub(crate) rate: RateCalculator,
+    pub(crate) last_packet_ms: Option<u64>,
+    pub(crate) pli_count: u64,
+    pub(crate) fir_count: u64,
+    pub(crate) last_key_frame_request_ms: Option<u64>,
+    pub(crate) fir_seq: u8,
+    pub(crate) mime_type: String,
+}
+
+pub(crate) struct ProducerState {
+    pub(crate) id: String,
+    pub(crate) transport: Key,
+    pub(crate) router: Key,
+    pub(crate) kind: MediaKind,
+    pub(crate) rtp_parameters: RtpParameters,
+    pub(crate) producer_type: ProducerType,
+    pub(crate) rtp_mapping: RtpMapping,
+    pub(crate) consumable_rtp_parameters: RtpParameters,
+    /// Producer payload type → router payload type (`NO_PT` when not a media codec).
+    pub(crate) pt_map: [u8; 128],
+    /// Producer extension id → router extension id.
+    pub(crate) ext_map: ExtensionMap,
+    pub(crate) streams: Vec<RecvStream>,
+    pub(crate) paused: bool,
+    paused_flag: Arc<AtomicBool>,
+    pub(crate) consumers: Vec<Key>,
+    pub(crate) rid_ext_id: u8,
+    key_frame_request_delay: u64,
+    use_fir: bool,
+    closed: Arc<AtomicBool>,
+}
+
+/// Marks a payload type the producer does not send as media.
+pub(crate) const NO_PT: u8 = 0xff;
+
+impl ProducerState {
+    /// Accounts for one packet; returns its encoding index when it is media to forward.
+    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<usize> {
+        let ssrc = pkt.ssrc();
+        let idx = match self.streams.iter().position(|s| s.ssrc == Some(ssrc)) {
+            Some(i) => i,
+            None => {
+                if self.streams.iter().any(|s| s.rtx_ssrc == Some(ssrc)) {
+                    return None; // retransmissions are handled by the media-quality layer
+                }
+                self.bind_ssrc(pkt)?
+            }
+        };
+        if self.pt_map[(pkt.payload_type() & 0x7f) as usize] == NO_PT {
+            return None;
+        }
+        let s = &mut self.streams[idx];
+        s.packets += 1;
+        s.bytes += pkt.data().len() as u64;
+        s.rate.update(pkt.data().len(), now);
+        s.last_packet_ms = Some(now);
+        Some(idx)
+    }
+
+    /// Binds an unknown SSRC to an encoding: by RID, or to the only encoding without SSRC.
+    fn bind_ssrc(&mut self, pkt: &RtpPacket<'_>) -> Option<usize> {
+        let rid = (self.rid_ext_id != 0).then(|| pkt.extension(self.rid_ext_id)).flatten().and_then(|r| std::str::from_utf8(r).ok());
+        let idx = match rid {
+            Some(rid) => self.streams.iter().position(|s| s.rid.as_deref() == Some(rid))?,
+            None => {
+                let free: Vec<usize> = self.streams.iter().enumerate().filter(|(_, s)| s.ssrc.is_none()).map(|(i, _)| i).collect();
+                if free.len() != 1 {
+                    return None;
+                }
+                free[0]
+            }
+        };
+        if self.streams[idx].ssrc.is_some() {
+            return None;
+        }
+        self.streams[idx].ssrc = Some(pkt.ssrc());
+        Some(idx)
+    }
+
+    pub(crate) fn on_tick(&mut self, _now: u64) {}
+
+    pub(crate) fn stats_value(&mut self, now: u64) -> Value {
+        let ts = unix_ms();
+        let kind = self.kind.as_str();
+        let out: Vec<Value> = self
+            .streams
+            .iter_mut()
+            .filter(|s| s.ssrc.is_some())
+            .map(|s| {
+                let mut v = json!({
+                    "type": "inbound-rtp",
+                    "timestamp": ts,
+                    "ssrc": s.ssrc,
+                    "kind": kind,
+                    "mimeType": s.mime_type,
+                    "packetsLost": 0,
+                    "fractionLost": 0,
+                    "packetsDiscarded": 0,
+                    "packetsRetransmitted": 0,
+                    "packetsRepaired": 0,
+                    "nackCount": 0,
+                    "nackPacketCount": 0,
+                    "pliCount": s.pli_count,
+                    "firCount": s.fir_count,
+                    "score": 10,
+                    "packetCount": s.packets,
+                    "byteCount": s.bytes,
+                    "bitrate": s.rate.rate(now),
+                    "jitter": 0,
+                    "bitrateByLayer": {},
+                });
+                if let Some(r) = &s.rid {
+                    v["rid"] = json!(r);
+                }
+                if let Some(r) = s.rtx_ssrc {
+                    v["rtxSsrc"] = json!(r);
+                }
+                v
+            })
+            .collect();
+        Value::Array(out)
+    }
+
+    /// mediasoup's `producer.score`: one entry per known stream.
+    pub(crate) fn score(&self) -> Value {
+        Value::Array(
+            self.streams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let ssrc = s.ssrc?;
+                    let mut v = json!({ "encodingIdx": i, "ssrc": ssrc, "score": 10 });
+                    if let Some(r) = &s.rid {
+                        v["rid"] = json!(r);
+                    }
+                    Some(v)
+                })
+                .collect(),
+        )
+    }
+}
+
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+pub(crate) struct ProducerData {
+    key: Key,
+    id: String,
+    kind: MediaKind,
+    rtp_parameters: RtpParameters,
+    producer_type: ProducerType,
+    paused: Arc<AtomicBool>,
+    closed: Arc<AtomicBool>,
+}
+
+impl WorkerState {
+    pub(crate) fn create_producer(&mut self, tkey: Key, router: Key, caps: &RtpCapabilities, o: ProducerOptions) -> Result<ProducerData> {
+        let mut params = o.rtp_parameters;
+        ortc::validate_rtp_parameters(&mut params)?;
+        // Every producer of a transport shares one CNAME: the first one given, else a random one.
+        let t = self.transport_mut(tkey)?;
+        let cname = t
+            .cname_for_producers
+            .get_or_insert_with(|| match params.rtcp.cname.as_deref() {
+                Some(c) if !c.is_empty() => c.to_owned(),
+                _ => format!("{:x}", rand::random::<u64>()),
+            })
+            .clone();
+        params.rtcp.cname = Some(cname);
+        if params.encodings.is_empty() {
+            params.encodings.push(Default::default());
+        }
+        let id = match o.id {
+            Some(id) => {
+                if self.router(router)?.producers.contains_key(&id) {
+                    return Err(Error::InvalidState(format!("a Producer with same id \"{id}\" already exists")));
+                }
+                id
+            }
+            None => new_uuid(),
+        };
+        let mapping = ortc::get_producer_rtp_parameters_mapping_mut(&mut params, caps)?;
+        let consumable = ortc::get_consumable_rtp_parameters(o.kind, &params, caps, &mapping);
+        let producer_type = ortc::producer_type(&params);
+
+        // Extension ids the transport's RTP listener needs.
+        let ext_id = |uri: &str| params.header_extensions.iter().find(|e| e.uri == uri).map(|e| e.id).unwrap_or(0);
+        let mid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:mid");
+        let rid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
+        let rrid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id");
+
+        let t = self.transport(tkey)?;
+        for e in &params.encodings {
+            for s in [e.ssrc, e.rtx.map(|r| r.ssrc)].into_iter().flatten() {
+                if t.listener.ssrc.contains_key(&(s as u64)) {
+                    return Err(Error::InvalidState(format!("ssrc already exists in RTP listener [ssrc:{s}]")));
+                }
+            }
+            if let Some(rid) = &e.rid {
+                if t.listener.rid.contains_key(rid) && params.mid.is_none() {
+                    return Err(Error::InvalidState(format!("RID already exists in RTP listener [rid:{rid}]")));
+                }
+            }
+        }
+        if let Some(mid) = &params.mid {
+            if t.listener.mid.contains_key(mid) {
+                return Err(Error::InvalidState(format!("MID already exists in RTP listener [mid:{mid}]")));
+            }
+        }
+
+        let mut pt_map = [NO_PT; 128];
+        for c in &mapping.codecs {
+            pt_map[(c.payload_type & 0x7f) as usize] = c.mapped_payload_type;
+        }
+        let mut ext_map = ExtensionMap::default();
+        for e in &params.header_extensions {
+            if let Some(r) = consumable.header_extensions.iter().find(|r| r.uri == e.uri) {
+                ext_map.insert(e.id, r.id);
+            }
+        }
+        let mime_of = |pt: Option<u8>| -> String {
+            let c = match pt {
+                Some(pt) => params.codecs.iter().find(|c| c.payload_type == pt),
+                None => params.codecs.iter().find(|c| !ortc::is_rtx_mime(&c.mime_type)),
+            };
+            c.map(|c| c.mime_type.clone()).unwrap_or_default()
+        };
+        let streams = params
+            .encodings
+            .iter()
+            .map(|e| RecvStream {
+                ssrc: e.ssrc,
+                rid: e.rid.clone(),
+                rtx_ssrc: e.rtx.map(|r| r.ssrc),
+                packets: 0,
+                bytes: 0,
+                rate: RateCalculator::default(),
+                last_packet_ms: None,
+                pli_count: 0,
+                fir_count: 0,
+                last_key_frame_request_ms: None,
+                fir_seq: 0,
+                mime_type: mime_of(e.codec_payload_type),
+            })
+            .collect();
+        let media_codec = params.codecs.iter().find(|c| !ortc::is_rtx_mime(&c.mime_type));
+        let fb = |t: &str, p: &str| media_codec.is_some_and(|c| c.rtcp_feedback.iter().any(|f| f.typ == t && f.parameter == p));
+        let use_fir = !fb("nack", "pli") && fb("ccm", "fir");
+
+        let key = self.next_key();
+        let closed = Arc::new(AtomicBool::new(false));
+        let paused_flag = Arc::new(AtomicBool::new(o.paused));
+        let t = self.transport_mut(tkey)?;
+        for e in &params.encodings {
+            for s in [e.ssrc, e.rtx.map(|r| r.ssrc)].into_iter().flatten() {
+                t.listener.ssrc.insert(s as u64, key);
+            }
+            if let Some(rid) = &e.rid {
+                t.listener.rid.insert(rid.clone(), key);
+            }
+        }
+        if let Some(mid) = &params.mid {
+            t.listener.mid.insert(mid.clone(), key);
+        }
+        if t.mid_ext_id == 0 {
+            t.mid_ext_id = mid_id;
+        }
+        if t.rid_ext_id == 0 {
+            t.rid_ext_id = rid_id;
+        }
+        if t.rrid_ext_id == 0 {
+            t.rrid_ext_id = rrid_id;
+        }
+        t.producers.push(key);
+        self.routers.get_mut(&router).ok_or_else(|| Error::InvalidState("router closed".into()))?.producers.insert(id.clone(), key);
+        self.producers.insert(
+            key,
+            ProducerState {
+                id: id.clone(),
+                transport: tkey,
+                router,
+                kind: o.kind,
+                rtp_parameters: params.clone(),
+                producer_type,
+                rtp_mapping: mapping,
+                consumable_rtp_parameters: consumable,
+                pt_map,
+                ext_map,
+                streams,
+                paused: o.paused,
+                paused_flag: paused_flag.clone(),
+                consumers: vec![],
+                rid_ext_id: rid_id,
+                key_frame_request_delay: if o.key_frame_request_delay > 0 { o.key_frame_request_delay as u64 } else { DEFAULT_KEY_FRAME_REQUEST_DELAY_MS },
+                use_fir,
+                closed: closed.clone(),
+            },
+        );
+        Ok(ProducerData { key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed })
+    }
+
+    pub(crate) fn producer(&self, key: Key) -> Result<&ProducerState> {
+        self.producers.get(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))
+    }
+
+    pub(crate) fn close_producer(&mut self, key: Key, reason: CloseReason) {
+        let Some(p) = self.producers.get(&key) else { return };
+        for c in p.consumers.clone() {
+            self.close_consumer(c, CloseReason::ProducerClosed);
+        }
+        let Some(p) = self.producers.remove(&key) else { return };
+        if let Some(t) = self.transports.get_mut(&p.transport) {
+            t.producers.retain(|k| *k != key);
+            t.listener.ssrc.retain(|_, k| *k != key);
+            t.listener.mid.retain(|_, k| *k != key);
+            t.listener.rid.retain(|_, k| *k != key);
+        }
+        if let Some(r) = self.routers.get_mut(&p.router) {
+            r.producers.remove(&p.id);
+        }
+        p.closed.store(true, Ordering::Release);
+        self.bus.emit(&p.id, EventKind::Closed { object: ObjectKind::Producer, reason });
+    }
+
+    fn set_producer_paused(&mut self, key: Key, paused: bool) -> Result<()> {
+        let p = self.producers.get_mut(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))?;
+        let was = p.paused;
+        p.paused = paused;
+        p.paused_flag.store(paused, Ordering::Release);
+        if was == paused {
+            return Ok(());
+        }
+        let consumers = p.consumers.clone();
+        let now = self.now_ms();
+        let mut wants_key_frame = false;
+        for c in consumers {
+            if let Some(c) = self.consumers.get_mut(&c) {
+                wants_key_frame |= c.set_producer_paused(paused);
+                let ev = if paused { EventKind::ProducerPause } else { EventKind::ProducerResume };
+                let id = c.id.clone();
+                self.bus.emit(&id, ev);
+            }
+        }
+        if wants_key_frame {
+            self.request_key_frame(key, now);
+        }
+        Ok(())
+    }
+
+    /// Asks the producer's remote for a key frame on every stream (PLI, or FIR when only FIR is
+    /// negotiated), at most once per `keyFrameRequestDelay` per stream.
+    pub(crate) fn request_key_frame(&mut self, key: Key, now: u64) {
+        let Some(p) = self.producers.get_mut(&key) else { return };
+        if p.kind != MediaKind::Video {
+            return;
+        }
+        let Some(t) = self.transports.get_mut(&p.transport) else { return };
+        for s in &mut p.streams {
+            let Some(ssrc) = s.ssrc else { continue };
+            if s.last_key_frame_request_ms.is_some_and(|last| now < last + p.key_frame_request_delay) {
+                continue;
+            }
+            s.last_key_frame_request_ms = Some(now);
+            let mut buf = Vec::with_capacity(20);
+            if p.use_fir {
+                s.fir_seq = s.fir_seq.wrapping_add(1);
+                rtcp::write_fir(&mut buf, t.rtcp_ssrc, ssrc, s.fir_seq);
+                s.fir_count += 1;
+            } else {
+                rtcp::write_pli(&mut buf, t.rtcp_ssrc, ssrc);
+                s.pli_count += 1;
+            }
+            t.send_rtcp(&buf, now);
+        }
+    }
+
+    fn producer_dump(&self, key: Key) -> Result<Value> {
+        let p = self.producer(key)?;
+        let streams: Vec<Value> = p
+            .streams
+            .iter()
+            .filter(|s| s.ssrc.is_some())
+            .map(|s| json!({ "params": { "ssrc": s.ssrc, "rid": s.rid, "rtxSsrc": s.rtx_ssrc, "mimeType": s.mime_type } }))
+            .collect();
+        Ok(json!({
+            "id": p.id,
+            "kind": p.kind,
+            "type": p.producer_type,
+            "rtpParameters": p.rtp_parameters,
+            "rtpMapping": p.rtp_mapping,
+            "rtpStreams": streams,
+            "traceEventTypes": [],
+            "paused": p.paused,
+        }))
+    }
+
+    fn producer_stats(&mut self, key: Key) -> Result<Value> {
+        let now = self.now_ms();
+        let p = self.producers.get_mut(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))?;
+        Ok(p.stats_value(now))
+    }
+}
+
+/// A producer handle.
+#[derive(Clone)]
+pub struct Producer {
+    worker: Arc<WorkerInner>,
+    key: Key,
+    id: Arc<str>,
+    kind: MediaKind,
+    rtp_parameters: Arc<RtpParameters>,
+    producer_type: ProducerType,
+    paused: Arc<AtomicBool>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Producer {
+    pub(crate) fn from_data(worker: Arc<WorkerInner>, d: ProducerData) -> Self {
+        Producer {
+            worker,
+            key: d.key,
+            id: d.id.into(),
+            kind: d.kind,
+            rtp_parameters: Arc::new(d.rtp_parameters),
+            producer_type: d.producer_type,
+            paused: d.paused,
+            closed: d.closed,
+        }
+    }
+
+    /// The producer's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// `audio` or `video`.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+    /// The RTP parameters the remote sends with (validated and normalized).
+    pub fn rtp_parameters(&self) -> &RtpParameters {
+        &self.rtp_parameters
+    }
+    /// `simple`, `simulcast` or `svc`.
+    pub fn producer_type(&self) -> ProducerType {
+        self.producer_type
+    }
+    /// Whether the producer is paused.
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+    /// Whether the producer is closed (directly or by a cascade).
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) || self.worker.is_closed()
+    }
+
+    /// Stops forwarding; consumers get `producerpause`.
+    pub fn pause_blocking(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.set_producer_paused(key, true))
+    }
+    /// Resumes forwarding; consumers get `producerresume` (video asks for a key frame).
+    pub fn resume_blocking(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.set_producer_paused(key, false))
+    }
+    /// Async twin of [`Producer::pause_blocking`].
+    pub async fn pause(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call(move |st| st.set_producer_paused(key, true)).await
+    }
+    /// Async twin of [`Producer::resume_blocking`].
+    pub async fn resume(&self) -> Result<()> {
+        let key = self.key;
+        self.worker.call(move |st| st.set_producer_paused(key, false)).await
+    }
+    /// mediasoup's `producer.score`.
+    pub fn score_blocking(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| Ok(st.producer(key)?.score()))
+    }
+    /// mediasoup's `producer.getStats()`.
+    pub fn get_stats_blocking(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.producer_stats(key))
+    }
+    /// Async twin of [`Producer::get_stats_blocking`].
+    pub async fn get_stats(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call(move |st| st.producer_stats(key)).await
+    }
+    /// mediasoup's `producer.dump()`.
+    pub fn dump_blocking(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.producer_dump(key))
+    }
+    /// Async twin of [`Producer::dump_blocking`].
+    pub async fn dump(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call(move |st| st.producer_dump(key)).await
+    }
+    /// Closes the producer; its consumers close with `producerclose`. Idempotent.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let key = self.key;
+        self.worker.post(move |st| st.close_producer(key, CloseReason::Closed));
+    }
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").field("id", &self.id).field("kind", &self.kind).finish()
+    }
+}

@@ -1,0 +1,9 @@
+//! RTP on the hot path: an in-place packet view, the forwarding writer, and the per-consumer
+//! sequence-number/timestamp rewriter. No allocation per packet.
+
+mod packet;
+mod rewriter;
+pub mod rtcp;
+
+pub use packet::{is_rtcp, write_forwarded, ExtensionMap, ForwardHeader, RtpPacket};
+pub use rewriter::SeqTsRewriter;

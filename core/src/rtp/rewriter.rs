@@ -1,0 +1,133 @@
+//! Per-consumer sequence-number and timestamp rewriting.
+//!
+//! A consumer's outgoing stream must look like one continuous RTP stream to its receiver, even
+//! when the source pauses, resumes, or changes SSRC (a publisher restarting its encoder). After
+//! every such discontinuity the rewriter re-anchors: the next packet gets the last sent sequence
+//! number + 1 and a timestamp advanced by the wall-clock time elapsed since the last sent packet.
+
+/// Rewrites `(seq, timestamp)` of one source stream into a consumer's continuous output stream.
+#[derive(Debug, Clone)]
+pub struct SeqTsRewriter {
+    clock_rate: u32,
+    started: bool,
+    sync_required: bool,
+    seq_offset: u16,
+    ts_offset: u32,
+    /// First incoming seq after the last sync: older packets are dropped (their numbers are taken).
+    sync_in_seq: u16,
+    max_out_seq: u16,
+    max_out_ts: u32,
+    last_sent_ms: u64,
+    source_ssrc: u32,
+}
+
+impl SeqTsRewriter {
+    /// A rewriter whose output starts at `initial_seq` / `initial_ts`.
+    pub fn new(clock_rate: u32, initial_seq: u16, initial_ts: u32) -> Self {
+        SeqTsRewriter {
+            clock_rate: clock_rate.max(1),
+            started: false,
+            sync_required: true,
+            seq_offset: 0,
+            ts_offset: 0,
+            sync_in_seq: 0,
+            max_out_seq: initial_seq.wrapping_sub(1),
+            max_out_ts: initial_ts,
+            last_sent_ms: 0,
+            source_ssrc: 0,
+        }
+    }
+
+    /// Forces a re-anchor on the next packet (after pause/resume or a layer switch).
+    pub fn request_sync(&mut self) {
+        self.sync_required = true;
+    }
+
+    /// The highest sequence number sent so far.
+    pub fn last_seq(&self) -> u16 {
+        self.max_out_seq
+    }
+
+    /// The timestamp of the highest sequence number sent so far.
+    pub fn last_timestamp(&self) -> u32 {
+        self.max_out_ts
+    }
+
+    /// Rewrites one packet; `None` when it must be dropped (older than the last re-anchor).
+    pub fn rewrite(&mut self, ssrc: u32, seq: u16, ts: u32, now_ms: u64) -> Option<(u16, u32)> {
+        if self.started && ssrc != self.source_ssrc {
+            self.sync_required = true;
+        }
+        if self.sync_required {
+            let out_seq = self.max_out_seq.wrapping_add(1);
+            let out_ts = if self.started {
+                let elapsed = now_ms.saturating_sub(self.last_sent_ms).max(1);
+                let ticks = (elapsed * self.clock_rate as u64 / 1000).max(1) as u32;
+                self.max_out_ts.wrapping_add(ticks)
+            } else {
+                self.max_out_ts
+            };
+            self.seq_offset = out_seq.wrapping_sub(seq);
+            self.ts_offset = out_ts.wrapping_sub(ts);
+            self.sync_in_seq = seq;
+            self.source_ssrc = ssrc;
+            self.sync_required = false;
+            self.started = true;
+        } else if (seq.wrapping_sub(self.sync_in_seq) as i16) < 0 {
+            return None;
+        }
+        let out_seq = seq.wrapping_add(self.seq_offset);
+        let out_ts = ts.wrapping_add(self.ts_offset);
+        if (out_seq.wrapping_sub(self.max_out_seq) as i16) > 0 {
+            self.max_out_seq = out_seq;
+            self.max_out_ts = out_ts;
+            self.last_sent_ms = now_ms;
+        }
+        Some((out_seq, out_ts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeqTsRewriter;
+
+    #[test]
+    fn output_starts_at_the_initial_values_and_keeps_deltas() {
+        let mut r = SeqTsRewriter::new(90000, 1000, 5000);
+        assert_eq!(r.rewrite(1, 40000, 7_000_000, 0), Some((1000, 5000)));
+        assert_eq!(r.rewrite(1, 40001, 7_003_000, 33), Some((1001, 8000)));
+        // Reordered packet keeps its relative number.
+        assert_eq!(r.rewrite(1, 40003, 7_009_000, 40), Some((1003, 14000)));
+        assert_eq!(r.rewrite(1, 40002, 7_006_000, 41), Some((1002, 11000)));
+    }
+
+    #[test]
+    fn sequence_stays_continuous_across_pause_and_resume() {
+        let mut r = SeqTsRewriter::new(90000, 10, 0);
+        for i in 0..5u16 {
+            r.rewrite(7, 100 + i, 3000 * i as u32, 33 * i as u64).unwrap();
+        }
+        assert_eq!(r.last_seq(), 14);
+        // Paused: source packets 105..=199 are not forwarded. Resume re-anchors.
+        r.request_sync();
+        let (s, t) = r.rewrite(7, 200, 300_000, 1132).unwrap();
+        assert_eq!(s, 15, "first packet after resume follows the last sent one");
+        // 1000 ms elapsed since the last packet sent at 132 ms → 90000 ticks later.
+        assert_eq!(t, 12000 + 90000);
+        assert_eq!(r.rewrite(7, 201, 303_000, 1165).unwrap(), (16, t + 3000));
+        // A late packet from before the resume is dropped, not given a taken number.
+        assert_eq!(r.rewrite(7, 104, 12000, 1166), None);
+    }
+
+    #[test]
+    fn sequence_stays_continuous_when_the_source_ssrc_changes() {
+        let mut r = SeqTsRewriter::new(48000, 65534, 0);
+        assert_eq!(r.rewrite(1, 10, 960, 0).unwrap().0, 65534);
+        assert_eq!(r.rewrite(1, 11, 1920, 20).unwrap().0, 65535);
+        // New source: random seq/ts, yet the output continues (and wraps).
+        let (s, t) = r.rewrite(2, 50000, 123_456_789, 40).unwrap();
+        assert_eq!(s, 0);
+        assert_eq!(t, 960 + 960, "20 ms at 48 kHz after the last sent timestamp");
+        assert_eq!(r.rewrite(2, 50001, 123_457_749, 60).unwrap(), (1, t + 960));
+    }
+}

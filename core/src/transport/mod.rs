@@ -1,0 +1,447 @@
+//! Transports: what carries a router's producers and consumers to one remote peer. The parts
+//! every kind shares live here (RTP listener, produce/consume, stats, close cascade); each kind
+//! adds its own I/O (`plain.rs`).
+
+mod listen;
+mod plain;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub use listen::{ListenInfo, PortRange, Protocol};
+pub use plain::{PlainTransport, PlainTransportConnect, PlainTransportOptions};
+pub(crate) use plain::PlainState;
+
+use crate::consumer::{Consumer, ConsumerOptions};
+use crate::error::{Error, Result};
+use crate::events::{CloseReason, EventKind, ObjectKind};
+use crate::producer::{Producer, ProducerOptions};
+use crate::rate::RateCalculator;
+use crate::rtp::{rtcp, RtpPacket};
+use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
+
+/// Local and remote address of a transport's flow, as mediasoup's `TransportTuple`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransportTuple {
+    /// Announced address if any, else the local IP.
+    pub local_address: String,
+    /// Local IP (kept for apps written against older mediasoup versions).
+    pub local_ip: String,
+    /// Local port.
+    pub local_port: u16,
+    /// Remote IP, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ip: Option<String>,
+    /// Remote port, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_port: Option<u16>,
+    /// `udp` or `tcp`.
+    pub protocol: Protocol,
+}
+
+impl TransportTuple {
+    pub(crate) fn set_remote(&mut self, addr: SocketAddr) {
+        self.remote_ip = Some(addr.ip().to_string());
+        self.remote_port = Some(addr.port());
+    }
+}
+
+/// Maps incoming RTP to producers: by SSRC, then by MID, then by RID (binding the SSRC).
+#[derive(Default)]
+pub(crate) struct RtpListener {
+    pub(crate) ssrc: KeyMap<Key>,
+    pub(crate) mid: HashMap<String, Key>,
+    pub(crate) rid: HashMap<String, Key>,
+}
+
+#[derive(Default)]
+pub(crate) struct TransportStats {
+    pub(crate) bytes_received: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) rtp_bytes_received: u64,
+    pub(crate) rtp_bytes_sent: u64,
+    pub(crate) recv_rate: RateCalculator,
+    pub(crate) send_rate: RateCalculator,
+    pub(crate) rtp_recv_rate: RateCalculator,
+    pub(crate) rtp_send_rate: RateCalculator,
+    /// Datagrams dropped: unparsable, unknown source, or no producer.
+    pub(crate) discarded: u64,
+}
+
+pub(crate) enum TransportKind {
+    Plain(PlainState),
+}
+
+pub(crate) struct TransportState {
+    pub(crate) id: String,
+    pub(crate) router: Key,
+    pub(crate) producers: Vec<Key>,
+    pub(crate) consumers: Vec<Key>,
+    pub(crate) listener: RtpListener,
+    /// Consumer SSRC → consumer, for RTCP feedback from the remote.
+    pub(crate) consumer_ssrcs: KeyMap<Key>,
+    pub(crate) mid_ext_id: u8,
+    pub(crate) rid_ext_id: u8,
+    pub(crate) rrid_ext_id: u8,
+    next_mid: u32,
+    pub(crate) rtcp_ssrc: u32,
+    /// The CNAME all producers of this transport get (the first one given, else random).
+    pub(crate) cname_for_producers: Option<String>,
+    pub(crate) stats: TransportStats,
+    pub(crate) kind: TransportKind,
+    pub(crate) closed: Arc<AtomicBool>,
+}
+
+impl TransportState {
+    pub(crate) fn new(id: String, router: Key, kind: TransportKind, closed: Arc<AtomicBool>) -> Self {
+        TransportState {
+            id,
+            router,
+            producers: vec![],
+            consumers: vec![],
+            listener: RtpListener::default(),
+            consumer_ssrcs: KeyMap::default(),
+            mid_ext_id: 0,
+            rid_ext_id: 0,
+            rrid_ext_id: 0,
+            next_mid: 0,
+            rtcp_ssrc: crate::ortc::generate_ssrc(),
+            cname_for_producers: None,
+            stats: TransportStats::default(),
+            kind,
+            closed,
+        }
+    }
+
+    /// Sends an RTP packet to the remote, if it is known.
+    pub(crate) fn send_rtp(&mut self, buf: &[u8], now: u64) {
+        let sent = match &mut self.kind {
+            TransportKind::Plain(p) => p.send_rtp(buf),
+        };
+        if sent {
+            self.stats.bytes_sent += buf.len() as u64;
+            self.stats.rtp_bytes_sent += buf.len() as u64;
+            self.stats.send_rate.update(buf.len(), now);
+            self.stats.rtp_send_rate.update(buf.len(), now);
+        }
+    }
+
+    /// Sends an RTCP packet to the remote, if it is known.
+    pub(crate) fn send_rtcp(&mut self, buf: &[u8], now: u64) {
+        let sent = match &mut self.kind {
+            TransportKind::Plain(p) => p.send_rtcp(buf),
+        };
+        if sent {
+            self.stats.bytes_sent += buf.len() as u64;
+            self.stats.send_rate.update(buf.len(), now);
+        }
+    }
+
+    fn take_mid(&mut self) -> String {
+        let mid = self.next_mid;
+        self.next_mid = (self.next_mid + 1) % 100_000_000;
+        mid.to_string()
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self.kind {
+            TransportKind::Plain(_) => "plain-rtp-transport",
+        }
+    }
+}
+
+impl WorkerState {
+    pub(crate) fn transport(&self, key: Key) -> Result<&TransportState> {
+        self.transports.get(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
+    }
+
+    pub(crate) fn transport_mut(&mut self, key: Key) -> Result<&mut TransportState> {
+        self.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
+    }
+
+    pub(crate) fn register_transport(&mut self, router: Key, t: TransportState) -> Key {
+        let key = self.next_key();
+        self.transports.insert(key, t);
+        if let Some(r) = self.routers.get_mut(&router) {
+            r.transports.push(key);
+        }
+        key
+    }
+
+    pub(crate) fn close_transport(&mut self, key: Key, reason: CloseReason) {
+        let Some(t) = self.transports.get(&key) else { return };
+        let (producers, consumers) = (t.producers.clone(), t.consumers.clone());
+        for c in consumers {
+            self.close_consumer(c, CloseReason::TransportClosed);
+        }
+        for p in producers {
+            self.close_producer(p, CloseReason::TransportClosed);
+        }
+        if let Some(mut t) = self.transports.remove(&key) {
+            match &mut t.kind {
+                TransportKind::Plain(p) => p.shutdown(),
+            }
+            if let Some(r) = self.routers.get_mut(&t.router) {
+                r.transports.retain(|k| *k != key);
+            }
+            t.closed.store(true, Ordering::Release);
+            self.bus.emit(&t.id, EventKind::Closed { object: ObjectKind::Transport, reason });
+        }
+    }
+
+    /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
+    pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
+        let WorkerState { transports, producers, consumers, scratch, .. } = self;
+        let Some(t) = transports.get_mut(&tkey) else { return };
+        t.stats.bytes_received += data.len() as u64;
+        t.stats.recv_rate.update(data.len(), now);
+        let Some(pkt) = RtpPacket::parse(data) else {
+            t.stats.discarded += 1;
+            return;
+        };
+        t.stats.rtp_bytes_received += data.len() as u64;
+        t.stats.rtp_recv_rate.update(data.len(), now);
+        let Some(pkey) = find_producer(t, &pkt) else {
+            t.stats.discarded += 1;
+            tracing::debug!(transport = %t.id, ssrc = pkt.ssrc(), "no producer for RTP packet");
+            return;
+        };
+        let Some(p) = producers.get_mut(&pkey) else { return };
+        let Some(encoding) = p.receive(&pkt, now) else { return };
+        if p.paused {
+            return;
+        }
+        for ck in &p.consumers {
+            let Some(c) = consumers.get_mut(ck) else { continue };
+            if !c.forward(&pkt, encoding, now, scratch) {
+                continue;
+            }
+            if let Some(ct) = transports.get_mut(&c.transport) {
+                ct.send_rtp(scratch, now);
+            }
+        }
+    }
+
+    /// One RTCP datagram (possibly compound) received by transport `tkey`.
+    pub(crate) fn on_rtcp(&mut self, tkey: Key, data: &[u8], now: u64) {
+        let Some(t) = self.transports.get_mut(&tkey) else { return };
+        t.stats.bytes_received += data.len() as u64;
+        t.stats.recv_rate.update(data.len(), now);
+        let mut key_frame_requests: Vec<Key> = vec![];
+        for p in rtcp::compound(data) {
+            if p.is_pli() {
+                if let Some(c) = p.media_ssrc().and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
+                    key_frame_requests.push(*c);
+                }
+            } else if p.is_fir() {
+                for s in p.fir_ssrcs() {
+                    if let Some(c) = t.consumer_ssrcs.get(&(s as u64)) {
+                        key_frame_requests.push(*c);
+                    }
+                }
+            }
+        }
+        for c in key_frame_requests {
+            if let Some(pk) = self.consumers.get(&c).map(|c| c.producer) {
+                self.request_key_frame(pk, now);
+            }
+        }
+    }
+
+    fn produce(&mut self, tkey: Key, options: ProducerOptions) -> Result<crate::producer::ProducerData> {
+        let router = self.transport(tkey)?.router;
+        let caps = self.router(router)?.rtp_capabilities.clone();
+        let d = self.create_producer(tkey, router, &caps, options)?;
+        Ok(d)
+    }
+
+    fn consume(&mut self, tkey: Key, options: ConsumerOptions) -> Result<crate::consumer::ConsumerData> {
+        let router = self.transport(tkey)?.router;
+        let pkey = *self
+            .router(router)?
+            .producers
+            .get(&options.producer_id)
+            .ok_or_else(|| Error::NotFound(format!("Producer with id \"{}\" not found", options.producer_id)))?;
+        let mid = if options.pipe { None } else { Some(options.mid.clone().unwrap_or_else(|| self.transports.get_mut(&tkey).map(|t| t.take_mid()).unwrap_or_default())) };
+        self.create_consumer(tkey, pkey, options, mid)
+    }
+
+    fn transport_stats(&mut self, key: Key) -> Result<Value> {
+        let now = self.now_ms();
+        let t = self.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?;
+        let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let (type_name, id) = (t.type_name(), t.id.clone());
+        let s = &mut t.stats;
+        let mut v = json!({
+            "type": type_name,
+            "transportId": id,
+            "timestamp": ts,
+            "bytesReceived": s.bytes_received,
+            "recvBitrate": s.recv_rate.rate(now),
+            "bytesSent": s.bytes_sent,
+            "sendBitrate": s.send_rate.rate(now),
+            "rtpBytesReceived": s.rtp_bytes_received,
+            "rtpRecvBitrate": s.rtp_recv_rate.rate(now),
+            "rtpBytesSent": s.rtp_bytes_sent,
+            "rtpSendBitrate": s.rtp_send_rate.rate(now),
+            "rtxBytesReceived": 0,
+            "rtxRecvBitrate": 0,
+            "rtxBytesSent": 0,
+            "rtxSendBitrate": 0,
+            "probationBytesSent": 0,
+            "probationSendBitrate": 0,
+        });
+        match &t.kind {
+            TransportKind::Plain(p) => p.add_stats(&mut v),
+        }
+        Ok(Value::Array(vec![v]))
+    }
+
+    fn transport_dump(&self, key: Key) -> Result<Value> {
+        let t = self.transport(key)?;
+        let ids = |keys: &Vec<Key>, f: &dyn Fn(Key) -> Option<String>| keys.iter().filter_map(|k| f(*k)).collect::<Vec<_>>();
+        let producer_ids = ids(&t.producers, &|k| self.producers.get(&k).map(|p| p.id.clone()));
+        let consumer_ids = ids(&t.consumers, &|k| self.consumers.get(&k).map(|c| c.id.clone()));
+        let pid = |k: &Key| self.producers.get(k).map(|p| p.id.clone()).unwrap_or_default();
+        let ssrc_table: Vec<Value> = t.listener.ssrc.iter().map(|(s, k)| json!({"key": s, "value": pid(k)})).collect();
+        let mid_table: Vec<Value> = t.listener.mid.iter().map(|(m, k)| json!({"key": m, "value": pid(k)})).collect();
+        let rid_table: Vec<Value> = t.listener.rid.iter().map(|(r, k)| json!({"key": r, "value": pid(k)})).collect();
+        let map_ssrc_consumer: Vec<Value> =
+            t.consumer_ssrcs.iter().map(|(s, k)| json!({"key": s, "value": self.consumers.get(k).map(|c| c.id.clone())})).collect();
+        let mut recv_exts = serde_json::Map::new();
+        for (name, id) in [("mid", t.mid_ext_id), ("rid", t.rid_ext_id), ("rrid", t.rrid_ext_id)] {
+            if id != 0 {
+                recv_exts.insert(name.into(), json!(id));
+            }
+        }
+        let mut v = json!({
+            "id": t.id,
+            "direct": false,
+            "producerIds": producer_ids,
+            "consumerIds": consumer_ids,
+            "mapSsrcConsumerId": map_ssrc_consumer,
+            "mapRtxSsrcConsumerId": [],
+            "dataProducerIds": [],
+            "dataConsumerIds": [],
+            "recvRtpHeaderExtensions": recv_exts,
+            "rtpListener": { "ssrcTable": ssrc_table, "midTable": mid_table, "ridTable": rid_table },
+            "maxMessageSize": 262144,
+            "traceEventTypes": [],
+        });
+        match &t.kind {
+            TransportKind::Plain(p) => p.add_dump(&mut v),
+        }
+        Ok(v)
+    }
+}
+
+/// Finds the producer of an incoming packet: SSRC table first, then MID, then RID — binding the
+/// SSRC on a MID/RID match so later packets take the fast path.
+fn find_producer(t: &mut TransportState, pkt: &RtpPacket<'_>) -> Option<Key> {
+    let ssrc = pkt.ssrc() as u64;
+    if let Some(k) = t.listener.ssrc.get(&ssrc) {
+        return Some(*k);
+    }
+    let by_mid = (t.mid_ext_id != 0)
+        .then(|| pkt.extension(t.mid_ext_id))
+        .flatten()
+        .and_then(|m| std::str::from_utf8(m).ok())
+        .and_then(|m| t.listener.mid.get(m).copied());
+    let found = by_mid.or_else(|| {
+        (t.rid_ext_id != 0)
+            .then(|| pkt.extension(t.rid_ext_id))
+            .flatten()
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .and_then(|r| t.listener.rid.get(r).copied())
+    })?;
+    t.listener.ssrc.insert(ssrc, found);
+    Some(found)
+}
+
+/// What every transport handle offers: produce, consume, stats, dump, close.
+#[derive(Clone)]
+pub struct TransportBase {
+    pub(crate) worker: Arc<WorkerInner>,
+    pub(crate) key: Key,
+    pub(crate) id: Arc<str>,
+    pub(crate) closed: Arc<AtomicBool>,
+}
+
+impl TransportBase {
+    /// The transport's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether the transport is closed (directly or by a cascade).
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) || self.worker.is_closed()
+    }
+
+    /// Creates a producer: the remote sends media with these RTP parameters.
+    pub async fn produce(&self, options: ProducerOptions) -> Result<Producer> {
+        let key = self.key;
+        let d = self.worker.call(move |st| st.produce(key, options)).await?;
+        Ok(Producer::from_data(self.worker.clone(), d))
+    }
+
+    /// Blocking twin of [`TransportBase::produce`].
+    pub fn produce_blocking(&self, options: ProducerOptions) -> Result<Producer> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.produce(key, options))?;
+        Ok(Producer::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates a consumer: the remote receives a router producer's media.
+    pub async fn consume(&self, options: ConsumerOptions) -> Result<Consumer> {
+        let key = self.key;
+        let d = self.worker.call(move |st| st.consume(key, options)).await?;
+        Ok(Consumer::from_data(self.worker.clone(), d))
+    }
+
+    /// Blocking twin of [`TransportBase::consume`].
+    pub fn consume_blocking(&self, options: ConsumerOptions) -> Result<Consumer> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.consume(key, options))?;
+        Ok(Consumer::from_data(self.worker.clone(), d))
+    }
+
+    /// mediasoup's `transport.getStats()`.
+    pub fn get_stats_blocking(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.transport_stats(key))
+    }
+
+    /// Async twin of [`TransportBase::get_stats_blocking`].
+    pub async fn get_stats(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call(move |st| st.transport_stats(key)).await
+    }
+
+    /// mediasoup's `transport.dump()`.
+    pub fn dump_blocking(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.transport_dump(key))
+    }
+
+    /// Async twin of [`TransportBase::dump_blocking`].
+    pub async fn dump(&self) -> Result<Value> {
+        let key = self.key;
+        self.worker.call(move |st| st.transport_dump(key)).await
+    }
+
+    /// Closes the transport with its producers and consumers. Idempotent; returns at once.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let key = self.key;
+        self.worker.post(move |st| st.close_transport(key, CloseReason::Closed));
+    }
+}

@@ -1,0 +1,294 @@
+//! The worker: one OS thread that owns its routers' state and drives their I/O.
+
+mod state;
+mod thread;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use state::{Key, KeyMap, WorkerState};
+pub(crate) use thread::guarded;
+
+use crate::error::{Error, Result};
+use crate::events::{EventBus, Subscription};
+use crate::ids::new_uuid;
+use crate::router::{Router, RouterOptions};
+use crate::{logging, Event};
+
+/// Settings of [`Worker::new`], with mediasoup's `createWorker()` names. Settings libsfu has no
+/// use for (`libwebrtcFieldTrials`, `disableLiburing`, …) are accepted and ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkerSettings {
+    /// `debug`, `warn`, `error` or `none` (default `error`).
+    pub log_level: String,
+    /// mediasoup log tags (`info`, `ice`, `rtp`, …); accepted and kept for `dump()`.
+    pub log_tags: Vec<String>,
+    /// Lowest port for transports that give no port (default 10000).
+    pub rtc_min_port: u16,
+    /// Highest port for transports that give no port (default 59999).
+    pub rtc_max_port: u16,
+    /// PEM certificate for DTLS (checked to be readable; DTLS arrives with WebRTC transports).
+    pub dtls_certificate_file: Option<String>,
+    /// PEM private key for DTLS.
+    pub dtls_private_key_file: Option<String>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            log_level: "error".into(),
+            log_tags: vec![],
+            rtc_min_port: 10000,
+            rtc_max_port: 59999,
+            dtls_certificate_file: None,
+            dtls_private_key_file: None,
+        }
+    }
+}
+
+/// What `worker.updateSettings()` may change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkerUpdateableSettings {
+    /// New log level.
+    pub log_level: Option<String>,
+    /// New log tags.
+    pub log_tags: Option<Vec<String>>,
+}
+
+/// CPU and memory use of the worker, as mediasoup's `getResourceUsage()` (getrusage fields).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ResourceUsage {
+    pub ru_utime: u64,
+    pub ru_stime: u64,
+    pub ru_maxrss: u64,
+    pub ru_ixrss: u64,
+    pub ru_idrss: u64,
+    pub ru_isrss: u64,
+    pub ru_minflt: u64,
+    pub ru_majflt: u64,
+    pub ru_nswap: u64,
+    pub ru_inblock: u64,
+    pub ru_oublock: u64,
+    pub ru_msgsnd: u64,
+    pub ru_msgrcv: u64,
+    pub ru_nsignals: u64,
+    pub ru_nvcsw: u64,
+    pub ru_nivcsw: u64,
+}
+
+pub(crate) type Command = Box<dyn FnOnce(&mut WorkerState) + Send>;
+
+pub(crate) struct WorkerInner {
+    pub(crate) id: String,
+    tx: mpsc::UnboundedSender<Command>,
+    pub(crate) bus: EventBus,
+    closed: Arc<AtomicBool>,
+    died: Arc<Mutex<Option<String>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+thread_local! {
+    static ON_WORKER_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl WorkerInner {
+    fn closed_error(&self) -> Error {
+        match &*self.died.lock() {
+            Some(reason) => Error::WorkerClosed(format!("worker died: {reason}")),
+            None => Error::WorkerClosed("worker closed".into()),
+        }
+    }
+
+    fn send<T: Send + 'static>(&self, f: impl FnOnce(&mut WorkerState) -> Result<T> + Send + 'static) -> Result<oneshot::Receiver<Result<T>>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(self.closed_error());
+        }
+        let (tx, rx) = oneshot::channel();
+        let cmd: Command = Box::new(move |st| {
+            let _ = tx.send(f(st));
+        });
+        self.tx.send(cmd).map_err(|_| self.closed_error())?;
+        Ok(rx)
+    }
+
+    /// Runs `f` on the worker thread and awaits its result.
+    pub(crate) async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut WorkerState) -> Result<T> + Send + 'static) -> Result<T> {
+        let rx = self.send(f)?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+
+    /// Runs `f` on the worker thread and waits for its result on this thread.
+    pub(crate) fn call_blocking<T: Send + 'static>(&self, f: impl FnOnce(&mut WorkerState) -> Result<T> + Send + 'static) -> Result<T> {
+        if ON_WORKER_THREAD.with(|c| c.get()) {
+            return Err(Error::InvalidState("blocking call made from a worker thread (e.g. inside an event callback); defer it to another thread".into()));
+        }
+        let rx = self.send(f)?;
+        rx.blocking_recv().map_err(|_| self.closed_error())?
+    }
+
+    /// Sends `f` to the worker without waiting (used by close()).
+    pub(crate) fn post(&self, f: impl FnOnce(&mut WorkerState) + Send + 'static) {
+        let _ = self.tx.send(Box::new(f));
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// A worker: a media thread with its routers. Cloning gives another handle to the same worker.
+#[derive(Clone)]
+pub struct Worker {
+    pub(crate) inner: Arc<WorkerInner>,
+}
+
+impl Worker {
+    /// Starts a worker thread. Fails with a `Type` error on bad settings.
+    pub fn new(settings: WorkerSettings) -> Result<Self> {
+        let level = logging::parse_level(&settings.log_level)?;
+        if settings.rtc_min_port > settings.rtc_max_port {
+            return Err(Error::type_err(format!(
+                "invalid rtcMinPort/rtcMaxPort: rtcMinPort ({}) is greater than rtcMaxPort ({})",
+                settings.rtc_min_port, settings.rtc_max_port
+            )));
+        }
+        if settings.rtc_min_port == 0 {
+            return Err(Error::type_err("invalid rtcMinPort: must be 1..65535"));
+        }
+        for (name, file) in [("dtlsCertificateFile", &settings.dtls_certificate_file), ("dtlsPrivateKeyFile", &settings.dtls_private_key_file)] {
+            if let Some(f) = file {
+                std::fs::metadata(f).map_err(|e| Error::type_err(format!("invalid {name} {f:?}: {e}")))?;
+            }
+        }
+        if settings.dtls_certificate_file.is_some() != settings.dtls_private_key_file.is_some() {
+            return Err(Error::type_err("dtlsCertificateFile and dtlsPrivateKeyFile must be given together"));
+        }
+        logging::apply(level);
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        let bus = EventBus::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        let died = Arc::new(Mutex::new(None));
+        let id = new_uuid();
+        let thread = thread::spawn(id.clone(), settings, rx, bus.clone(), closed.clone(), died.clone())?;
+        Ok(Worker { inner: Arc::new(WorkerInner { id, tx, bus, closed, died, thread: Mutex::new(Some(thread)) }) })
+    }
+
+    /// The worker's id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The process id of the worker: the host process, since workers run in-process.
+    pub fn pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    /// Whether the worker is closed (by [`Worker::close`] or because it died).
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// The panic message if the worker thread died.
+    pub fn died(&self) -> Option<String> {
+        self.inner.died.lock().clone()
+    }
+
+    /// Registers a listener for every event of this worker and its objects. Listeners run on the
+    /// worker thread: they must return quickly and must not call `*_blocking` methods.
+    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) -> Subscription {
+        self.inner.bus.subscribe(Arc::new(f))
+    }
+
+    /// Creates a router.
+    pub async fn create_router(&self, options: RouterOptions) -> Result<Router> {
+        let inner = self.inner.clone();
+        let data = self.inner.call(move |st| st.create_router(options)).await?;
+        Ok(Router::from_data(inner, data))
+    }
+
+    /// Blocking twin of [`Worker::create_router`].
+    pub fn create_router_blocking(&self, options: RouterOptions) -> Result<Router> {
+        let data = self.inner.call_blocking(move |st| st.create_router(options))?;
+        Ok(Router::from_data(self.inner.clone(), data))
+    }
+
+    /// The worker's internal state as mediasoup's `worker.dump()` JSON.
+    pub fn dump_blocking(&self) -> Result<Value> {
+        self.inner.call_blocking(|st| Ok(st.dump()))
+    }
+
+    /// Async twin of [`Worker::dump_blocking`].
+    pub async fn dump(&self) -> Result<Value> {
+        self.inner.call(|st| Ok(st.dump())).await
+    }
+
+    /// CPU time of the worker thread and memory of the process.
+    pub fn get_resource_usage_blocking(&self) -> Result<ResourceUsage> {
+        self.inner.call_blocking(|_| Ok(thread::resource_usage()))
+    }
+
+    /// Async twin of [`Worker::get_resource_usage_blocking`].
+    pub async fn get_resource_usage(&self) -> Result<ResourceUsage> {
+        self.inner.call(|_| Ok(thread::resource_usage())).await
+    }
+
+    /// Changes the log level/tags.
+    pub fn update_settings_blocking(&self, settings: WorkerUpdateableSettings) -> Result<()> {
+        let level = settings.log_level.as_deref().map(logging::parse_level).transpose()?;
+        self.inner.call_blocking(move |st| {
+            if let Some(tags) = settings.log_tags {
+                st.log_tags = tags;
+            }
+            if let Some(l) = settings.log_level {
+                st.log_level = l;
+            }
+            Ok(())
+        })?;
+        if let Some(l) = level {
+            logging::apply(l);
+        }
+        Ok(())
+    }
+
+    /// Closes the worker: every router, transport, producer and consumer it owns is closed, the
+    /// thread exits, and listeners are dropped. Idempotent.
+    pub fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.inner.tx.send(Box::new(|st: &mut WorkerState| st.stopping = true));
+        let handle = self.inner.thread.lock().take();
+        if let Some(h) = handle {
+            if !ON_WORKER_THREAD.with(|c| c.get()) {
+                let _ = h.join();
+            }
+        }
+        self.inner.bus.clear();
+    }
+
+    /// Makes the worker thread panic, to exercise the `died` path. Not for production use.
+    #[doc(hidden)]
+    pub fn inject_panic_for_tests(&self, message: &str) {
+        let m = message.to_owned();
+        self.inner.post(move |_| panic!("{m}"));
+    }
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("id", &self.inner.id).field("closed", &self.closed()).finish()
+    }
+}
+
+pub(crate) fn mark_worker_thread() {
+    ON_WORKER_THREAD.with(|c| c.set(true));
+}

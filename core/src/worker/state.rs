@@ -1,0 +1,137 @@
+//! Everything a worker owns, reachable only from its thread. Objects refer to each other by
+//! [`Key`] (slab handles), never by reference, as quinn-proto's endpoint and connections do.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::{Rc, Weak};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::WorkerSettings;
+use crate::consumer::ConsumerState;
+use crate::events::{CloseReason, EventBus};
+use crate::producer::ProducerState;
+use crate::router::RouterState;
+use crate::transport::TransportState;
+
+/// Internal handle of an object inside its worker.
+pub(crate) type Key = u64;
+
+/// Hashes a sequential [`Key`] as itself: no hashing cost on the media path.
+#[derive(Default)]
+pub(crate) struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | *b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = n as u64;
+    }
+}
+
+/// A map keyed by [`Key`] (or an SSRC) without hashing cost.
+pub(crate) type KeyMap<T> = HashMap<Key, T, BuildHasherDefault<IdentityHasher>>;
+
+/// The worker's whole state.
+pub(crate) struct WorkerState {
+    #[allow(dead_code)]
+    pub(crate) id: String,
+    pub(crate) settings: WorkerSettings,
+    pub(crate) log_level: String,
+    pub(crate) log_tags: Vec<String>,
+    pub(crate) bus: EventBus,
+    pub(crate) die: mpsc::UnboundedSender<String>,
+    pub(crate) self_ref: Weak<RefCell<WorkerState>>,
+    next_key: Key,
+    pub(crate) routers: KeyMap<RouterState>,
+    pub(crate) transports: KeyMap<TransportState>,
+    pub(crate) producers: KeyMap<ProducerState>,
+    pub(crate) consumers: KeyMap<ConsumerState>,
+    /// Reused output buffer for forwarded packets.
+    pub(crate) scratch: Vec<u8>,
+    epoch: Instant,
+    pub(crate) stopping: bool,
+}
+
+impl WorkerState {
+    pub(crate) fn new(id: String, settings: WorkerSettings, bus: EventBus, die: mpsc::UnboundedSender<String>) -> Self {
+        WorkerState {
+            id,
+            log_level: settings.log_level.clone(),
+            log_tags: settings.log_tags.clone(),
+            settings,
+            bus,
+            die,
+            self_ref: Weak::new(),
+            next_key: 0,
+            routers: KeyMap::default(),
+            transports: KeyMap::default(),
+            producers: KeyMap::default(),
+            consumers: KeyMap::default(),
+            scratch: Vec::with_capacity(1500),
+            epoch: Instant::now(),
+            stopping: false,
+        }
+    }
+
+    pub(crate) fn set_self_ref(me: &Rc<RefCell<WorkerState>>) {
+        me.borrow_mut().self_ref = Rc::downgrade(me);
+    }
+
+    pub(crate) fn next_key(&mut self) -> Key {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    /// Milliseconds since the worker started (the engine's monotonic clock).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Periodic work.
+    pub(crate) fn on_tick(&mut self) {
+        let now = self.now_ms();
+        let keys: Vec<Key> = self.producers.keys().copied().collect();
+        for k in keys {
+            if let Some(p) = self.producers.get_mut(&k) {
+                p.on_tick(now);
+            }
+        }
+    }
+
+    /// Closes every router (worker close or death).
+    pub(crate) fn close_all(&mut self, reason: CloseReason) {
+        let keys: Vec<Key> = self.routers.keys().copied().collect();
+        for k in keys {
+            self.close_router(k, reason);
+        }
+    }
+
+    /// mediasoup's `worker.dump()`.
+    pub(crate) fn dump(&self) -> Value {
+        let mut router_ids: Vec<&str> = self.routers.values().map(|r| r.id.as_str()).collect();
+        router_ids.sort();
+        json!({
+            "pid": std::process::id(),
+            "webRtcServerIds": [],
+            "routerIds": router_ids,
+            "channelMessageHandlers": {
+                "channelRequestHandlers": router_ids,
+                "channelNotificationHandlers": [],
+            },
+            "liburing": null,
+        })
+    }
+}
