@@ -412,3 +412,9 @@ impl PlainTransport {
         self.worker.call_blocking(move |st| st.plain_connect(key, params))
     }
 }
+
+impl std::fmt::Debug for PlainTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainTransport").field("id", &self.base.id).field("tuple", &self.tuple()).finish()
+    }
+}
