@@ -5,6 +5,9 @@
 //! every such discontinuity the rewriter re-anchors: the next packet gets the last sent sequence
 //! number + 1 and a timestamp advanced by the wall-clock time elapsed since the last sent packet.
 
+/// Packets older than this many sequence numbers behind the newest are dropped.
+const MAX_AGE: u16 = 0x4000;
+
 /// Rewrites `(seq, timestamp)` of one source stream into a consumer's continuous output stream.
 #[derive(Debug, Clone)]
 pub struct SeqTsRewriter {
@@ -15,6 +18,8 @@ pub struct SeqTsRewriter {
     ts_offset: u32,
     /// First incoming seq after the last sync: older packets are dropped (their numbers are taken).
     sync_in_seq: u16,
+    /// Highest incoming seq since the last sync; `sync_in_seq` trails it by at most `MAX_AGE`.
+    max_in_seq: u16,
     max_out_seq: u16,
     max_out_ts: u32,
     last_sent_ms: u64,
@@ -31,6 +36,7 @@ impl SeqTsRewriter {
             seq_offset: 0,
             ts_offset: 0,
             sync_in_seq: 0,
+            max_in_seq: 0,
             max_out_seq: initial_seq.wrapping_sub(1),
             max_out_ts: initial_ts,
             last_sent_ms: 0,
@@ -70,11 +76,18 @@ impl SeqTsRewriter {
             self.seq_offset = out_seq.wrapping_sub(seq);
             self.ts_offset = out_ts.wrapping_sub(ts);
             self.sync_in_seq = seq;
+            self.max_in_seq = seq;
             self.source_ssrc = ssrc;
             self.sync_required = false;
             self.started = true;
         } else if (seq.wrapping_sub(self.sync_in_seq) as i16) < 0 {
             return None;
+        } else if (seq.wrapping_sub(self.max_in_seq) as i16) > 0 {
+            // Keep the drop window relative to the newest packet so 16-bit wrap never bites.
+            self.max_in_seq = seq;
+            if self.max_in_seq.wrapping_sub(self.sync_in_seq) > MAX_AGE {
+                self.sync_in_seq = self.max_in_seq.wrapping_sub(MAX_AGE);
+            }
         }
         let out_seq = seq.wrapping_add(self.seq_offset);
         let out_ts = ts.wrapping_add(self.ts_offset);
@@ -117,6 +130,22 @@ mod tests {
         assert_eq!(r.rewrite(7, 201, 303_000, 1165).unwrap(), (16, t + 3000));
         // A late packet from before the resume is dropped, not given a taken number.
         assert_eq!(r.rewrite(7, 104, 12000, 1166), None);
+    }
+
+    #[test]
+    fn long_streams_keep_flowing_across_sequence_wraparound() {
+        let mut r = SeqTsRewriter::new(90000, 0, 0);
+        let mut expect = 0u16;
+        for i in 0..200_000u32 {
+            let seq = (i % 65536) as u16;
+            let (s, _) = r.rewrite(9, seq, i * 3000, i as u64).unwrap_or_else(|| panic!("packet {i} dropped"));
+            assert_eq!(s, expect);
+            expect = expect.wrapping_add(1);
+        }
+        // A packet far older than the newest is dropped, a slightly late one is not.
+        let newest = (199_999u32 % 65536) as u16;
+        assert!(r.rewrite(9, newest.wrapping_sub(20_000), 0, 0).is_none());
+        assert!(r.rewrite(9, newest.wrapping_sub(5), 0, 0).is_some());
     }
 
     #[test]
