@@ -29,6 +29,7 @@ mod error;
 pub mod ortc;
 pub mod rtp;
 pub mod rtp_parameters;
+pub mod webrtc;
 pub mod supported_rtp_capabilities;
 mod events;
 mod ids;

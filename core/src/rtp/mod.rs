@@ -4,6 +4,7 @@
 mod packet;
 mod rewriter;
 pub mod rtcp;
+pub mod twcc;
 
 pub use packet::{is_rtcp, write_forwarded, ExtensionMap, ForwardHeader, RtpPacket};
 pub use rewriter::SeqTsRewriter;

@@ -1,0 +1,189 @@
+//! DTLS handshakes between two of our own sessions on simulated time, with lost, reordered and
+//! tampered flights.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::certificate::{DtlsFingerprint, WorkerCertificate};
+use super::dtls::{DtlsEvent, DtlsParameters, DtlsRole, DtlsSession, DtlsState};
+
+struct Peer {
+    s: DtlsSession,
+    keys: Option<(Vec<u8>, bool)>,
+    states: Vec<DtlsState>,
+}
+
+fn pair() -> (Peer, Peer, Vec<DtlsFingerprint>, Vec<DtlsFingerprint>) {
+    let ca = Arc::new(WorkerCertificate::generate().unwrap());
+    let cb = Arc::new(WorkerCertificate::generate().unwrap());
+    let (fa, fb) = (ca.fingerprints.clone(), cb.fingerprints.clone());
+    let epoch = Instant::now();
+    let mk = |c| Peer { s: DtlsSession::new(c, epoch), keys: None, states: vec![] };
+    (mk(ca), mk(cb), fa, fb)
+}
+
+impl Peer {
+    fn pump_events(&mut self) {
+        while let Some(e) = self.s.poll_event() {
+            match e {
+                DtlsEvent::StateChange(s) => self.states.push(s),
+                DtlsEvent::SrtpKeys { material, is_client, .. } => self.keys = Some((material, is_client)),
+                DtlsEvent::ApplicationData(_) => {}
+            }
+        }
+    }
+}
+
+/// Runs the handshake for `ms` of simulated time; `drop(direction, index)` loses datagrams
+/// (direction 0: a→b, 1: b→a; index counts datagrams in that direction).
+fn run(a: &mut Peer, b: &mut Peer, ms: u64, mut drop: impl FnMut(usize, usize) -> bool) {
+    let mut counts = [0usize; 2];
+    for now in (0..ms).step_by(10) {
+        a.s.handle_timeout(now);
+        b.s.handle_timeout(now);
+        for _ in 0..20 {
+            let mut moved = false;
+            while let Some(d) = a.s.poll_transmit() {
+                moved = true;
+                counts[0] += 1;
+                if !drop(0, counts[0] - 1) {
+                    b.s.handle_datagram(now, &d);
+                }
+            }
+            while let Some(d) = b.s.poll_transmit() {
+                moved = true;
+                counts[1] += 1;
+                if !drop(1, counts[1] - 1) {
+                    a.s.handle_datagram(now, &d);
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        a.pump_events();
+        b.pump_events();
+        if a.s.state() == DtlsState::Connected && b.s.state() == DtlsState::Connected {
+            return;
+        }
+    }
+}
+
+fn assert_keys_agree(a: &Peer, b: &Peer) {
+    let (ka, ca) = a.keys.clone().expect("client exported keys");
+    let (kb, cb) = b.keys.clone().expect("server exported keys");
+    assert_eq!(ka, kb, "both sides export the same keying material");
+    assert!(ca != cb, "one client, one server");
+}
+
+#[test]
+fn handshake_completes_and_both_sides_export_the_same_srtp_keys() {
+    let (mut a, mut b, fa, fb) = pair();
+    // b is the browser-like DTLS client (role 'client' in its parameters): we (a) are server.
+    a.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fb }).unwrap();
+    b.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fa }).unwrap();
+    run(&mut a, &mut b, 5_000, |_, _| false);
+    assert_eq!((a.s.state(), b.s.state()), (DtlsState::Connected, DtlsState::Connected), "a {:?} b {:?}", a.states, b.states);
+    assert_eq!(a.s.local_role(), DtlsRole::Server);
+    assert!(a.s.remote_cert().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_keys_agree(&a, &b);
+    assert_eq!(a.states, vec![DtlsState::Connecting, DtlsState::Connected]);
+}
+
+#[test]
+fn auto_role_makes_us_the_dtls_client() {
+    let (mut a, mut b, fa, fb) = pair();
+    a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: fb }).unwrap();
+    b.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fa }).unwrap();
+    run(&mut a, &mut b, 5_000, |_, _| false);
+    assert_eq!(a.s.local_role(), DtlsRole::Client);
+    assert_eq!((a.s.state(), b.s.state()), (DtlsState::Connected, DtlsState::Connected));
+    assert_keys_agree(&a, &b);
+}
+
+#[test]
+fn a_lost_server_flight_is_resent_when_the_client_repeats_its_hello() {
+    for lost in 0..3 {
+        let (mut server, mut client, fs, fc) = pair();
+        server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+        client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+        // Server → client datagram `lost` is dropped once (flight 2 or the pieces of flight 4).
+        run(&mut server, &mut client, 20_000, |dir, i| dir == 0 && i == lost);
+        assert_eq!(
+            (server.s.state(), client.s.state()),
+            (DtlsState::Connected, DtlsState::Connected),
+            "lost server datagram {lost}: server {:?} client {:?}",
+            server.states,
+            client.states
+        );
+        assert_keys_agree(&server, &client);
+    }
+}
+
+#[test]
+fn lost_client_flights_recover() {
+    for lost in 0..3 {
+        let (mut server, mut client, fs, fc) = pair();
+        server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+        client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+        run(&mut server, &mut client, 20_000, |dir, i| dir == 1 && i == lost);
+        assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected), "lost client datagram {lost}");
+    }
+}
+
+#[test]
+fn a_client_hello_before_connect_is_kept_and_answered_after() {
+    let (mut server, mut client, fs, fc) = pair();
+    client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+    while let Some(d) = client.s.poll_transmit() {
+        server.s.handle_datagram(0, &d); // arrives before the app calls connect()
+    }
+    assert_eq!(server.s.state(), DtlsState::New);
+    server.s.connect(5, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+    run(&mut server, &mut client, 5_000, |_, _| false);
+    assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected));
+}
+
+#[test]
+fn a_wrong_remote_fingerprint_fails_the_handshake() {
+    let (mut server, mut client, fs, mut fc) = pair();
+    fc[0].value = fc[0].value.replace(|c: char| c.is_ascii_hexdigit(), "A");
+    fc.truncate(1);
+    server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+    client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+    run(&mut server, &mut client, 3_000, |_, _| false);
+    assert_eq!(server.s.state(), DtlsState::Failed, "states {:?}", server.states);
+    assert!(server.keys.is_none(), "no SRTP keys on a failed handshake");
+}
+
+#[test]
+fn garbage_datagrams_never_panic() {
+    let (mut server, _client, _fs, fc) = pair();
+    server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+    let mut x: u32 = 12345;
+    for n in 0..2000 {
+        let len = (n % 300) + 1;
+        let mut d = vec![0u8; len];
+        for b in d.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        d[0] = 20 + (d[0] % 44); // DTLS content-type range
+        server.s.handle_datagram(n as u64, &d);
+        while server.s.poll_transmit().is_some() {}
+    }
+}
+
+#[test]
+fn connect_rejects_bad_parameters() {
+    let (mut a, _b, _fa, fb) = pair();
+    let err = a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: vec![] }).unwrap_err();
+    assert!(err.message().contains("fingerprints"), "{err}");
+    let bad = vec![DtlsFingerprint { algorithm: "md5".into(), value: "00".into() }];
+    let err = a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: bad }).unwrap_err();
+    assert!(err.message().contains("md5"), "{err}");
+    a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: fb.clone() }).unwrap();
+    assert!(a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: fb }).is_err());
+}

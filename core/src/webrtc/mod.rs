@@ -1,0 +1,13 @@
+//! WebRTC's transport layers, sans-IO: ICE-lite, DTLS, SRTP, and the worker certificate.
+
+pub(crate) mod certificate;
+pub(crate) mod dtls;
+pub(crate) mod ice;
+pub(crate) mod stun;
+pub(crate) mod srtp;
+
+pub use certificate::DtlsFingerprint;
+pub use dtls::{DtlsParameters, DtlsRole, DtlsState};
+
+#[cfg(test)]
+mod dtls_tests;
