@@ -73,6 +73,7 @@ pub(crate) struct ConsumerState {
     pub(crate) priority: u8,
     pub(crate) preferred_layers: Option<ConsumerLayers>,
     mime_type: String,
+    clock_rate: u32,
     flags: Arc<ConsumerFlags>,
 }
 
@@ -113,6 +114,26 @@ impl ConsumerState {
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
         true
+    }
+
+    /// A video consumer that is active wants a key frame once its transport connects.
+    pub(crate) fn wants_key_frame_on_connect(&self) -> bool {
+        self.active() && self.kind == MediaKind::Video
+    }
+
+    /// Writes an RTCP sender report (NTP ↔ RTP mapping for lip sync); false before any packet.
+    pub(crate) fn write_sender_report(&self, out: &mut Vec<u8>, now: u64, ntp: u64) -> bool {
+        if self.packets == 0 {
+            return false;
+        }
+        let elapsed = now.saturating_sub(self.rewriter_last_sent_ms());
+        let ts = self.rewriter.last_timestamp().wrapping_add((elapsed * self.clock_rate as u64 / 1000) as u32);
+        crate::rtp::rtcp::write_sr(out, self.ssrc, ntp, ts, self.packets as u32, self.bytes as u32);
+        true
+    }
+
+    fn rewriter_last_sent_ms(&self) -> u64 {
+        self.rewriter.last_sent_ms()
     }
 
     /// Returns true when the change makes the consumer active (it then wants a key frame).
@@ -192,6 +213,10 @@ impl WorkerState {
         let mut ext_map = ExtensionMap::default();
         for e in &p.rtp_parameters.header_extensions {
             let router_id = p.ext_map.get(e.id);
+            // Transport-wide sequence numbers belong to the sending transport, never forwarded.
+            if e.uri == ortc::TRANSPORT_WIDE_CC_URI {
+                continue;
+            }
             if router_id != 0 && params.header_extensions.iter().any(|c| c.id == router_id && c.uri == e.uri) {
                 ext_map.insert(e.id, router_id);
             }
@@ -235,6 +260,7 @@ impl WorkerState {
             priority: 1,
             preferred_layers,
             mime_type,
+            clock_rate,
             flags: flags.clone(),
         };
         let active = state.active();

@@ -21,6 +21,8 @@ pub enum ObjectKind {
     Producer,
     /// A consumer.
     Consumer,
+    /// A WebRTC server.
+    WebRtcServer,
 }
 
 /// Why an object was closed.
@@ -63,6 +65,24 @@ pub enum EventKind {
     Tuple {
         /// The tuple.
         tuple: TransportTuple,
+    },
+    /// A WebRTC transport's ICE state changed.
+    IceStateChange {
+        /// `new`, `connected`, `completed`, `disconnected` or `closed`.
+        ice_state: crate::webrtc::IceState,
+    },
+    /// A WebRTC transport's selected ICE tuple changed.
+    IceSelectedTupleChange {
+        /// The new tuple.
+        ice_selected_tuple: TransportTuple,
+    },
+    /// A WebRTC transport's DTLS state changed.
+    DtlsStateChange {
+        /// `new`, `connecting`, `connected`, `failed` or `closed`.
+        dtls_state: crate::webrtc::DtlsState,
+        /// The remote certificate (PEM) once connected.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dtls_remote_cert: Option<String>,
     },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {

@@ -46,7 +46,11 @@ pub use events::{CloseReason, Event, EventKind, ObjectKind, Subscription};
 pub use rtp_parameters::*;
 pub use worker::{ResourceUsage, Worker, WorkerSettings, WorkerUpdateableSettings};
 pub use router::{Router, RouterOptions};
-pub use transport::{ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, Protocol, TransportTuple, PortRange};
+pub use transport::{
+    IceCandidate, ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, PortRange, Protocol, TransportBase, TransportTuple,
+    WebRtcServer, WebRtcServerOptions, WebRtcTransport, WebRtcTransportOptions,
+};
+pub use webrtc::{DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceParameters, IceState};
 pub use producer::{Producer, ProducerOptions};
 pub use consumer::{Consumer, ConsumerOptions};
 pub use rate::RateCalculator;

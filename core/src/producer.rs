@@ -235,6 +235,7 @@ impl WorkerState {
         let mid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:mid");
         let rid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
         let rrid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id");
+        let twcc_id = ext_id(ortc::TRANSPORT_WIDE_CC_URI);
 
         let t = self.transport(tkey)?;
         for e in &params.encodings {
@@ -317,6 +318,9 @@ impl WorkerState {
         }
         if t.rrid_ext_id == 0 {
             t.rrid_ext_id = rrid_id;
+        }
+        if t.twcc_ext_id == 0 {
+            t.twcc_ext_id = twcc_id;
         }
         t.producers.push(key);
         self.routers.get_mut(&router).ok_or_else(|| Error::InvalidState("router closed".into()))?.producers.insert(id.clone(), key);

@@ -12,7 +12,7 @@ use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::ids::new_uuid;
 use crate::ortc;
 use crate::rtp_parameters::{RtpCapabilities, RtpCodecCapability};
-use crate::transport::{PlainTransport, PlainTransportOptions};
+use crate::transport::{PlainTransport, PlainTransportOptions, WebRtcTransport, WebRtcTransportOptions};
 use crate::worker::{Key, WorkerInner, WorkerState};
 
 /// Options of `worker.createRouter()`.
@@ -151,6 +151,20 @@ impl Router {
         let key = self.key;
         let d = self.worker.call_blocking(move |st| st.create_plain_transport(key, options))?;
         Ok(PlainTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates a WebRTC transport (ICE-lite, DTLS, SRTP) for a browser.
+    pub async fn create_webrtc_transport(&self, options: WebRtcTransportOptions) -> Result<WebRtcTransport> {
+        let key = self.key;
+        let d = self.worker.call(move |st| st.create_webrtc_transport(key, options)).await?;
+        Ok(WebRtcTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Blocking twin of [`Router::create_webrtc_transport`].
+    pub fn create_webrtc_transport_blocking(&self, options: WebRtcTransportOptions) -> Result<WebRtcTransport> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_webrtc_transport(key, options))?;
+        Ok(WebRtcTransport::from_data(self.worker.clone(), d))
     }
 
     /// Whether a peer with `rtp_capabilities` (JSON) can consume the producer; false for an

@@ -1,0 +1,47 @@
+//! sfu-node: the native half of the npm package `libsfu`.
+//!
+//! A thin napi adapter over `sfu-core`: every class wraps one core handle, takes and returns JSON
+//! (`serde_json::Value`), and calls the core's `*_blocking` methods (a round trip to the worker
+//! thread is microseconds). Errors keep the core's kind as a `[Name] ` message prefix that the JS
+//! layer (`lib/errors.js`) turns back into the right error class. All mediasoup-shaped behaviour
+//! beyond that (object graph, synchronous close cascades, EventEmitters) lives in `lib/`.
+
+mod consumer;
+mod error;
+mod producer;
+mod router;
+mod transport;
+mod worker;
+
+use napi_derive::napi;
+use serde_json::Value;
+
+pub use consumer::NativeConsumer;
+pub use producer::NativeProducer;
+pub use router::NativeRouter;
+pub use transport::NativePlainTransport;
+pub use worker::{create_worker, NativeWorker};
+
+/// The libsfu engine version.
+#[napi]
+pub fn version() -> String {
+    sfu_core::VERSION.to_owned()
+}
+
+/// Every codec and header extension the engine can route (mediasoup's
+/// `getSupportedRtpCapabilities()`).
+#[napi]
+pub fn supported_rtp_capabilities() -> napi::Result<Value> {
+    error::to_json(&sfu_core::supported_rtp_capabilities::supported_rtp_capabilities())
+}
+
+/// mediasoup's `parseScalabilityMode()`: `{spatialLayers, temporalLayers, ksvc}`.
+#[napi]
+pub fn parse_scalability_mode(mode: Option<String>) -> Value {
+    let m = sfu_core::ortc::parse_scalability_mode(mode.as_deref());
+    serde_json::json!({
+        "spatialLayers": m.spatial_layers,
+        "temporalLayers": m.temporal_layers,
+        "ksvc": m.ksvc,
+    })
+}

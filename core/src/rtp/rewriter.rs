@@ -54,6 +54,11 @@ impl SeqTsRewriter {
         self.max_out_seq
     }
 
+    /// When (engine ms) the highest sequence number was sent.
+    pub fn last_sent_ms(&self) -> u64 {
+        self.last_sent_ms
+    }
+
     /// The timestamp of the highest sequence number sent so far.
     pub fn last_timestamp(&self) -> u32 {
         self.max_out_ts

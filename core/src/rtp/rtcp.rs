@@ -48,6 +48,23 @@ pub fn compound(buf: &[u8]) -> impl Iterator<Item = RtcpPacket<'_>> {
     })
 }
 
+/// NTP timestamp (RFC 3550 §4) for a Unix time in milliseconds.
+pub fn ntp_now(unix_ms: u64) -> u64 {
+    let secs = unix_ms / 1000 + 2_208_988_800;
+    let frac = ((unix_ms % 1000) << 32) / 1000;
+    (secs << 32) | frac
+}
+
+/// Writes a sender report without report blocks (RFC 3550 §6.4.1).
+pub fn write_sr(out: &mut Vec<u8>, ssrc: u32, ntp: u64, rtp_ts: u32, packets: u32, octets: u32) {
+    out.extend_from_slice(&[0x80, 200, 0, 6]);
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    out.extend_from_slice(&ntp.to_be_bytes());
+    out.extend_from_slice(&rtp_ts.to_be_bytes());
+    out.extend_from_slice(&packets.to_be_bytes());
+    out.extend_from_slice(&octets.to_be_bytes());
+}
+
 /// Writes a PLI from `sender_ssrc` about `media_ssrc` (12 bytes).
 pub fn write_pli(out: &mut Vec<u8>, sender_ssrc: u32, media_ssrc: u32) {
     out.extend_from_slice(&[0x81, 206, 0, 2]);
@@ -97,6 +114,18 @@ mod tests {
         assert_eq!(fir.destination_ssrc(), vec![77]);
         let p = compound(&ours).next().unwrap();
         assert_eq!(p.fir_ssrcs().collect::<Vec<_>>(), vec![77]);
+    }
+
+    #[test]
+    fn sender_report_matches_the_rtc_rtcp_crate() {
+        let mut ours = vec![];
+        let ntp = ntp_now(1_700_000_000_500);
+        write_sr(&mut ours, 77, ntp, 123_456, 10, 1000);
+        let mut b = &ours[..];
+        let sr = rtc_rtcp::sender_report::SenderReport::unmarshal(&mut b).unwrap();
+        assert_eq!((sr.ssrc, sr.ntp_time, sr.rtp_time, sr.packet_count, sr.octet_count), (77, ntp, 123_456, 10, 1000));
+        assert_eq!(ntp >> 32, 1_700_000_000 + 2_208_988_800);
+        assert_eq!((ntp & 0xffff_ffff) * 1000 >> 32, 499, "half a second in NTP fraction");
     }
 
     #[test]

@@ -118,4 +118,33 @@ impl ListenInfo {
         sock.set_nonblocking(true)?;
         Ok(sock)
     }
+
+    /// Binds a listening TCP socket, like [`ListenInfo::bind_udp`].
+    pub(crate) fn bind_tcp(&self, field: &str, fallback: PortRange) -> Result<std::net::TcpListener> {
+        let ip = self.validate(field)?;
+        let bind = |port: u16| -> std::io::Result<std::net::TcpListener> {
+            let addr = SocketAddr::new(ip, port);
+            let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            s.set_reuse_address(true)?;
+            s.bind(&addr.into())?;
+            s.listen(256)?;
+            s.set_nonblocking(true)?;
+            Ok(s.into())
+        };
+        if let Some(port) = self.port.filter(|p| *p != 0) {
+            return bind(port).map_err(|e| Error::Io(format!("cannot bind {field} [protocol:tcp, ip:'{ip}', port:{port}]: {e}")));
+        }
+        let range = self.port_range.unwrap_or(fallback);
+        let span = (range.max - range.min) as u32 + 1;
+        let start = rand::thread_rng().gen_range(0..span);
+        for i in 0..span {
+            let port = range.min + ((start + i) % span) as u16;
+            match bind(port) {
+                Ok(l) => return Ok(l),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(Error::Io(format!("cannot bind {field} [protocol:tcp, ip:'{ip}']: {e}"))),
+            }
+        }
+        Err(Error::Io(format!("no more available ports [protocol:tcp, ip:'{ip}', range:{}-{}]", range.min, range.max)))
+    }
 }

@@ -2,8 +2,11 @@
 //! every kind shares live here (RTP listener, produce/consume, stats, close cascade); each kind
 //! adds its own I/O (`plain.rs`).
 
+pub(crate) mod io;
 mod listen;
 mod plain;
+pub(crate) mod webrtc;
+pub(crate) mod webrtc_server;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +19,8 @@ use serde_json::{json, Value};
 pub use listen::{ListenInfo, PortRange, Protocol};
 pub use plain::{PlainTransport, PlainTransportConnect, PlainTransportOptions};
 pub(crate) use plain::PlainState;
+pub use webrtc::{IceCandidate, WebRtcTransport, WebRtcTransportOptions};
+pub use webrtc_server::{WebRtcServer, WebRtcServerOptions};
 
 use crate::consumer::{Consumer, ConsumerOptions};
 use crate::error::{Error, Result};
@@ -76,6 +81,7 @@ pub(crate) struct TransportStats {
 
 pub(crate) enum TransportKind {
     Plain(PlainState),
+    WebRtc(Box<webrtc::WebRtcState>),
 }
 
 pub(crate) struct TransportState {
@@ -89,6 +95,8 @@ pub(crate) struct TransportState {
     pub(crate) mid_ext_id: u8,
     pub(crate) rid_ext_id: u8,
     pub(crate) rrid_ext_id: u8,
+    /// Transport-wide sequence number extension id of what the remote sends (0: none).
+    pub(crate) twcc_ext_id: u8,
     next_mid: u32,
     pub(crate) rtcp_ssrc: u32,
     /// The CNAME all producers of this transport get (the first one given, else random).
@@ -110,6 +118,7 @@ impl TransportState {
             mid_ext_id: 0,
             rid_ext_id: 0,
             rrid_ext_id: 0,
+            twcc_ext_id: 0,
             next_mid: 0,
             rtcp_ssrc: crate::ortc::generate_ssrc(),
             cname_for_producers: None,
@@ -123,6 +132,7 @@ impl TransportState {
     pub(crate) fn send_rtp(&mut self, buf: &[u8], now: u64) {
         let sent = match &mut self.kind {
             TransportKind::Plain(p) => p.send_rtp(buf),
+            TransportKind::WebRtc(w) => w.send_rtp(buf),
         };
         if sent {
             self.stats.bytes_sent += buf.len() as u64;
@@ -136,6 +146,7 @@ impl TransportState {
     pub(crate) fn send_rtcp(&mut self, buf: &[u8], now: u64) {
         let sent = match &mut self.kind {
             TransportKind::Plain(p) => p.send_rtcp(buf),
+            TransportKind::WebRtc(w) => w.send_rtcp(buf),
         };
         if sent {
             self.stats.bytes_sent += buf.len() as u64;
@@ -152,6 +163,7 @@ impl TransportState {
     fn type_name(&self) -> &'static str {
         match self.kind {
             TransportKind::Plain(_) => "plain-rtp-transport",
+            TransportKind::WebRtc(_) => "webrtc-transport",
         }
     }
 }
@@ -183,9 +195,16 @@ impl WorkerState {
         for p in producers {
             self.close_producer(p, CloseReason::TransportClosed);
         }
+        let now = self.now_ms();
         if let Some(mut t) = self.transports.remove(&key) {
             match &mut t.kind {
                 TransportKind::Plain(p) => p.shutdown(),
+                TransportKind::WebRtc(w) => {
+                    w.shutdown(now);
+                    if let Some(s) = w.server {
+                        self.webrtc_server_remove_transport(s, key);
+                    }
+                }
             }
             if let Some(r) = self.routers.get_mut(&t.router) {
                 r.transports.retain(|k| *k != key);
@@ -207,6 +226,13 @@ impl WorkerState {
         };
         t.stats.rtp_bytes_received += data.len() as u64;
         t.stats.rtp_recv_rate.update(data.len(), now);
+        if t.twcc_ext_id != 0 {
+            if let (TransportKind::WebRtc(w), Some(seq)) = (&mut t.kind, pkt.extension(t.twcc_ext_id)) {
+                if seq.len() == 2 {
+                    w.twcc.on_packet(u16::from_be_bytes([seq[0], seq[1]]), now * 1000 + micros_in_ms(), pkt.ssrc());
+                }
+            }
+        }
         let Some(pkey) = find_producer(t, &pkt) else {
             t.stats.discarded += 1;
             tracing::debug!(transport = %t.id, ssrc = pkt.ssrc(), "no producer for RTP packet");
@@ -299,6 +325,7 @@ impl WorkerState {
         });
         match &t.kind {
             TransportKind::Plain(p) => p.add_stats(&mut v),
+            TransportKind::WebRtc(w) => w.add_stats(&mut v),
         }
         Ok(Value::Array(vec![v]))
     }
@@ -336,9 +363,16 @@ impl WorkerState {
         });
         match &t.kind {
             TransportKind::Plain(p) => p.add_dump(&mut v),
+            TransportKind::WebRtc(w) => w.add_dump(&mut v),
         }
         Ok(v)
     }
+}
+
+/// Sub-millisecond part of the arrival time: the engine clock is in ms, transport-cc wants µs.
+fn micros_in_ms() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_micros() as u64 % 1000).unwrap_or(0)
 }
 
 /// Finds the producer of an incoming packet: SSRC table first, then MID, then RID — binding the

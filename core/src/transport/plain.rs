@@ -244,8 +244,7 @@ impl WorkerState {
         if let Some(s) = rtcp_socket {
             tasks.push(tokio::task::spawn_local(recv_loop(self.self_ref.clone(), key, s, true)));
         }
-        if let Some(t) = self.transports.get_mut(&key) {
-            let TransportKind::Plain(p) = &mut t.kind;
+        if let Some(TransportKind::Plain(p)) = self.transports.get_mut(&key).map(|t| &mut t.kind) {
             p.tasks = tasks;
         }
         Ok(PlainTransportData { key, id, closed, tuples, rtcp_mux: o.rtcp_mux, comedia: o.comedia })
@@ -253,7 +252,7 @@ impl WorkerState {
 
     fn plain_connect(&mut self, key: Key, c: PlainTransportConnect) -> Result<()> {
         let t = self.transport_mut(key)?;
-        let TransportKind::Plain(p) = &mut t.kind;
+        let TransportKind::Plain(p) = &mut t.kind else { return Err(Error::InvalidState("not a PlainTransport".into())) };
         if c.srtp_parameters.is_some() {
             return Err(Error::unsupported("srtpParameters: SRTP on plain transports is not supported yet"));
         }
@@ -291,7 +290,7 @@ impl WorkerState {
         let now = self.now_ms();
         let Some(t) = self.transports.get_mut(&key) else { return };
         let id = t.id.clone();
-        let TransportKind::Plain(p) = &mut t.kind;
+        let TransportKind::Plain(p) = &mut t.kind else { return };
         let rtcp = rtcp_socket || is_rtcp(data);
         let expected = if rtcp && !p.rtcp_mux { p.rtcp_remote } else { p.remote };
         let mut learnt = None;

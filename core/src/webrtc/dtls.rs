@@ -134,6 +134,11 @@ impl DtlsSession {
         self.epoch + std::time::Duration::from_millis(now_ms)
     }
 
+    /// The crypto backend (for the SRTP contexts keyed from this session).
+    pub(crate) fn crypto(&self) -> &dyn rtc_dtls::crypto_provider::RTCCrypto {
+        self.cert.provider.crypto()
+    }
+
     /// Current state.
     pub(crate) fn state(&self) -> DtlsState {
         self.state

@@ -8,6 +8,7 @@ pub(crate) mod srtp;
 
 pub use certificate::DtlsFingerprint;
 pub use dtls::{DtlsParameters, DtlsRole, DtlsState};
+pub use ice::{IceParameters, IceState};
 
 #[cfg(test)]
 mod dtls_tests;

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::events::{EventBus, Subscription};
 use crate::ids::new_uuid;
 use crate::router::{Router, RouterOptions};
+use crate::transport::{WebRtcServer, WebRtcServerOptions};
 use crate::{logging, Event};
 
 /// Settings of [`Worker::new`], with mediasoup's `createWorker()` names. Settings libsfu has no
@@ -219,6 +220,18 @@ impl Worker {
     pub fn create_router_blocking(&self, options: RouterOptions) -> Result<Router> {
         let data = self.inner.call_blocking(move |st| st.create_router(options))?;
         Ok(Router::from_data(self.inner.clone(), data))
+    }
+
+    /// Creates a WebRtcServer: shared ports for many WebRTC transports.
+    pub async fn create_webrtc_server(&self, options: WebRtcServerOptions) -> Result<WebRtcServer> {
+        let d = self.inner.call(move |st| st.create_webrtc_server(options)).await?;
+        Ok(WebRtcServer::from_data(self.inner.clone(), d))
+    }
+
+    /// Blocking twin of [`Worker::create_webrtc_server`].
+    pub fn create_webrtc_server_blocking(&self, options: WebRtcServerOptions) -> Result<WebRtcServer> {
+        let d = self.inner.call_blocking(move |st| st.create_webrtc_server(options))?;
+        Ok(WebRtcServer::from_data(self.inner.clone(), d))
     }
 
     /// The worker's internal state as mediasoup's `worker.dump()` JSON.

@@ -15,7 +15,9 @@ use crate::consumer::ConsumerState;
 use crate::events::{CloseReason, EventBus};
 use crate::producer::ProducerState;
 use crate::router::RouterState;
-use crate::transport::TransportState;
+use crate::transport::webrtc_server::WebRtcServerState;
+use crate::transport::{TransportKind, TransportState};
+use crate::webrtc::certificate::WorkerCertificate;
 
 /// Internal handle of an object inside its worker.
 pub(crate) type Key = u64;
@@ -59,6 +61,8 @@ pub(crate) struct WorkerState {
     pub(crate) transports: KeyMap<TransportState>,
     pub(crate) producers: KeyMap<ProducerState>,
     pub(crate) consumers: KeyMap<ConsumerState>,
+    pub(crate) webrtc_servers: KeyMap<WebRtcServerState>,
+    certificate: Option<std::sync::Arc<WorkerCertificate>>,
     /// Reused output buffer for forwarded packets.
     pub(crate) scratch: Vec<u8>,
     epoch: Instant,
@@ -80,6 +84,8 @@ impl WorkerState {
             transports: KeyMap::default(),
             producers: KeyMap::default(),
             consumers: KeyMap::default(),
+            webrtc_servers: KeyMap::default(),
+            certificate: None,
             scratch: Vec::with_capacity(1500),
             epoch: Instant::now(),
             stopping: false,
@@ -93,6 +99,26 @@ impl WorkerState {
     pub(crate) fn next_key(&mut self) -> Key {
         self.next_key += 1;
         self.next_key
+    }
+
+    /// The worker's DTLS certificate: from `dtlsCertificateFile`/`dtlsPrivateKeyFile`, else
+    /// generated on first use.
+    pub(crate) fn certificate(&mut self) -> crate::error::Result<std::sync::Arc<WorkerCertificate>> {
+        if let Some(c) = &self.certificate {
+            return Ok(c.clone());
+        }
+        let c = match (&self.settings.dtls_certificate_file, &self.settings.dtls_private_key_file) {
+            (Some(cf), Some(kf)) => WorkerCertificate::from_files(cf, kf)?,
+            _ => WorkerCertificate::generate()?,
+        };
+        let c = std::sync::Arc::new(c);
+        self.certificate = Some(c.clone());
+        Ok(c)
+    }
+
+    /// The instant `now_ms()` counts from.
+    pub(crate) fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// Milliseconds since the worker started (the engine's monotonic clock).
@@ -109,6 +135,10 @@ impl WorkerState {
                 p.on_tick(now);
             }
         }
+        let webrtc: Vec<Key> = self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k).collect();
+        for k in webrtc {
+            self.webrtc_tick(k, now);
+        }
     }
 
     /// Closes every router (worker close or death).
@@ -116,6 +146,10 @@ impl WorkerState {
         let keys: Vec<Key> = self.routers.keys().copied().collect();
         for k in keys {
             self.close_router(k, reason);
+        }
+        let servers: Vec<Key> = self.webrtc_servers.keys().copied().collect();
+        for k in servers {
+            self.close_webrtc_server(k, reason);
         }
     }
 
@@ -125,7 +159,7 @@ impl WorkerState {
         router_ids.sort();
         json!({
             "pid": std::process::id(),
-            "webRtcServerIds": [],
+            "webRtcServerIds": self.webrtc_servers.values().map(|s| s.id.as_str()).collect::<Vec<_>>(),
             "routerIds": router_ids,
             "channelMessageHandlers": {
                 "channelRequestHandlers": router_ids,

@@ -1,0 +1,178 @@
+'use strict';
+
+// mediasoup's Router. It keeps its transports (for the close cascade) and the producers of
+// those transports by id (canConsume(), and linking consumers to their producer).
+
+const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { Logger } = require('./logger');
+const { call } = require('./native');
+const { UnsupportedError, assertOpen } = require('./errors');
+const { checkAppData, splitOptions, toJson } = require('./options');
+const { PlainTransport } = require('./PlainTransport');
+
+const logger = new Logger('Router');
+
+class Router extends EnhancedEventEmitter {
+	#native;
+	#worker;
+	#events;
+	#id;
+	#rtpCapabilities;
+	#closed = false;
+	#appData;
+	#transports = new Set();
+	#producers = new Map();
+	#observer = new EnhancedEventEmitter();
+
+	/**
+	 * @private Use worker.createRouter().
+	 */
+	constructor({ native, worker, events, appData }) {
+		super();
+		this.#native = native;
+		this.#worker = worker;
+		this.#events = events;
+		this.#id = native.id();
+		this.#rtpCapabilities = native.rtpCapabilities();
+		this.#appData = appData;
+	}
+
+	get id() {
+		return this.#id;
+	}
+
+	get closed() {
+		return this.#closed;
+	}
+
+	get rtpCapabilities() {
+		return this.#rtpCapabilities;
+	}
+
+	get appData() {
+		return this.#appData;
+	}
+
+	set appData(appData) {
+		checkAppData(appData);
+		this.#appData = appData;
+	}
+
+	get observer() {
+		return this.#observer;
+	}
+
+	close() {
+		if (this.#closed) return;
+		logger.debug('close()');
+		this.#closed = true;
+		this.#closeTransports();
+		this.emit('@close');
+		this.#observer.safeEmit('close');
+		this.#native.close();
+	}
+
+	/**
+	 * @private The worker closed or died.
+	 */
+	_workerClosed() {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#closeTransports();
+		this.safeEmit('workerclose');
+		this.#observer.safeEmit('close');
+	}
+
+	async dump() {
+		this.#assertOpen();
+		return call(() => this.#native.dump());
+	}
+
+	async createPlainTransport(options) {
+		this.#assertOpen();
+		const { appData, json } = splitOptions(options);
+		const native = call(() => this.#native.createPlainTransport(json));
+		const transport = new PlainTransport({ native, worker: this.#worker, router: this, events: this.#events, appData });
+		this.#transports.add(transport);
+		transport.on('@close', () => this.#transports.delete(transport));
+		this.#observer.safeEmit('newtransport', transport);
+		return transport;
+	}
+
+	async createWebRtcTransport() {
+		return this.#unsupported('createWebRtcTransport');
+	}
+
+	async createPipeTransport() {
+		return this.#unsupported('createPipeTransport');
+	}
+
+	async createDirectTransport() {
+		return this.#unsupported('createDirectTransport');
+	}
+
+	async pipeToRouter() {
+		return this.#unsupported('pipeToRouter');
+	}
+
+	async createActiveSpeakerObserver() {
+		return this.#unsupported('createActiveSpeakerObserver');
+	}
+
+	async createAudioLevelObserver() {
+		return this.#unsupported('createAudioLevelObserver');
+	}
+
+	// Like mediasoup: a plain boolean, false (never an exception) for an unknown producer or bad
+	// capabilities.
+	canConsume({ producerId, rtpCapabilities } = {}) {
+		if (typeof producerId !== 'string' || !this.#producers.has(producerId)) {
+			logger.warn(`canConsume() | Producer with id "${producerId}" not found`);
+			return false;
+		}
+		try {
+			return this.#native.canConsume(producerId, toJson(rtpCapabilities) ?? null);
+		} catch (error) {
+			logger.warn(`canConsume() | unexpected error: ${error}`);
+			return false;
+		}
+	}
+
+	/**
+	 * @private
+	 */
+	_addProducer(producer) {
+		this.#producers.set(producer.id, producer);
+	}
+
+	/**
+	 * @private
+	 */
+	_removeProducer(producer) {
+		if (this.#producers.get(producer.id) === producer) this.#producers.delete(producer.id);
+	}
+
+	/**
+	 * @private
+	 */
+	_getProducer(producerId) {
+		return this.#producers.get(producerId);
+	}
+
+	#assertOpen() {
+		assertOpen(this.#closed, this.#worker, 'Router');
+	}
+
+	#unsupported(method) {
+		this.#assertOpen();
+		throw new UnsupportedError(`${method}() is not supported by libsfu yet`);
+	}
+
+	#closeTransports() {
+		for (const transport of this.#transports) transport._routerClosed();
+		this.#transports.clear();
+		this.#producers.clear();
+	}
+}
+
+module.exports = { Router };

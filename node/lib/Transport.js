@@ -1,0 +1,189 @@
+'use strict';
+
+// mediasoup's Transport: what every transport kind shares. It keeps its producers and consumers
+// so that close() and the router's close can cascade synchronously, as mediasoup's JS layer does.
+
+const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { Logger } = require('./logger');
+const { call } = require('./native');
+const { UnsupportedError, assertOpen } = require('./errors');
+const { checkAppData, splitOptions } = require('./options');
+const { Producer } = require('./Producer');
+const { Consumer } = require('./Consumer');
+
+const logger = new Logger('Transport');
+
+class Transport extends EnhancedEventEmitter {
+	#native;
+	#worker;
+	#router;
+	#events;
+	#id;
+	#closed = false;
+	#appData;
+	#producers = new Map();
+	#consumers = new Map();
+	#observer = new EnhancedEventEmitter();
+
+	/**
+	 * @private
+	 */
+	constructor({ native, worker, router, events, appData }) {
+		super();
+		this.#native = native;
+		this.#worker = worker;
+		this.#router = router;
+		this.#events = events;
+		this.#id = native.id();
+		this.#appData = appData;
+		events.on(this.#id, (ev) => this._onEngineEvent(ev));
+	}
+
+	get id() {
+		return this.#id;
+	}
+
+	get closed() {
+		return this.#closed;
+	}
+
+	get appData() {
+		return this.#appData;
+	}
+
+	set appData(appData) {
+		checkAppData(appData);
+		this.#appData = appData;
+	}
+
+	get observer() {
+		return this.#observer;
+	}
+
+	close() {
+		if (this.#closed) return;
+		logger.debug('close()');
+		this.#closed = true;
+		this.#closeChildren();
+		this.emit('@close');
+		this.#observer.safeEmit('close');
+		this.#native.close();
+	}
+
+	/**
+	 * @private The router closed (itself, or with its worker).
+	 */
+	_routerClosed() {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#closeChildren();
+		this.safeEmit('routerclose');
+		this.#observer.safeEmit('close');
+	}
+
+	async getStats() {
+		this._assertOpen();
+		return call(() => this.#native.getStats());
+	}
+
+	async dump() {
+		this._assertOpen();
+		return call(() => this.#native.dump());
+	}
+
+	// Bandwidth limits and trace events are accepted so apps written for mediasoup keep running;
+	// the engine has no bandwidth estimation on these transports yet.
+	async setMaxIncomingBitrate(bitrate) {
+		this._assertOpen();
+		checkBitrate(bitrate);
+	}
+
+	async setMaxOutgoingBitrate(bitrate) {
+		this._assertOpen();
+		checkBitrate(bitrate);
+	}
+
+	async setMinOutgoingBitrate(bitrate) {
+		this._assertOpen();
+		checkBitrate(bitrate);
+	}
+
+	async enableTraceEvent(types = []) {
+		this._assertOpen();
+		if (!Array.isArray(types)) throw new TypeError('types must be an array');
+	}
+
+	async produce(options) {
+		this._assertOpen();
+		const { appData, json } = splitOptions(options);
+		if (json && json.id !== undefined && this.#producers.has(json.id)) {
+			throw new TypeError(`a Producer with same id "${json.id}" already exists`);
+		}
+		const native = call(() => this.#native.produce(json));
+		const producer = new Producer({ native, worker: this.#worker, appData });
+		this.#producers.set(producer.id, producer);
+		this.#router._addProducer(producer);
+		producer.on('@close', () => this.#forgetProducer(producer));
+		this.#observer.safeEmit('newproducer', producer);
+		return producer;
+	}
+
+	async consume(options) {
+		this._assertOpen();
+		const { appData, json } = splitOptions(options);
+		const native = call(() => this.#native.consume(json));
+		const producer = this.#router._getProducer(native.producerId());
+		const consumer = new Consumer({ native, worker: this.#worker, events: this.#events, appData, producer });
+		this.#consumers.set(consumer.id, consumer);
+		consumer.on('@close', () => this.#consumers.delete(consumer.id));
+		consumer.on('@producerclose', () => this.#consumers.delete(consumer.id));
+		this.#observer.safeEmit('newconsumer', consumer);
+		return consumer;
+	}
+
+	async produceData() {
+		this._assertOpen();
+		throw new UnsupportedError('produceData() is not supported by libsfu yet');
+	}
+
+	async consumeData() {
+		this._assertOpen();
+		throw new UnsupportedError('consumeData() is not supported by libsfu yet');
+	}
+
+	/**
+	 * @private Events the engine sends about this transport; subclasses add theirs.
+	 */
+	_onEngineEvent() {}
+
+	/**
+	 * @private
+	 */
+	_assertOpen() {
+		assertOpen(this.#closed, this.#worker, 'Transport');
+	}
+
+	#forgetProducer(producer) {
+		this.#producers.delete(producer.id);
+		this.#router._removeProducer(producer);
+	}
+
+	#closeChildren() {
+		this.#events.off(this.#id);
+		for (const producer of this.#producers.values()) {
+			this.#router._removeProducer(producer);
+			producer._transportClosed();
+		}
+		this.#producers.clear();
+		for (const consumer of this.#consumers.values()) consumer._transportClosed();
+		this.#consumers.clear();
+	}
+}
+
+function checkBitrate(bitrate) {
+	if (typeof bitrate !== 'number' || !(bitrate >= 0)) {
+		throw new TypeError('bitrate must be a number >= 0');
+	}
+}
+
+module.exports = { Transport };

@@ -1,0 +1,723 @@
+// TypeScript declarations of libsfu: mediasoup v3's API (the subset libsfu implements), so that
+// TypeScript apps switching from `mediasoup` keep compiling.
+
+import { EventEmitter } from 'node:events';
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+export type EventListenerArgs = Record<string, any[]>;
+
+/** An EventEmitter whose listener exceptions are caught and reported as 'listenererror'. */
+export declare class EnhancedEventEmitter<E extends EventListenerArgs = EventListenerArgs> extends EventEmitter {
+	constructor();
+	emit<K extends keyof E & string>(eventName: K, ...args: E[K]): boolean;
+	/** Emits, catching (and logging) listener exceptions. */
+	safeEmit<K extends keyof E & string>(eventName: K, ...args: E[K]): boolean;
+	safeEmitAsPromise<K extends keyof E & string>(eventName: K, ...args: E[K]): Promise<any>;
+	on<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	off<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	addListener<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	prependListener<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	once<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	prependOnceListener<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	removeListener<K extends keyof E & string>(eventName: K, listener: (...args: E[K]) => void): this;
+	removeAllListeners<K extends keyof E & string>(eventName?: K): this;
+	listenerCount<K extends keyof E & string>(eventName: K): number;
+}
+
+/** Resolves with the arguments of the next `eventName` event. */
+export declare function enhancedOnce<E extends EventListenerArgs>(emitter: EnhancedEventEmitter<E>, eventName: keyof E & string): Promise<any[]>;
+
+type ListenerError = { listenererror: [string, Error] };
+
+// ---------------------------------------------------------------------------------------------
+// Common types
+
+export type AppData = { [key: string]: unknown };
+
+export type MediaKind = 'audio' | 'video';
+
+export type RtcpFeedback = { type: string; parameter?: string };
+
+export type RtpCodecCapability = {
+	kind: MediaKind;
+	mimeType: string;
+	preferredPayloadType?: number;
+	clockRate: number;
+	channels?: number;
+	parameters?: any;
+	rtcpFeedback?: RtcpFeedback[];
+};
+
+export type RtpHeaderExtensionDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+export type RtpHeaderExtension = {
+	kind: MediaKind;
+	uri: string;
+	preferredId: number;
+	preferredEncrypt?: boolean;
+	direction?: RtpHeaderExtensionDirection;
+};
+
+export type RtpCapabilities = {
+	codecs?: RtpCodecCapability[];
+	headerExtensions?: RtpHeaderExtension[];
+};
+
+export type RouterRtpCodecCapability = RtpCodecCapability;
+export type RouterRtpCapabilities = RtpCapabilities;
+
+export type RtpCodecParameters = {
+	mimeType: string;
+	payloadType: number;
+	clockRate: number;
+	channels?: number;
+	parameters?: any;
+	rtcpFeedback?: RtcpFeedback[];
+};
+
+export type RtpEncodingParameters = {
+	ssrc?: number;
+	rid?: string;
+	codecPayloadType?: number;
+	rtx?: { ssrc: number };
+	dtx?: boolean;
+	scalabilityMode?: string;
+	scaleResolutionDownBy?: number;
+	maxBitrate?: number;
+	maxFramerate?: number;
+	adaptivePtime?: boolean;
+	priority?: 'very-low' | 'low' | 'medium' | 'high';
+	networkPriority?: 'very-low' | 'low' | 'medium' | 'high';
+};
+
+export type RtpHeaderExtensionParameters = {
+	uri: string;
+	id: number;
+	encrypt?: boolean;
+	parameters?: any;
+};
+
+export type RtcpParameters = {
+	cname?: string;
+	reducedSize?: boolean;
+	mux?: boolean;
+};
+
+export type RtpParameters = {
+	mid?: string;
+	codecs: RtpCodecParameters[];
+	headerExtensions?: RtpHeaderExtensionParameters[];
+	encodings?: RtpEncodingParameters[];
+	rtcp?: RtcpParameters;
+	msid?: string;
+};
+
+export type ScalabilityMode = {
+	spatialLayers: number;
+	temporalLayers: number;
+	ksvc: boolean;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Capabilities do not match: unsupported codec, nothing consumable, unsupported feature. */
+export declare class UnsupportedError extends Error {
+	constructor(message: string);
+}
+
+/** The object is closed or in a state that does not allow the call. */
+export declare class InvalidStateError extends Error {
+	constructor(message: string);
+}
+
+/** An unknown entity, e.g. `consume()` of an unknown producerId. */
+export declare class NotFoundError extends Error {
+	constructor(message: string);
+}
+
+/** The worker is closed or died; an InvalidStateError, as mediasoup throws then. */
+export declare class WorkerClosedError extends InvalidStateError {
+	constructor(message: string);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker
+
+export type WorkerLogLevel = 'debug' | 'warn' | 'error' | 'none';
+
+export type WorkerLogTag =
+	| 'info' | 'ice' | 'dtls' | 'rtp' | 'srtp' | 'rtcp' | 'rtx' | 'bwe' | 'score' | 'simulcast' | 'svc' | 'sctp' | 'message';
+
+export type WorkerSettings<WorkerAppData extends AppData = AppData> = {
+	logLevel?: WorkerLogLevel;
+	logTags?: WorkerLogTag[];
+	rtcMinPort?: number;
+	rtcMaxPort?: number;
+	dtlsCertificateFile?: string;
+	dtlsPrivateKeyFile?: string;
+	/** Accepted and ignored (mediasoup worker option). */
+	libwebrtcFieldTrials?: string;
+	/** Accepted and ignored (mediasoup worker option). */
+	disableLiburing?: boolean;
+	/** Accepted and ignored: there is no worker binary. */
+	workerBin?: string;
+	appData?: WorkerAppData;
+};
+
+export type WorkerUpdateableSettings = Pick<WorkerSettings, 'logLevel' | 'logTags'>;
+
+export type WorkerResourceUsage = {
+	ru_utime: number;
+	ru_stime: number;
+	ru_maxrss: number;
+	ru_ixrss: number;
+	ru_idrss: number;
+	ru_isrss: number;
+	ru_minflt: number;
+	ru_majflt: number;
+	ru_nswap: number;
+	ru_inblock: number;
+	ru_oublock: number;
+	ru_msgsnd: number;
+	ru_msgrcv: number;
+	ru_nsignals: number;
+	ru_nvcsw: number;
+	ru_nivcsw: number;
+};
+
+export type WorkerDump = {
+	pid: number;
+	webRtcServerIds: string[];
+	routerIds: string[];
+	channelMessageHandlers: { channelRequestHandlers: string[]; channelNotificationHandlers: string[] };
+	liburing?: unknown;
+};
+
+export type WorkerEvents = ListenerError & { died: [Error]; subprocessclose: [] };
+export type WorkerObserverEvents = { close: []; newwebrtcserver: [unknown]; newrouter: [Router] };
+export type WorkerObserver = EnhancedEventEmitter<WorkerObserverEvents>;
+
+export declare class Worker<WorkerAppData extends AppData = AppData> extends EnhancedEventEmitter<WorkerEvents> {
+	private constructor();
+	/** The host process id: workers are threads of this process. */
+	get pid(): number;
+	get closed(): boolean;
+	get died(): boolean;
+	get subprocessClosed(): boolean;
+	get appData(): WorkerAppData;
+	set appData(appData: WorkerAppData);
+	get observer(): WorkerObserver;
+	close(): void;
+	getResourceUsage(): Promise<WorkerResourceUsage>;
+	updateSettings(settings?: WorkerUpdateableSettings): Promise<void>;
+	dump(): Promise<WorkerDump>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createWebRtcServer(options?: unknown): Promise<never>;
+	createRouter<RouterAppData extends AppData = AppData>(options?: RouterOptions<RouterAppData>): Promise<Router<RouterAppData>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router
+
+export type RouterOptions<RouterAppData extends AppData = AppData> = {
+	mediaCodecs?: RouterRtpCodecCapability[];
+	appData?: RouterAppData;
+};
+
+export type RouterDump = {
+	id: string;
+	transportIds: string[];
+	rtpObserverIds: string[];
+	mapProducerIdConsumerIds: { key: string; values: string[] }[];
+	mapConsumerIdProducerId: { key: string; value: string }[];
+	mapProducerIdObserverIds: { key: string; values: string[] }[];
+	mapDataProducerIdDataConsumerIds: { key: string; values: string[] }[];
+	mapDataConsumerIdDataProducerId: { key: string; value: string }[];
+};
+
+export type RouterEvents = ListenerError & { workerclose: [] };
+export type RouterObserverEvents = { close: []; newtransport: [Transport]; newrtpobserver: [unknown] };
+export type RouterObserver = EnhancedEventEmitter<RouterObserverEvents>;
+
+export declare class Router<RouterAppData extends AppData = AppData> extends EnhancedEventEmitter<RouterEvents> {
+	private constructor();
+	get id(): string;
+	get closed(): boolean;
+	get rtpCapabilities(): RouterRtpCapabilities;
+	get appData(): RouterAppData;
+	set appData(appData: RouterAppData);
+	get observer(): RouterObserver;
+	close(): void;
+	dump(): Promise<RouterDump>;
+	createPlainTransport<PlainTransportAppData extends AppData = AppData>(
+		options: PlainTransportOptions<PlainTransportAppData>,
+	): Promise<PlainTransport<PlainTransportAppData>>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createWebRtcTransport(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createPipeTransport(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createDirectTransport(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	pipeToRouter(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createActiveSpeakerObserver(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	createAudioLevelObserver(options?: unknown): Promise<never>;
+	/** False (never an exception) for an unknown producer or unusable capabilities. */
+	canConsume(options: { producerId: string; rtpCapabilities: RtpCapabilities }): boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transports
+
+export type TransportProtocol = 'udp' | 'tcp';
+
+export type TransportPortRange = { min: number; max: number };
+
+export type TransportListenInfo = {
+	protocol: TransportProtocol;
+	ip: string;
+	announcedAddress?: string;
+	/** @deprecated Use announcedAddress. */
+	announcedIp?: string;
+	port?: number;
+	portRange?: TransportPortRange;
+	flags?: { ipv6Only?: boolean; udpReusePort?: boolean };
+	sendBufferSize?: number;
+	recvBufferSize?: number;
+};
+
+/** @deprecated Use TransportListenInfo. */
+export type TransportListenIp = { ip: string; announcedIp?: string };
+
+export type TransportTuple = {
+	localAddress: string;
+	/** @deprecated Use localAddress. */
+	localIp: string;
+	localPort: number;
+	remoteIp?: string;
+	remotePort?: number;
+	protocol: TransportProtocol;
+};
+
+export type TransportType = 'webrtc' | 'plain' | 'pipe' | 'direct';
+
+export type TransportTraceEventType = 'probation' | 'bwe';
+
+export type BaseTransportDump = {
+	id: string;
+	direct: boolean;
+	producerIds: string[];
+	consumerIds: string[];
+	mapSsrcConsumerId: { key: number; value: string }[];
+	mapRtxSsrcConsumerId: { key: number; value: string }[];
+	dataProducerIds: string[];
+	dataConsumerIds: string[];
+	recvRtpHeaderExtensions: { mid?: number; rid?: number; rrid?: number; absSendTime?: number; transportWideCc01?: number };
+	rtpListener: {
+		ssrcTable: { key: number; value: string }[];
+		midTable: { key: string; value: string }[];
+		ridTable: { key: string; value: string }[];
+	};
+	maxMessageSize: number;
+	traceEventTypes: TransportTraceEventType[];
+};
+
+export type BaseTransportStats = {
+	type: string;
+	transportId: string;
+	timestamp: number;
+	bytesReceived: number;
+	recvBitrate: number;
+	bytesSent: number;
+	sendBitrate: number;
+	rtpBytesReceived: number;
+	rtpRecvBitrate: number;
+	rtpBytesSent: number;
+	rtpSendBitrate: number;
+	rtxBytesReceived: number;
+	rtxRecvBitrate: number;
+	rtxBytesSent: number;
+	rtxSendBitrate: number;
+	probationBytesSent: number;
+	probationSendBitrate: number;
+};
+
+export type TransportEvents = ListenerError & { routerclose: []; listenserverclose: []; trace: [unknown] };
+export type TransportObserverEvents = {
+	close: [];
+	newproducer: [Producer];
+	newconsumer: [Consumer];
+	newdataproducer: [unknown];
+	newdataconsumer: [unknown];
+	trace: [unknown];
+};
+
+export declare class Transport<
+	TransportAppData extends AppData = AppData,
+	Events extends EventListenerArgs = TransportEvents,
+	ObserverEvents extends EventListenerArgs = TransportObserverEvents,
+> extends EnhancedEventEmitter<Events> {
+	protected constructor();
+	get id(): string;
+	get closed(): boolean;
+	get type(): TransportType;
+	get appData(): TransportAppData;
+	set appData(appData: TransportAppData);
+	get observer(): EnhancedEventEmitter<ObserverEvents>;
+	close(): void;
+	dump(): Promise<BaseTransportDump>;
+	getStats(): Promise<BaseTransportStats[]>;
+	connect(params: unknown): Promise<void>;
+	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	setMaxIncomingBitrate(bitrate: number): Promise<void>;
+	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	setMaxOutgoingBitrate(bitrate: number): Promise<void>;
+	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	setMinOutgoingBitrate(bitrate: number): Promise<void>;
+	/** Accepted for compatibility; no trace events are emitted yet. */
+	enableTraceEvent(types?: TransportTraceEventType[]): Promise<void>;
+	produce<ProducerAppData extends AppData = AppData>(options: ProducerOptions<ProducerAppData>): Promise<Producer<ProducerAppData>>;
+	consume<ConsumerAppData extends AppData = AppData>(options: ConsumerOptions<ConsumerAppData>): Promise<Consumer<ConsumerAppData>>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	produceData(options?: unknown): Promise<never>;
+	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
+	consumeData(options?: unknown): Promise<never>;
+}
+
+export type PlainTransportOptions<PlainTransportAppData extends AppData = AppData> = {
+	listenInfo?: TransportListenInfo;
+	rtcpListenInfo?: TransportListenInfo;
+	/** @deprecated Use listenInfo. */
+	listenIp?: TransportListenIp | string;
+	/** @deprecated Use listenInfo.port. */
+	port?: number;
+	/** Default true. */
+	rtcpMux?: boolean;
+	/** Default false. */
+	comedia?: boolean;
+	/** Not supported yet: true rejects with UnsupportedError. */
+	enableSctp?: boolean;
+	/** Not supported yet: true rejects with UnsupportedError. */
+	enableSrtp?: boolean;
+	srtpCryptoSuite?: string;
+	numSctpStreams?: { OS: number; MIS: number };
+	maxSctpMessageSize?: number;
+	sctpSendBufferSize?: number;
+	appData?: PlainTransportAppData;
+};
+
+export type PlainTransportConnectParameters = {
+	ip?: string;
+	port?: number;
+	rtcpPort?: number;
+	srtpParameters?: unknown;
+};
+
+export type PlainTransportDump = BaseTransportDump & {
+	rtcpMux: boolean;
+	comedia: boolean;
+	tuple: TransportTuple;
+	rtcpTuple?: TransportTuple;
+};
+
+export type PlainTransportStat = BaseTransportStats & {
+	type: 'plain-rtp-transport';
+	rtcpMux: boolean;
+	comedia: boolean;
+	tuple: TransportTuple;
+	rtcpTuple?: TransportTuple;
+};
+
+export type PlainTransportEvents = TransportEvents & { tuple: [TransportTuple]; rtcptuple: [TransportTuple]; sctpstatechange: [string] };
+export type PlainTransportObserverEvents = TransportObserverEvents & {
+	tuple: [TransportTuple];
+	rtcptuple: [TransportTuple];
+	sctpstatechange: [string];
+};
+export type PlainTransportObserver = EnhancedEventEmitter<PlainTransportObserverEvents>;
+
+export declare class PlainTransport<PlainTransportAppData extends AppData = AppData> extends Transport<
+	PlainTransportAppData,
+	PlainTransportEvents,
+	PlainTransportObserverEvents
+> {
+	private constructor();
+	get type(): 'plain';
+	/** The RTP tuple; the remote is filled after connect() or, with comedia, the first packet. */
+	get tuple(): TransportTuple;
+	get rtcpTuple(): TransportTuple | undefined;
+	get rtcpMux(): boolean;
+	get comedia(): boolean;
+	/** Always undefined: no SCTP on plain transports yet. */
+	get sctpParameters(): undefined;
+	get sctpState(): undefined;
+	/** Always undefined: no SRTP on plain transports yet. */
+	get srtpParameters(): undefined;
+	connect(params: PlainTransportConnectParameters): Promise<void>;
+	dump(): Promise<PlainTransportDump>;
+	getStats(): Promise<PlainTransportStat[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+export type ProducerType = 'simple' | 'simulcast' | 'svc';
+
+export type ProducerOptions<ProducerAppData extends AppData = AppData> = {
+	id?: string;
+	kind: MediaKind;
+	rtpParameters: RtpParameters;
+	paused?: boolean;
+	keyFrameRequestDelay?: number;
+	enableMediasoupPacketIdHeaderExtension?: boolean;
+	appData?: ProducerAppData;
+};
+
+export type ProducerScore = { encodingIdx: number; ssrc: number; rid?: string; score: number };
+
+export type ProducerTraceEventType = 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir' | 'sr';
+
+export type RtpStreamRecvStats = {
+	type: string;
+	timestamp: number;
+	ssrc: number;
+	rtxSsrc?: number;
+	rid?: string;
+	kind: string;
+	mimeType: string;
+	packetsLost: number;
+	fractionLost: number;
+	packetsDiscarded: number;
+	packetsRetransmitted: number;
+	packetsRepaired: number;
+	nackCount: number;
+	nackPacketCount: number;
+	pliCount: number;
+	firCount: number;
+	score: number;
+	packetCount: number;
+	byteCount: number;
+	bitrate: number;
+	jitter: number;
+	bitrateByLayer?: any;
+};
+
+export type ProducerStat = RtpStreamRecvStats;
+
+export type ProducerDump = {
+	id: string;
+	kind: MediaKind;
+	type: ProducerType;
+	rtpParameters: RtpParameters;
+	rtpMapping: any;
+	rtpStreams: any[];
+	traceEventTypes: string[];
+	paused: boolean;
+};
+
+export type ProducerEvents = ListenerError & {
+	transportclose: [];
+	score: [ProducerScore[]];
+	videoorientationchange: [unknown];
+	trace: [unknown];
+};
+export type ProducerObserverEvents = {
+	close: [];
+	pause: [];
+	resume: [];
+	score: [ProducerScore[]];
+	videoorientationchange: [unknown];
+	trace: [unknown];
+};
+export type ProducerObserver = EnhancedEventEmitter<ProducerObserverEvents>;
+
+export declare class Producer<ProducerAppData extends AppData = AppData> extends EnhancedEventEmitter<ProducerEvents> {
+	private constructor();
+	get id(): string;
+	get closed(): boolean;
+	get kind(): MediaKind;
+	get rtpParameters(): RtpParameters;
+	get type(): ProducerType;
+	get paused(): boolean;
+	get score(): ProducerScore[];
+	get appData(): ProducerAppData;
+	set appData(appData: ProducerAppData);
+	get observer(): ProducerObserver;
+	close(): void;
+	dump(): Promise<ProducerDump>;
+	getStats(): Promise<ProducerStat[]>;
+	pause(): Promise<void>;
+	resume(): Promise<void>;
+	/** Accepted for compatibility; no trace events are emitted yet. */
+	enableTraceEvent(types?: ProducerTraceEventType[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+export type ConsumerType = 'simple' | 'simulcast' | 'svc' | 'pipe';
+
+export type ConsumerLayers = { spatialLayer: number; temporalLayer?: number };
+
+export type ConsumerScore = { score: number; producerScore: number; producerScores: number[] };
+
+export type ConsumerOptions<ConsumerAppData extends AppData = AppData> = {
+	producerId: string;
+	rtpCapabilities: RtpCapabilities;
+	paused?: boolean;
+	mid?: string;
+	preferredLayers?: ConsumerLayers;
+	ignoreDtx?: boolean;
+	enableRtx?: boolean;
+	pipe?: boolean;
+	appData?: ConsumerAppData;
+};
+
+export type ConsumerTraceEventType = 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir';
+
+export type RtpStreamSendStats = {
+	type: string;
+	timestamp: number;
+	ssrc: number;
+	rtxSsrc?: number;
+	rid?: string;
+	kind: string;
+	mimeType: string;
+	packetsLost: number;
+	fractionLost: number;
+	packetsDiscarded: number;
+	packetsRetransmitted: number;
+	packetsRepaired: number;
+	nackCount: number;
+	nackPacketCount: number;
+	pliCount: number;
+	firCount: number;
+	score: number;
+	packetCount: number;
+	byteCount: number;
+	bitrate: number;
+	roundTripTime?: number;
+	rtxPacketsDiscarded?: number;
+};
+
+export type ConsumerStat = RtpStreamSendStats;
+
+export type ConsumerDump = {
+	id: string;
+	producerId: string;
+	kind: MediaKind;
+	type: ConsumerType;
+	rtpParameters: RtpParameters;
+	consumableRtpEncodings: RtpEncodingParameters[];
+	supportedCodecPayloadTypes: number[];
+	traceEventTypes: string[];
+	paused: boolean;
+	producerPaused: boolean;
+	priority: number;
+	preferredLayers?: ConsumerLayers | null;
+};
+
+export type ConsumerEvents = ListenerError & {
+	transportclose: [];
+	producerclose: [];
+	producerpause: [];
+	producerresume: [];
+	score: [ConsumerScore];
+	layerschange: [ConsumerLayers?];
+	trace: [unknown];
+	rtp: [Buffer];
+};
+export type ConsumerObserverEvents = {
+	close: [];
+	pause: [];
+	resume: [];
+	score: [ConsumerScore];
+	layerschange: [ConsumerLayers?];
+	trace: [unknown];
+};
+export type ConsumerObserver = EnhancedEventEmitter<ConsumerObserverEvents>;
+
+export declare class Consumer<ConsumerAppData extends AppData = AppData> extends EnhancedEventEmitter<ConsumerEvents> {
+	private constructor();
+	get id(): string;
+	get producerId(): string;
+	get closed(): boolean;
+	get kind(): MediaKind;
+	get rtpParameters(): RtpParameters;
+	get type(): ConsumerType;
+	get paused(): boolean;
+	get producerPaused(): boolean;
+	get priority(): number;
+	get score(): ConsumerScore;
+	get preferredLayers(): ConsumerLayers | undefined;
+	/** Always undefined for now: the engine does not report active layers yet. */
+	get currentLayers(): ConsumerLayers | undefined;
+	get appData(): ConsumerAppData;
+	set appData(appData: ConsumerAppData);
+	get observer(): ConsumerObserver;
+	close(): void;
+	dump(): Promise<ConsumerDump>;
+	/** The consumer's outbound stream, then the producer stream it forwards. */
+	getStats(): Promise<(RtpStreamSendStats | RtpStreamRecvStats)[]>;
+	pause(): Promise<void>;
+	resume(): Promise<void>;
+	setPreferredLayers(preferredLayers: ConsumerLayers): Promise<void>;
+	setPriority(priority: number): Promise<void>;
+	unsetPriority(): Promise<void>;
+	requestKeyFrame(): Promise<void>;
+	/** Accepted for compatibility; no trace events are emitted yet. */
+	enableTraceEvent(types?: ConsumerTraceEventType[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Top level
+
+export type ObserverEvents = { newworker: [Worker] };
+export type Observer = EnhancedEventEmitter<ObserverEvents>;
+
+export type LogEventListeners = {
+	ondebug?: (namespace: string, log: string) => void;
+	onwarn?: (namespace: string, log: string) => void;
+	onerror?: (namespace: string, log: string, error?: Error) => void;
+};
+
+/** The libsfu version. */
+export declare const version: string;
+
+/** Emits 'newworker'. */
+export declare const observer: Observer;
+
+/** Path of the native addon (there is no separate worker binary). */
+export declare const workerBin: string;
+
+/** Routes libsfu's JS-side logs; with no argument, silences them. */
+export declare function setLogEventListeners(listeners?: LogEventListeners): void;
+
+export declare function createWorker<WorkerAppData extends AppData = AppData>(
+	settings?: WorkerSettings<WorkerAppData>,
+): Promise<Worker<WorkerAppData>>;
+
+/** A fresh copy of every codec and header extension the engine supports. */
+export declare function getSupportedRtpCapabilities(): RouterRtpCapabilities;
+
+export declare function parseScalabilityMode(scalabilityMode?: string): ScalabilityMode;
+
+export declare const errors: {
+	UnsupportedError: typeof UnsupportedError;
+	InvalidStateError: typeof InvalidStateError;
+	NotFoundError: typeof NotFoundError;
+	WorkerClosedError: typeof WorkerClosedError;
+};
+
+export declare const extras: {
+	EnhancedEventEmitter: typeof EnhancedEventEmitter;
+	enhancedOnce: typeof enhancedOnce;
+};
+
+/** mediasoup's `types`: every class, error class and type above. */
+export * as types from './index';

@@ -1,0 +1,27 @@
+'use strict';
+
+// mediasoup's `types` export: at run time, the classes and error classes (the TypeScript types
+// live in index.d.ts).
+
+const errors = require('./errors');
+const { Worker } = require('./Worker');
+const { Router } = require('./Router');
+const { Transport } = require('./Transport');
+const { PlainTransport } = require('./PlainTransport');
+const { Producer } = require('./Producer');
+const { Consumer } = require('./Consumer');
+const { EnhancedEventEmitter } = require('./enhancedEvents');
+
+module.exports = {
+	Worker,
+	Router,
+	Transport,
+	PlainTransport,
+	Producer,
+	Consumer,
+	EnhancedEventEmitter,
+	UnsupportedError: errors.UnsupportedError,
+	InvalidStateError: errors.InvalidStateError,
+	NotFoundError: errors.NotFoundError,
+	WorkerClosedError: errors.WorkerClosedError,
+};

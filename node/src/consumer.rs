@@ -1,0 +1,135 @@
+//! `NativeConsumer`: a consumer handle.
+
+use napi_derive::napi;
+use serde_json::Value;
+use sfu_core::{Consumer, ConsumerLayers, Error};
+
+use crate::error::{core, parse, to_json, to_napi};
+
+/// A consumer handle.
+#[napi]
+pub struct NativeConsumer {
+    consumer: Consumer,
+}
+
+impl NativeConsumer {
+    pub(crate) fn new(consumer: Consumer) -> Self {
+        NativeConsumer { consumer }
+    }
+}
+
+#[napi]
+impl NativeConsumer {
+    /// The consumer's id.
+    #[napi]
+    pub fn id(&self) -> String {
+        self.consumer.id().to_owned()
+    }
+
+    /// The consumed producer's id.
+    #[napi]
+    pub fn producer_id(&self) -> String {
+        self.consumer.producer_id().to_owned()
+    }
+
+    /// `audio` or `video`.
+    #[napi]
+    pub fn kind(&self) -> String {
+        self.consumer.kind().as_str().to_owned()
+    }
+
+    /// What the remote receives.
+    #[napi]
+    pub fn rtp_parameters(&self) -> napi::Result<Value> {
+        to_json(self.consumer.rtp_parameters())
+    }
+
+    /// `simple`, `simulcast`, `svc` or `pipe`.
+    #[napi(js_name = "type")]
+    pub fn consumer_type(&self) -> napi::Result<Value> {
+        to_json(&self.consumer.consumer_type())
+    }
+
+    /// Whether the consumer itself is paused.
+    #[napi]
+    pub fn paused(&self) -> bool {
+        self.consumer.paused()
+    }
+
+    /// Whether its producer is paused (the engine's current view).
+    #[napi]
+    pub fn producer_paused(&self) -> bool {
+        self.consumer.producer_paused()
+    }
+
+    /// Sending priority.
+    #[napi]
+    pub fn priority(&self) -> u32 {
+        self.consumer.priority() as u32
+    }
+
+    /// Preferred layers (simulcast/SVC), after clamping; null otherwise.
+    #[napi]
+    pub fn preferred_layers(&self) -> napi::Result<Value> {
+        to_json(&self.consumer.preferred_layers())
+    }
+
+    /// Stops sending.
+    #[napi]
+    pub fn pause(&self) -> napi::Result<()> {
+        core(self.consumer.pause_blocking())
+    }
+
+    /// Resumes sending.
+    #[napi]
+    pub fn resume(&self) -> napi::Result<()> {
+        core(self.consumer.resume_blocking())
+    }
+
+    /// Sets preferred `{spatialLayer, temporalLayer}` (clamped by the engine).
+    #[napi]
+    pub fn set_preferred_layers(&self, layers: Option<Value>) -> napi::Result<()> {
+        let l: ConsumerLayers = parse("preferredLayers", layers)?;
+        core(self.consumer.set_preferred_layers_blocking(l))
+    }
+
+    /// Sets the priority; `None` restores the default.
+    #[napi]
+    pub fn set_priority(&self, priority: Option<f64>) -> napi::Result<()> {
+        let p = match priority {
+            None => None,
+            // The engine keeps priorities as u8; anything else is a bad argument, not a wrap-around.
+            Some(p) if p.fract() == 0.0 && (1.0..=255.0).contains(&p) => Some(p as u8),
+            Some(p) => {
+                return Err(to_napi(Error::type_err(format!(
+                    "invalid priority: {p} (must be an integer 1..=255)"
+                ))))
+            }
+        };
+        core(self.consumer.set_priority_blocking(p))
+    }
+
+    /// Asks the producer for a key frame.
+    #[napi]
+    pub fn request_key_frame(&self) -> napi::Result<()> {
+        core(self.consumer.request_key_frame_blocking())
+    }
+
+    /// mediasoup's `consumer.getStats()`.
+    #[napi]
+    pub fn get_stats(&self) -> napi::Result<Value> {
+        core(self.consumer.get_stats_blocking())
+    }
+
+    /// mediasoup's `consumer.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.consumer.dump_blocking())
+    }
+
+    /// Closes the consumer (returns at once; the engine follows).
+    #[napi]
+    pub fn close(&self) {
+        self.consumer.close();
+    }
+}

@@ -1,0 +1,35 @@
+//! Core errors → JS errors, and JSON in/out.
+//!
+//! napi-rs throws a plain `Error`; the core's error kind travels as a `[Name] ` prefix of the
+//! message (`[TypeError] invalid options.kind: ...`) so that `lib/errors.js` can rethrow the class
+//! mediasoup apps test with `instanceof`.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Converts a core error into a JS error carrying the core's JS class name.
+pub(crate) fn to_napi(e: sfu_core::Error) -> napi::Error {
+    napi::Error::from_reason(format!("[{}] {}", e.js_name(), e.message()))
+}
+
+/// Result of a core call, converted for napi.
+pub(crate) fn core<T>(r: sfu_core::Result<T>) -> napi::Result<T> {
+    r.map_err(to_napi)
+}
+
+/// Parses JS options into a core options struct; a bad field becomes a `TypeError` naming it.
+pub(crate) fn parse<T: DeserializeOwned>(what: &str, value: Option<Value>) -> napi::Result<T> {
+    // An absent options object is an empty one (mediasoup's defaults apply).
+    let value = match value {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v) => v,
+    };
+    core(sfu_core::from_json(what, value))
+}
+
+/// Serializes a core value for JS.
+pub(crate) fn to_json<T: Serialize>(v: &T) -> napi::Result<Value> {
+    serde_json::to_value(v)
+        .map_err(|e| napi::Error::from_reason(format!("[Error] cannot serialize: {e}")))
+}

@@ -1,0 +1,88 @@
+//! `NativeProducer`: a producer handle.
+
+use napi_derive::napi;
+use serde_json::Value;
+use sfu_core::Producer;
+
+use crate::error::{core, to_json};
+
+/// A producer handle.
+#[napi]
+pub struct NativeProducer {
+    producer: Producer,
+}
+
+impl NativeProducer {
+    pub(crate) fn new(producer: Producer) -> Self {
+        NativeProducer { producer }
+    }
+}
+
+#[napi]
+impl NativeProducer {
+    /// The producer's id.
+    #[napi]
+    pub fn id(&self) -> String {
+        self.producer.id().to_owned()
+    }
+
+    /// `audio` or `video`.
+    #[napi]
+    pub fn kind(&self) -> String {
+        self.producer.kind().as_str().to_owned()
+    }
+
+    /// The validated, normalised RTP parameters.
+    #[napi]
+    pub fn rtp_parameters(&self) -> napi::Result<Value> {
+        to_json(self.producer.rtp_parameters())
+    }
+
+    /// `simple`, `simulcast` or `svc`.
+    #[napi(js_name = "type")]
+    pub fn producer_type(&self) -> napi::Result<Value> {
+        to_json(&self.producer.producer_type())
+    }
+
+    /// Whether the producer is paused.
+    #[napi]
+    pub fn paused(&self) -> bool {
+        self.producer.paused()
+    }
+
+    /// mediasoup's `producer.score`.
+    #[napi]
+    pub fn score(&self) -> napi::Result<Value> {
+        core(self.producer.score_blocking())
+    }
+
+    /// Pauses forwarding; returns once the engine's consumers know.
+    #[napi]
+    pub fn pause(&self) -> napi::Result<()> {
+        core(self.producer.pause_blocking())
+    }
+
+    /// Resumes forwarding.
+    #[napi]
+    pub fn resume(&self) -> napi::Result<()> {
+        core(self.producer.resume_blocking())
+    }
+
+    /// mediasoup's `producer.getStats()`.
+    #[napi]
+    pub fn get_stats(&self) -> napi::Result<Value> {
+        core(self.producer.get_stats_blocking())
+    }
+
+    /// mediasoup's `producer.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.producer.dump_blocking())
+    }
+
+    /// Closes the producer (returns at once; the engine follows).
+    #[napi]
+    pub fn close(&self) {
+        self.producer.close();
+    }
+}

@@ -1,0 +1,66 @@
+//! `NativeRouter`: a router handle.
+
+use napi_derive::napi;
+use serde_json::Value;
+use sfu_core::{PlainTransportOptions, Router};
+
+use crate::error::{core, parse, to_json};
+use crate::transport::NativePlainTransport;
+
+/// A router handle.
+#[napi]
+pub struct NativeRouter {
+    router: Router,
+}
+
+impl NativeRouter {
+    pub(crate) fn new(router: Router) -> Self {
+        NativeRouter { router }
+    }
+}
+
+#[napi]
+impl NativeRouter {
+    /// The router's id.
+    #[napi]
+    pub fn id(&self) -> String {
+        self.router.id().to_owned()
+    }
+
+    /// The RTP capabilities generated from its media codecs.
+    #[napi]
+    pub fn rtp_capabilities(&self) -> napi::Result<Value> {
+        to_json(self.router.rtp_capabilities())
+    }
+
+    /// Creates a plain transport.
+    #[napi]
+    pub fn create_plain_transport(
+        &self,
+        options: Option<Value>,
+    ) -> napi::Result<NativePlainTransport> {
+        let o: PlainTransportOptions = parse("options", options)?;
+        Ok(NativePlainTransport::new(core(
+            self.router.create_plain_transport_blocking(o),
+        )?))
+    }
+
+    /// Whether `rtpCapabilities` can consume the producer (false rather than an error).
+    #[napi]
+    pub fn can_consume(&self, producer_id: String, rtp_capabilities: Value) -> bool {
+        self.router
+            .can_consume_blocking(&producer_id, rtp_capabilities)
+    }
+
+    /// mediasoup's `router.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.router.dump_blocking())
+    }
+
+    /// Closes the router (returns at once; the engine follows).
+    #[napi]
+    pub fn close(&self) {
+        self.router.close();
+    }
+}

@@ -1,0 +1,97 @@
+//! `NativePlainTransport`: a plain (RTP over UDP) transport handle.
+
+use napi_derive::napi;
+use serde_json::Value;
+use sfu_core::{ConsumerOptions, PlainTransport, PlainTransportConnect, ProducerOptions};
+
+use crate::consumer::NativeConsumer;
+use crate::error::{core, parse, to_json};
+use crate::producer::NativeProducer;
+
+/// A plain transport handle.
+#[napi]
+pub struct NativePlainTransport {
+    transport: PlainTransport,
+}
+
+impl NativePlainTransport {
+    pub(crate) fn new(transport: PlainTransport) -> Self {
+        NativePlainTransport { transport }
+    }
+}
+
+#[napi]
+impl NativePlainTransport {
+    /// The transport's id.
+    #[napi]
+    pub fn id(&self) -> String {
+        self.transport.id().to_owned()
+    }
+
+    /// The RTP tuple (remote filled once known).
+    #[napi]
+    pub fn tuple(&self) -> napi::Result<Value> {
+        to_json(&self.transport.tuple())
+    }
+
+    /// The RTCP tuple when RTCP is not muxed.
+    #[napi]
+    pub fn rtcp_tuple(&self) -> napi::Result<Option<Value>> {
+        self.transport.rtcp_tuple().map(|t| to_json(&t)).transpose()
+    }
+
+    /// Whether RTCP shares the RTP port.
+    #[napi]
+    pub fn rtcp_mux(&self) -> bool {
+        self.transport.rtcp_mux()
+    }
+
+    /// Whether the remote address is learnt from the first packet.
+    #[napi]
+    pub fn comedia(&self) -> bool {
+        self.transport.comedia()
+    }
+
+    /// `plainTransport.connect({ip, port, rtcpPort, srtpParameters})`.
+    #[napi]
+    pub fn connect(&self, params: Option<Value>) -> napi::Result<()> {
+        let p: PlainTransportConnect = parse("parameters", params)?;
+        core(self.transport.connect_blocking(p))
+    }
+
+    /// `transport.produce(options)`.
+    #[napi]
+    pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
+        let o: ProducerOptions = parse("options", options)?;
+        Ok(NativeProducer::new(core(
+            self.transport.produce_blocking(o),
+        )?))
+    }
+
+    /// `transport.consume(options)`.
+    #[napi]
+    pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
+        let o: ConsumerOptions = parse("options", options)?;
+        Ok(NativeConsumer::new(core(
+            self.transport.consume_blocking(o),
+        )?))
+    }
+
+    /// mediasoup's `transport.getStats()`.
+    #[napi]
+    pub fn get_stats(&self) -> napi::Result<Value> {
+        core(self.transport.get_stats_blocking())
+    }
+
+    /// mediasoup's `transport.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.transport.dump_blocking())
+    }
+
+    /// Closes the transport (returns at once; the engine follows).
+    #[napi]
+    pub fn close(&self) {
+        self.transport.close();
+    }
+}

@@ -1,0 +1,111 @@
+//! `NativeWorker`: a worker thread, and the threadsafe function that carries its events to JS.
+
+use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi_derive::napi;
+use serde_json::Value;
+use sfu_core::{RouterOptions, Worker, WorkerSettings, WorkerUpdateableSettings};
+
+use crate::error::{core, parse, to_json};
+use crate::router::NativeRouter;
+
+/// A worker handle.
+#[napi]
+pub struct NativeWorker {
+    pub(crate) worker: Worker,
+}
+
+/// Starts a worker. `on_event` receives every engine event of the worker and its objects as
+/// `{targetId, event, ...}`, on the JS thread.
+///
+/// The threadsafe function lives inside the worker's listener, so it keeps the event loop alive
+/// exactly as long as the worker runs (like mediasoup's worker subprocess). The core drops its
+/// listeners once the worker thread has ended — closed or died — after queueing the final events;
+/// dropping the threadsafe function releases it, so Node can exit once the app closed its workers.
+#[napi]
+pub fn create_worker(
+    settings: Option<Value>,
+    on_event: Function<'_, Value, ()>,
+) -> napi::Result<NativeWorker> {
+    let settings: WorkerSettings = parse("settings", settings)?;
+    let tsfn = on_event
+        .build_threadsafe_function::<Value>()
+        .build_callback(|ctx| Ok(ctx.value))?;
+    let worker = core(Worker::new(settings))?;
+    worker
+        .subscribe(move |ev| {
+            // Listeners run on the worker thread: queue without blocking; JS drains the queue.
+            if let Ok(v) = serde_json::to_value(ev) {
+                let _ = tsfn.call(v, ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        })
+        .detach();
+    Ok(NativeWorker { worker })
+}
+
+#[napi]
+impl NativeWorker {
+    /// The worker's id (events about the worker itself carry it as `targetId`).
+    #[napi]
+    pub fn id(&self) -> String {
+        self.worker.id().to_owned()
+    }
+
+    /// The host process id: workers are threads.
+    #[napi]
+    pub fn pid(&self) -> u32 {
+        self.worker.pid()
+    }
+
+    /// Whether the worker is closed or died.
+    #[napi]
+    pub fn closed(&self) -> bool {
+        self.worker.closed()
+    }
+
+    /// The panic message if the worker died.
+    #[napi]
+    pub fn died(&self) -> Option<String> {
+        self.worker.died()
+    }
+
+    /// Closes the worker and waits for its thread to end.
+    #[napi]
+    pub fn close(&self) {
+        self.worker.close();
+    }
+
+    /// mediasoup's `worker.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.worker.dump_blocking())
+    }
+
+    /// mediasoup's `worker.getResourceUsage()`.
+    #[napi]
+    pub fn get_resource_usage(&self) -> napi::Result<Value> {
+        to_json(&core(self.worker.get_resource_usage_blocking())?)
+    }
+
+    /// mediasoup's `worker.updateSettings()`.
+    #[napi]
+    pub fn update_settings(&self, settings: Option<Value>) -> napi::Result<()> {
+        let s: WorkerUpdateableSettings = parse("settings", settings)?;
+        core(self.worker.update_settings_blocking(s))
+    }
+
+    /// Creates a router.
+    #[napi]
+    pub fn create_router(&self, options: Option<Value>) -> napi::Result<NativeRouter> {
+        let o: RouterOptions = parse("options", options)?;
+        Ok(NativeRouter::new(core(
+            self.worker.create_router_blocking(o),
+        )?))
+    }
+
+    /// Makes the worker thread panic (tests of the `died` path).
+    #[napi]
+    pub fn inject_panic_for_tests(&self, message: String) {
+        self.worker.inject_panic_for_tests(&message);
+    }
+}
