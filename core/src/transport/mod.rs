@@ -7,6 +7,8 @@ mod listen;
 mod plain;
 pub(crate) mod webrtc;
 pub(crate) mod webrtc_server;
+#[cfg(test)]
+mod webrtc_tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
