@@ -65,8 +65,12 @@ pub(crate) struct ConsumerState {
     ext_map: ExtensionMap,
     mid_ext: Option<(u8, Vec<u8>)>,
     rewriter: SeqTsRewriter,
-    /// The producer encoding this consumer forwards.
-    pub(crate) source_encoding: usize,
+    /// The producer encoding this consumer forwards (`None` until a key frame of the target).
+    pub(crate) source_encoding: Option<usize>,
+    /// The encoding it wants to forward (switched to at its next key frame).
+    pub(crate) target_encoding: usize,
+    /// Number of producer encodings (simulcast layers).
+    num_encodings: usize,
     pub(crate) packets: u64,
     pub(crate) bytes: u64,
     rate: RateCalculator,
@@ -93,8 +97,16 @@ impl ConsumerState {
     }
 
     /// Writes this consumer's copy of `pkt` into `out`; false when the packet is not for it.
-    pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, now: u64, out: &mut Vec<u8>) -> bool {
-        if !self.active() || encoding != self.source_encoding {
+    pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, key_frame: bool, now: u64, out: &mut Vec<u8>) -> bool {
+        if !self.active() {
+            return false;
+        }
+        if encoding == self.target_encoding && self.source_encoding != Some(encoding) && key_frame {
+            // Switch layers only at a key frame of the target; the output stays continuous.
+            self.source_encoding = Some(encoding);
+            self.rewriter.request_sync();
+        }
+        if self.source_encoding != Some(encoding) {
             return false;
         }
         let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
@@ -114,6 +126,21 @@ impl ConsumerState {
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
         true
+    }
+
+    /// Picks the encoding to forward from the layers that are receiving media: the preferred
+    /// spatial layer if active, else the best active one below it, else the lowest active one.
+    /// Returns true when a new target needs a key frame.
+    pub(crate) fn choose_layer(&mut self, active: &[bool]) -> bool {
+        if self.num_encodings < 2 {
+            return false;
+        }
+        let preferred = self.preferred_layers.map(|l| l.spatial_layer as usize).unwrap_or(self.num_encodings - 1).min(self.num_encodings - 1);
+        let target = (0..=preferred).rev().find(|i| active.get(*i).copied().unwrap_or(false)).or_else(|| active.iter().position(|a| *a));
+        let Some(target) = target else { return false };
+        let changed = target != self.target_encoding;
+        self.target_encoding = target;
+        (changed || self.source_encoding.is_none()) && self.source_encoding != Some(target) && self.active()
     }
 
     /// A video consumer that is active wants a key frame once its transport connects.
@@ -230,6 +257,7 @@ impl WorkerState {
         let clock_rate = media_codec.map(|c| c.clock_rate).unwrap_or(90000);
         let mime_type = media_codec.map(|c| c.mime_type.clone()).unwrap_or_default();
         let (producer_id, kind, producer_paused) = (p.id.clone(), p.kind, p.paused);
+        let num_encodings = if o.pipe { 1 } else { p.streams.len() };
 
         let mut rng = rand::thread_rng();
         let key = self.next_key();
@@ -253,7 +281,9 @@ impl WorkerState {
             ext_map,
             mid_ext,
             rewriter: SeqTsRewriter::new(clock_rate, rng.gen(), rng.gen()),
-            source_encoding: 0,
+            source_encoding: if num_encodings < 2 { Some(0) } else { None },
+            target_encoding: num_encodings.saturating_sub(1),
+            num_encodings,
             packets: 0,
             bytes: 0,
             rate: RateCalculator::default(),
@@ -343,7 +373,7 @@ impl WorkerState {
         let now = self.now_ms();
         let c = self.consumers.get_mut(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))?;
         let mine = c.stats(now);
-        let (pkey, enc) = (c.producer, c.source_encoding);
+        let (pkey, enc) = (c.producer, c.source_encoding.unwrap_or(c.target_encoding));
         let mut out = vec![mine];
         if let Some(Value::Array(ps)) = self.producers.get_mut(&pkey).map(|p| p.stats_for_consumer(now, enc)) {
             out.extend(ps);

@@ -11,6 +11,7 @@ use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::ids::new_uuid;
 use crate::ortc;
 use crate::rate::RateCalculator;
+use crate::rtp::codecs::KeyFrameCodec;
 use crate::rtp::{rtcp, ExtensionMap, RtpPacket};
 use crate::rtp_parameters::{MediaKind, ProducerType, RtpCapabilities, RtpMapping, RtpParameters};
 use crate::worker::{Key, WorkerInner, WorkerState};
@@ -51,6 +52,7 @@ pub(crate) struct RecvStream {
     pub(crate) last_key_frame_request_ms: Option<u64>,
     pub(crate) fir_seq: u8,
     pub(crate) mime_type: String,
+    pub(crate) codec: KeyFrameCodec,
 }
 
 pub(crate) struct ProducerState {
@@ -80,8 +82,9 @@ pub(crate) struct ProducerState {
 pub(crate) const NO_PT: u8 = 0xff;
 
 impl ProducerState {
-    /// Accounts for one packet; returns its encoding index when it is media to forward.
-    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<usize> {
+    /// Accounts for one packet; returns its encoding index and whether it starts a key frame
+    /// when it is media to forward.
+    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<(usize, bool)> {
         let ssrc = pkt.ssrc();
         let idx = match self.streams.iter().position(|s| s.ssrc == Some(ssrc)) {
             Some(i) => i,
@@ -100,7 +103,13 @@ impl ProducerState {
         s.bytes += pkt.data().len() as u64;
         s.rate.update(pkt.data().len(), now);
         s.last_packet_ms = Some(now);
-        Some(idx)
+        let key_frame = self.kind == MediaKind::Video && s.codec.is_key_frame(pkt.payload());
+        Some((idx, key_frame))
+    }
+
+    /// Encodings that received media within the last `window_ms`.
+    pub(crate) fn active_encodings(&self, now: u64, window_ms: u64) -> Vec<bool> {
+        self.streams.iter().map(|s| s.last_packet_ms.is_some_and(|t| now.saturating_sub(t) <= window_ms)).collect()
     }
 
     /// Binds an unknown SSRC to an encoding: by RID, or to the only encoding without SSRC.
@@ -288,6 +297,7 @@ impl WorkerState {
                 fir_count: 0,
                 last_key_frame_request_ms: None,
                 fir_seq: 0,
+                codec: KeyFrameCodec::from_mime(&mime_of(e.codec_payload_type)),
                 mime_type: mime_of(e.codec_payload_type),
             })
             .collect();

@@ -3,6 +3,7 @@
 
 mod packet;
 mod rewriter;
+pub mod codecs;
 pub mod rtcp;
 pub mod twcc;
 

@@ -125,7 +125,7 @@ mod tests {
         let sr = rtc_rtcp::sender_report::SenderReport::unmarshal(&mut b).unwrap();
         assert_eq!((sr.ssrc, sr.ntp_time, sr.rtp_time, sr.packet_count, sr.octet_count), (77, ntp, 123_456, 10, 1000));
         assert_eq!(ntp >> 32, 1_700_000_000 + 2_208_988_800);
-        assert_eq!((ntp & 0xffff_ffff) * 1000 >> 32, 499, "half a second in NTP fraction");
+        assert_eq!(((ntp & 0xffff_ffff) * 1000) >> 32, 500, "half a second in NTP fraction");
     }
 
     #[test]

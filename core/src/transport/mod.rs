@@ -241,13 +241,13 @@ impl WorkerState {
             return;
         };
         let Some(p) = producers.get_mut(&pkey) else { return };
-        let Some(encoding) = p.receive(&pkt, now) else { return };
+        let Some((encoding, key_frame)) = p.receive(&pkt, now) else { return };
         if p.paused {
             return;
         }
         for ck in &p.consumers {
             let Some(c) = consumers.get_mut(ck) else { continue };
-            if !c.forward(&pkt, encoding, now, scratch) {
+            if !c.forward(&pkt, encoding, key_frame, now, scratch) {
                 continue;
             }
             if let Some(ct) = transports.get_mut(&c.transport) {

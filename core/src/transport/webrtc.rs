@@ -218,7 +218,7 @@ impl WebRtcState {
         if let Some(t) = &sh.ice_selected_tuple {
             v["iceSelectedTuple"] = json!(t);
         }
-        v["dtlsParameters"] = json!({ "role": sh.dtls_local_role, "fingerprints": [] });
+        v["dtlsParameters"] = json!({ "role": sh.dtls_local_role, "fingerprints": self.dtls.local_fingerprints() });
         v["dtlsState"] = json!(sh.dtls_state);
         if let Some(s) = &self.srtp {
             v["srtpCryptoSuite"] = json!(crypto_suite_name(s.profile));

@@ -149,6 +149,11 @@ impl DtlsSession {
         self.local_role.unwrap_or(DtlsRole::Auto)
     }
 
+    /// Fingerprints of the local (worker) certificate.
+    pub(crate) fn local_fingerprints(&self) -> &[DtlsFingerprint] {
+        &self.cert.fingerprints
+    }
+
     /// The peer certificate in PEM once the handshake completed.
     pub(crate) fn remote_cert(&self) -> Option<&str> {
         self.remote_cert_pem.as_deref()

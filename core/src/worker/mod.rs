@@ -131,8 +131,16 @@ impl WorkerInner {
         if ON_WORKER_THREAD.with(|c| c.get()) {
             return Err(Error::InvalidState("blocking call made from a worker thread (e.g. inside an event callback); defer it to another thread".into()));
         }
-        let rx = self.send(f)?;
-        rx.blocking_recv().map_err(|_| self.closed_error())?
+        if self.closed.load(Ordering::Acquire) {
+            return Err(self.closed_error());
+        }
+        // A std channel, so that blocking works from any thread, even one driving a runtime.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let cmd: Command = Box::new(move |st| {
+            let _ = tx.send(f(st));
+        });
+        self.tx.send(cmd).map_err(|_| self.closed_error())?;
+        rx.recv().map_err(|_| self.closed_error())?
     }
 
     /// Sends `f` to the worker without waiting (used by close()).

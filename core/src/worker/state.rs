@@ -19,6 +19,9 @@ use crate::transport::webrtc_server::WebRtcServerState;
 use crate::transport::{TransportKind, TransportState};
 use crate::webrtc::certificate::WorkerCertificate;
 
+/// A simulcast layer counts as active when it received media this recently.
+const LAYER_ACTIVE_WINDOW_MS: u64 = 1500;
+
 /// Internal handle of an object inside its worker.
 pub(crate) type Key = u64;
 
@@ -134,6 +137,19 @@ impl WorkerState {
             if let Some(p) = self.producers.get_mut(&k) {
                 p.on_tick(now);
             }
+        }
+        // Simulcast consumers follow the layers that are actually arriving.
+        let mut wants_key_frame = vec![];
+        for c in self.consumers.values_mut() {
+            if let Some(p) = self.producers.get(&c.producer) {
+                if p.streams.len() > 1 && c.choose_layer(&p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS)) {
+                    wants_key_frame.push(c.producer);
+                }
+            }
+        }
+        wants_key_frame.dedup();
+        for p in wants_key_frame {
+            self.request_key_frame(p, now);
         }
         let webrtc: Vec<Key> = self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k).collect();
         for k in webrtc {
