@@ -43,7 +43,7 @@ pub enum CloseReason {
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "camelCase")]
+#[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum EventKind {
     /// The worker thread died (a panic); everything it owned is gone.
     Died {

@@ -95,7 +95,7 @@ pub fn get_consumer_rtp_parameters(
     });
     let rtx_supported = codecs.iter().any(|c| is_rtx_mime(&c.mime_type));
 
-    if codecs.first().map_or(true, |c| is_rtx_mime(&c.mime_type)) {
+    if codecs.first().is_none_or(|c| is_rtx_mime(&c.mime_type)) {
         return Err(Error::Unsupported("no compatible media codecs".into()));
     }
 

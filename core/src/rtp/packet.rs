@@ -212,7 +212,7 @@ pub fn write_forwarded(out: &mut Vec<u8>, pkt: &RtpPacket<'_>, hdr: &ForwardHead
     };
     for (id, data) in pkt.extensions() {
         let to = map.get(id);
-        if to != 0 && hdr.override_ext.map_or(true, |(oid, _)| oid != to) {
+        if to != 0 && hdr.override_ext.is_none_or(|(oid, _)| oid != to) {
             consider(to, data.len());
         }
     }
@@ -239,11 +239,11 @@ pub fn write_forwarded(out: &mut Vec<u8>, pkt: &RtpPacket<'_>, hdr: &ForwardHead
         }
         for (id, data) in pkt.extensions() {
             let to = map.get(id);
-            if to != 0 && hdr.override_ext.map_or(true, |(oid, _)| oid != to) {
+            if to != 0 && hdr.override_ext.is_none_or(|(oid, _)| oid != to) {
                 put(out, to, data);
             }
         }
-        while (out.len() - start) % 4 != 0 {
+        while !(out.len() - start).is_multiple_of(4) {
             out.push(0);
         }
         let words = ((out.len() - start - 4) / 4) as u16;

@@ -517,7 +517,7 @@ mod tests {
             match chunk {
                 PacketStatusChunk::RunLengthChunk(c) => {
                     let n = usize::from(c.run_length).min(left);
-                    symbols.extend(std::iter::repeat(c.packet_status_symbol).take(n));
+                    symbols.extend(std::iter::repeat_n(c.packet_status_symbol, n));
                 }
                 PacketStatusChunk::StatusVectorChunk(c) => {
                     symbols.extend(c.symbol_list.iter().copied().take(left));

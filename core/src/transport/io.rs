@@ -20,6 +20,8 @@ pub(crate) enum Route {
 
 /// The sending half of an ICE-TCP connection: frames queue to a writer task.
 pub(crate) struct TcpConn {
+    /// Connection number within its listener (for logs).
+    #[allow(dead_code)]
     pub(crate) id: u64,
     pub(crate) local: SocketAddr,
     tx: mpsc::UnboundedSender<Vec<u8>>,

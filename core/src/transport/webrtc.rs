@@ -200,6 +200,9 @@ impl WebRtcState {
     }
 
     pub(crate) fn add_stats(&self, v: &mut Value) {
+        let ice = self.ice.stats();
+        v["iceDroppedRequests"] = json!(ice.dropped());
+        v["srtpDecryptFailures"] = json!(self.srtp_decrypt_failures);
         let sh = self.shared.lock();
         v["iceRole"] = json!("controlled");
         v["iceState"] = json!(sh.ice_state);
@@ -446,7 +449,7 @@ impl WorkerState {
         let TransportKind::WebRtc(w) = &mut t.kind else { return };
         let Some(&first) = data.first() else { return };
         match first {
-            0..=3 => {
+            0..=3 if crate::webrtc::stun::is_stun(data) => {
                 t.stats.bytes_received += data.len() as u64;
                 if let StunOutcome::Respond(resp) = w.ice.handle_stun(now, from, data) {
                     w.routes.insert(from, route.clone());

@@ -119,16 +119,14 @@ impl WorkerState {
             IceEvent::TupleAdded(a) => {
                 s.addrs.insert(a, tkey);
             }
-            IceEvent::TupleRemoved(a) => {
-                if s.addrs.get(&a) == Some(&tkey) {
+            IceEvent::TupleRemoved(a)
+                if s.addrs.get(&a) == Some(&tkey) => {
                     s.addrs.remove(&a);
                 }
-            }
-            IceEvent::UsernameFragmentRetired(u) => {
-                if s.ufrags.get(&u) == Some(&tkey) {
+            IceEvent::UsernameFragmentRetired(u)
+                if s.ufrags.get(&u) == Some(&tkey) => {
                     s.ufrags.remove(&u);
                 }
-            }
             _ => {}
         }
     }

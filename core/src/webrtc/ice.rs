@@ -200,6 +200,7 @@ pub struct IceLite {
     stats: IceStats,
 }
 
+#[allow(dead_code)] // part of the sans-IO API; some getters serve only tests and WebRtcServer
 impl IceLite {
     /// Agent with random credentials; `consent_timeout_ms == 0` disables the consent check.
     pub fn new(consent_timeout_ms: u64) -> Self {
@@ -483,7 +484,7 @@ impl IceLite {
     fn handle_tuple(&mut self, from: SocketAddr, use_candidate: bool, nomination: Option<u32>) {
         let nominated = use_candidate || nomination.is_some();
         // Renomination: only a higher NOMINATION value moves the selection.
-        let accepted = nomination.map_or(true, |n| n > self.remote_nomination);
+        let accepted = nomination.is_none_or(|n| n > self.remote_nomination);
         self.add_tuple(from);
         match self.state {
             IceState::New | IceState::Disconnected => {

@@ -68,9 +68,8 @@ pub(super) fn spawn(
             Err(p) => Some(panic_message(&*p)),
         };
         // Close everything the worker owned, whether it stopped or died.
-        let close_reason = if reason.is_some() { CloseReason::WorkerClosed } else { CloseReason::WorkerClosed };
         if let Ok(mut s) = state.try_borrow_mut() {
-            let _ = catch_unwind(AssertUnwindSafe(|| s.close_all(close_reason)));
+            let _ = catch_unwind(AssertUnwindSafe(|| s.close_all(CloseReason::WorkerClosed)));
         }
         if let Some(r) = reason {
             tracing::error!(worker = %id, "worker died: {r}");
