@@ -51,8 +51,60 @@ fn rtp(pt: u8, seq: u16, ssrc: u32, twcc_seq: u16) -> Vec<u8> {
     v
 }
 
+/// The peer's path to the transport: a UDP socket or an ICE-TCP connection (RFC 4571 framing).
+enum Link {
+    Udp(UdpSocket, std::net::SocketAddr),
+    Tcp(std::net::TcpStream, Vec<u8>),
+}
+
+impl Link {
+    fn send(&mut self, d: &[u8]) {
+        use std::io::Write;
+        match self {
+            Link::Udp(s, to) => {
+                s.send_to(d, *to).unwrap();
+            }
+            Link::Tcp(s, _) => {
+                let mut f = (d.len() as u16).to_be_bytes().to_vec();
+                f.extend_from_slice(d);
+                s.write_all(&f).unwrap();
+            }
+        }
+    }
+    fn recv(&mut self) -> Option<Vec<u8>> {
+        use std::io::Read;
+        match self {
+            Link::Udp(s, _) => {
+                let mut buf = [0u8; 4096];
+                s.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec())
+            }
+            Link::Tcp(s, pending) => loop {
+                if pending.len() >= 2 {
+                    let n = u16::from_be_bytes([pending[0], pending[1]]) as usize;
+                    if pending.len() >= 2 + n {
+                        let frame = pending[2..2 + n].to_vec();
+                        pending.drain(..2 + n);
+                        return Some(frame);
+                    }
+                }
+                let mut buf = [0u8; 4096];
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            },
+        }
+    }
+    fn local_port(&self) -> u16 {
+        match self {
+            Link::Udp(s, _) => s.local_addr().unwrap().port(),
+            Link::Tcp(s, _) => s.local_addr().unwrap().port(),
+        }
+    }
+}
+
 struct Peer {
-    sock: UdpSocket,
+    sock: Link,
     dtls: DtlsSession,
     srtp: Option<SrtpSession>,
     cert: Arc<WorkerCertificate>,
@@ -64,18 +116,17 @@ impl Peer {
         self.epoch.elapsed().as_millis() as u64
     }
     /// Moves DTLS both ways until the handshake completes (or `deadline`).
-    fn handshake(&mut self, server: std::net::SocketAddr, deadline: Duration) {
+    fn handshake(&mut self, deadline: Duration) {
         let end = Instant::now() + deadline;
-        let mut buf = [0u8; 4096];
         while Instant::now() < end && self.srtp.is_none() {
             let now = self.now();
             self.dtls.handle_timeout(now);
             while let Some(d) = self.dtls.poll_transmit() {
-                self.sock.send_to(&d, server).unwrap();
+                self.sock.send(&d);
             }
-            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
-                if (20..=63).contains(&buf[0]) {
-                    self.dtls.handle_datagram(self.now(), &buf[..n]);
+            if let Some(d) = self.sock.recv() {
+                if (20..=63).contains(&d[0]) {
+                    self.dtls.handle_datagram(self.now(), &d);
                 }
             }
             while let Some(ev) = self.dtls.poll_event() {
@@ -96,8 +147,35 @@ fn wait_for(f: impl Fn() -> bool) {
     }
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Udp,
+    Tcp,
+    ServerUdp,
+    ServerTcp,
+}
+
 #[test]
 fn browser_like_peer_connects_sends_and_receives_srtp_with_feedback() {
+    full_session(Path::Udp);
+}
+
+#[test]
+fn the_same_session_over_ice_tcp() {
+    full_session(Path::Tcp);
+}
+
+#[test]
+fn the_same_session_through_a_webrtc_server_udp_port() {
+    full_session(Path::ServerUdp);
+}
+
+#[test]
+fn the_same_session_through_a_webrtc_server_tcp_port() {
+    full_session(Path::ServerTcp);
+}
+
+fn full_session(path: Path) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let worker = Worker::new(WorkerSettings::default()).unwrap();
     let router = worker
@@ -105,26 +183,46 @@ fn browser_like_peer_connects_sends_and_receives_srtp_with_feedback() {
             media_codecs: serde_json::from_value(json!([{ "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 }])).unwrap(),
         })
         .unwrap();
-    let transport = router
-        .create_webrtc_transport_blocking(serde_json::from_value(json!({ "listenInfos": [{ "protocol": "udp", "ip": "127.0.0.1" }] })).unwrap())
-        .unwrap();
+    let infos = json!([{ "protocol": "udp", "ip": "127.0.0.1" }, { "protocol": "tcp", "ip": "127.0.0.1" }]);
+    let server = matches!(path, Path::ServerUdp | Path::ServerTcp)
+        .then(|| worker.create_webrtc_server_blocking(serde_json::from_value(json!({ "listenInfos": infos })).unwrap()).unwrap());
+    let options = match &server {
+        Some(s) => json!({ "webRtcServerId": s.id() }),
+        None => json!({ "listenInfos": infos }),
+    };
+    let transport = router.create_webrtc_transport_blocking(serde_json::from_value(options).unwrap()).unwrap();
+    // A second transport on the same server must not steal this one's packets.
+    let _other = server.as_ref().map(|s| router.create_webrtc_transport_blocking(serde_json::from_value(json!({ "webRtcServerId": s.id() })).unwrap()).unwrap());
     let events = Arc::new(parking_lot::Mutex::new(vec![]));
     let ev2 = events.clone();
     worker.subscribe(move |e| ev2.lock().push(e.clone())).detach();
 
     // ICE: a nominated check with the transport's credentials.
-    let cand = &transport.ice_candidates()[0];
-    let server: std::net::SocketAddr = format!("127.0.0.1:{}", cand.port).parse().unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let want = if matches!(path, Path::Udp | Path::ServerUdp) { Protocol::Udp } else { Protocol::Tcp };
+    let cand = transport.ice_candidates().iter().find(|c| c.protocol == want).expect("candidate").clone();
+    assert_eq!(cand.tcp_type.is_some(), want == Protocol::Tcp);
+    let server_addr: std::net::SocketAddr = format!("127.0.0.1:{}", cand.port).parse().unwrap();
+    let mut sock = match want {
+        Protocol::Udp => {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            Link::Udp(s, server_addr)
+        }
+        Protocol::Tcp => {
+            let s = std::net::TcpStream::connect(server_addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            Link::Tcp(s, vec![])
+        }
+    };
     let ice = transport.ice_parameters();
-    sock.send_to(&stun_request(&ice.username_fragment, &ice.password), server).unwrap();
-    let mut buf = [0u8; 2048];
-    let (n, _) = (0..50).find_map(|_| sock.recv_from(&mut buf).ok()).expect("STUN response");
-    assert!(buf[0] <= 3 && n > 20, "binding success");
+    sock.send(&stun_request(&ice.username_fragment, &ice.password));
+    let resp = (0..100).find_map(|_| sock.recv()).expect("STUN response");
+    assert!(resp[0] <= 3 && resp.len() > 20, "binding success");
     wait_for(|| transport.ice_state() == IceState::Completed);
     assert_eq!(transport.ice_state(), IceState::Completed);
-    assert_eq!(transport.ice_selected_tuple().unwrap().remote_port, Some(sock.local_addr().unwrap().port()));
+    let tuple = transport.ice_selected_tuple().unwrap();
+    assert_eq!(tuple.remote_port, Some(sock.local_port()));
+    assert_eq!(tuple.protocol, want);
 
     // DTLS: we are the browser (client); the transport is told role 'client' → it is the server.
     let cert = Arc::new(WorkerCertificate::generate().unwrap());
@@ -132,7 +230,7 @@ fn browser_like_peer_connects_sends_and_receives_srtp_with_feedback() {
     let mut peer = Peer { sock, dtls: DtlsSession::new(cert.clone(), epoch), srtp: None, cert: cert.clone(), epoch };
     peer.dtls.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: transport.dtls_parameters().fingerprints }).unwrap();
     rt.block_on(transport.connect(DtlsParameters { role: DtlsRole::Client, fingerprints: cert.fingerprints.clone() })).unwrap();
-    peer.handshake(server, Duration::from_secs(10));
+    peer.handshake(Duration::from_secs(10));
     assert!(peer.srtp.is_some(), "peer DTLS state {:?}", peer.dtls.state());
     wait_for(|| transport.dtls_state() == DtlsState::Connected);
     assert_eq!(transport.dtls_state(), DtlsState::Connected);
@@ -160,16 +258,17 @@ fn browser_like_peer_connects_sends_and_receives_srtp_with_feedback() {
     let consumer_ssrc = consumer.rtp_parameters().encodings[0].ssrc.unwrap();
     let srtp = peer.srtp.as_mut().unwrap();
     let (mut got_media, mut got_twcc, mut got_sr) = (0, 0, 0);
+    let sock = &mut peer.sock;
     let start = Instant::now();
     let mut seq = 0u16;
     while start.elapsed() < Duration::from_secs(3) && (got_media < 20 || got_twcc == 0 || got_sr == 0) {
         if seq < 100 {
             let enc = srtp.protect_rtp(&rtp(111, seq, 5555, seq)).unwrap();
-            peer.sock.send_to(&enc, server).unwrap();
+            sock.send(&enc);
             seq += 1;
         }
-        while let Ok((n, _)) = peer.sock.recv_from(&mut buf) {
-            let d = &buf[..n];
+        while let Some(d) = sock.recv() {
+            let d = &d[..];
             if !(128..=191).contains(&d[0]) {
                 continue;
             }
@@ -201,6 +300,10 @@ fn browser_like_peer_connects_sends_and_receives_srtp_with_feedback() {
     let names: Vec<String> = evs.iter().filter(|e| e.target_id == transport.id()).map(|e| serde_json::to_value(e).unwrap()["event"].as_str().unwrap().to_owned()).collect();
     for want in ["iceStateChange", "iceSelectedTupleChange", "dtlsStateChange"] {
         assert!(names.iter().any(|n| n == want), "missing {want} in {names:?}");
+    }
+    if let Some(s) = server {
+        let dump = s.dump_blocking().unwrap();
+        assert_eq!(dump["webRtcTransportIds"].as_array().unwrap().len(), 2, "{dump}");
     }
     worker.close();
 }
