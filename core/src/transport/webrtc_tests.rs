@@ -293,6 +293,47 @@ fn full_session(path: Path) {
     assert!(got_media >= 20, "consumer media received back: {got_media}");
     assert!(got_twcc > 0, "transport-cc feedback packets: {got_twcc}");
     assert!(got_sr > 0, "sender reports: {got_sr}");
+    if path == Path::Udp {
+        // Hostile datagrams from a raw socket: malformed STUN, a STUN check with a bad password,
+        // DTLS and SRTP-looking junk. All dropped and counted; the real peer keeps being served.
+        let before = transport.get_stats_blocking().unwrap()[0].clone();
+        let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+        raw.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let server_addr: std::net::SocketAddr = format!("127.0.0.1:{}", cand.port).parse().unwrap();
+        let mut junk: Vec<Vec<u8>> = vec![
+            vec![0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3],
+            stun_request(&ice.username_fragment, "wrong-password-wrong-password!!"),
+            vec![22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5],
+            rtp(111, 7, 5555, 7),
+            vec![0x80; 3],
+            vec![],
+        ];
+        junk.push(srtp.protect_rtp(&rtp(111, 9999, 5555, 9999)).unwrap().to_vec()); // valid SRTP, unknown address
+        for j in &junk {
+            raw.send_to(j, server_addr).unwrap();
+        }
+        let mut buf = [0u8; 1500];
+        assert!(raw.recv_from(&mut buf).is_err(), "no answer to hostile datagrams");
+        let mut echoed = 0;
+        for i in 0..10u16 {
+            let enc = srtp.protect_rtp(&rtp(111, seq + i, 5555, seq + i)).unwrap();
+            sock.send(&enc);
+        }
+        let end = Instant::now() + Duration::from_secs(2);
+        while echoed < 10 && Instant::now() < end {
+            if let Some(d) = sock.recv() {
+                if (128..=191).contains(&d[0]) && !crate::rtp::is_rtcp(&d) && srtp.unprotect_rtp(&d).is_some() {
+                    echoed += 1;
+                }
+            }
+        }
+        assert_eq!(echoed, 10, "the real peer is still served after the junk");
+        let after = transport.get_stats_blocking().unwrap()[0].clone();
+        assert!(after["iceDroppedRequests"].as_u64() > before["iceDroppedRequests"].as_u64(), "STUN drops counted: {before} → {after}");
+        assert_eq!(transport.ice_selected_tuple().unwrap().remote_port, Some(sock.local_port()), "junk did not move the tuple");
+        let dump = transport.dump_blocking().unwrap();
+        assert_eq!(dump["iceState"], "completed");
+    }
     let stats = transport.get_stats_blocking().unwrap();
     assert_eq!(stats[0]["type"], "webrtc-transport");
     assert_eq!(stats[0]["dtlsState"], "connected");
