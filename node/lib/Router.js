@@ -9,6 +9,8 @@ const { call } = require('./native');
 const { UnsupportedError, assertOpen } = require('./errors');
 const { checkAppData, splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
+const { WebRtcTransport } = require('./WebRtcTransport');
+const { WebRtcServer } = require('./WebRtcServer');
 
 const logger = new Logger('Router');
 
@@ -62,6 +64,13 @@ class Router extends EnhancedEventEmitter {
 		return this.#observer;
 	}
 
+	/**
+	 * @private Just for testing purposes (as in mediasoup).
+	 */
+	get transportsForTesting() {
+		return this.#transports;
+	}
+
 	close() {
 		if (this.#closed) return;
 		logger.debug('close()');
@@ -93,14 +102,25 @@ class Router extends EnhancedEventEmitter {
 		const { appData, json } = splitOptions(options);
 		const native = call(() => this.#native.createPlainTransport(json));
 		const transport = new PlainTransport({ native, worker: this.#worker, router: this, events: this.#events, appData });
-		this.#transports.add(transport);
-		transport.on('@close', () => this.#transports.delete(transport));
-		this.#observer.safeEmit('newtransport', transport);
+		this.#addTransport(transport);
 		return transport;
 	}
 
-	async createWebRtcTransport() {
-		return this.#unsupported('createWebRtcTransport');
+	// mediasoup's options, with `webRtcServer` (a WebRtcServer) passed to the engine by its id.
+	async createWebRtcTransport(options) {
+		this.#assertOpen();
+		let webRtcServer;
+		if (options !== null && typeof options === 'object' && !Array.isArray(options) && options.webRtcServer !== undefined) {
+			({ webRtcServer, ...options } = options);
+			if (!(webRtcServer instanceof WebRtcServer)) throw new TypeError('webRtcServer must be a WebRtcServer');
+		}
+		const { appData, json } = splitOptions(options);
+		const engineOptions = webRtcServer ? { ...json, webRtcServerId: webRtcServer.id } : json;
+		const native = call(() => this.#native.createWebRtcTransport(engineOptions));
+		const transport = new WebRtcTransport({ native, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
+		this.#addTransport(transport);
+		if (webRtcServer) webRtcServer._handleWebRtcTransport(transport);
+		return transport;
 	}
 
 	async createPipeTransport() {
@@ -166,6 +186,13 @@ class Router extends EnhancedEventEmitter {
 	#unsupported(method) {
 		this.#assertOpen();
 		throw new UnsupportedError(`${method}() is not supported by libsfu yet`);
+	}
+
+	#addTransport(transport) {
+		this.#transports.add(transport);
+		transport.on('@close', () => this.#transports.delete(transport));
+		transport.on('@listenserverclose', () => this.#transports.delete(transport));
+		this.#observer.safeEmit('newtransport', transport);
 	}
 
 	#closeTransports() {

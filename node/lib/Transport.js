@@ -81,6 +81,20 @@ class Transport extends EnhancedEventEmitter {
 		this.#observer.safeEmit('close');
 	}
 
+	/**
+	 * @private The WebRtcServer whose ports the transport uses closed; the engine closes the
+	 * transport with it.
+	 */
+	_listenServerClosed() {
+		if (this.#closed) return;
+		this.#closed = true;
+		// Tell the router first, as mediasoup does.
+		this.emit('@listenserverclose');
+		this.#closeChildren();
+		this.safeEmit('listenserverclose');
+		this.#observer.safeEmit('close');
+	}
+
 	async getStats() {
 		this._assertOpen();
 		return call(() => this.#native.getStats());
@@ -91,8 +105,8 @@ class Transport extends EnhancedEventEmitter {
 		return call(() => this.#native.dump());
 	}
 
-	// Bandwidth limits and trace events are accepted so apps written for mediasoup keep running;
-	// the engine has no bandwidth estimation on these transports yet.
+	// Bandwidth limits and trace events are accepted (and validated) so apps written for mediasoup
+	// keep running; the engine does not apply them yet.
 	async setMaxIncomingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);

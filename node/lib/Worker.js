@@ -7,9 +7,10 @@ const { EnhancedEventEmitter } = require('./enhancedEvents');
 const { Logger } = require('./logger');
 const { EngineEvents } = require('./engineEvents');
 const { call } = require('./native');
-const { UnsupportedError, assertOpen } = require('./errors');
+const { assertOpen } = require('./errors');
 const { checkAppData, splitOptions, toJson } = require('./options');
 const { Router } = require('./Router');
+const { WebRtcServer } = require('./WebRtcServer');
 
 const logger = new Logger('Worker');
 
@@ -22,6 +23,7 @@ class Worker extends EnhancedEventEmitter {
 	#subprocessClosed = false;
 	#appData;
 	#routers = new Set();
+	#webRtcServers = new Set();
 	#observer = new EnhancedEventEmitter();
 
 	/**
@@ -66,11 +68,25 @@ class Worker extends EnhancedEventEmitter {
 		return this.#observer;
 	}
 
+	/**
+	 * @private Just for testing purposes (as in mediasoup).
+	 */
+	get webRtcServersForTesting() {
+		return this.#webRtcServers;
+	}
+
+	/**
+	 * @private Just for testing purposes (as in mediasoup).
+	 */
+	get routersForTesting() {
+		return this.#routers;
+	}
+
 	close() {
 		if (this.#closed) return;
 		logger.debug('close()');
 		this.#closed = true;
-		this.#closeRouters();
+		this.#closeChildren();
 		// Joins the worker thread; the engine then releases the event channel so Node may exit.
 		this.#native.close();
 		this.#events.clear();
@@ -93,9 +109,15 @@ class Worker extends EnhancedEventEmitter {
 		return call(() => this.#native.dump());
 	}
 
-	async createWebRtcServer() {
+	async createWebRtcServer(options) {
 		this.#assertOpen();
-		throw new UnsupportedError('createWebRtcServer() is not supported by libsfu yet');
+		const { appData, json } = splitOptions(options);
+		const native = call(() => this.#native.createWebRtcServer(json));
+		const webRtcServer = new WebRtcServer({ native, worker: this, events: this.#events, appData });
+		this.#webRtcServers.add(webRtcServer);
+		webRtcServer.on('@close', () => this.#webRtcServers.delete(webRtcServer));
+		this.#observer.safeEmit('newwebrtcserver', webRtcServer);
+		return webRtcServer;
 	}
 
 	async createRouter(options) {
@@ -120,9 +142,12 @@ class Worker extends EnhancedEventEmitter {
 		assertOpen(this.#closed, this, 'Worker');
 	}
 
-	#closeRouters() {
+	// Routers first (their transports leave the WebRtcServers), then the WebRtcServers.
+	#closeChildren() {
 		for (const router of this.#routers) router._workerClosed();
 		this.#routers.clear();
+		for (const webRtcServer of this.#webRtcServers) webRtcServer._workerClosed();
+		this.#webRtcServers.clear();
 	}
 
 	#onEngineEvent(ev) {
@@ -134,7 +159,7 @@ class Worker extends EnhancedEventEmitter {
 		logger.error(`worker died: ${reason}`);
 		this.#closed = true;
 		this.#died = true;
-		this.#closeRouters();
+		this.#closeChildren();
 		this.#events.clear();
 		const error = new Error(`Worker died unexpectedly: ${reason}`);
 		this.safeEmit('died', error);

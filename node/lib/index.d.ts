@@ -197,7 +197,7 @@ export type WorkerDump = {
 };
 
 export type WorkerEvents = ListenerError & { died: [Error]; subprocessclose: [] };
-export type WorkerObserverEvents = { close: []; newwebrtcserver: [unknown]; newrouter: [Router] };
+export type WorkerObserverEvents = { close: []; newwebrtcserver: [WebRtcServer]; newrouter: [Router] };
 export type WorkerObserver = EnhancedEventEmitter<WorkerObserverEvents>;
 
 export declare class Worker<WorkerAppData extends AppData = AppData> extends EnhancedEventEmitter<WorkerEvents> {
@@ -210,12 +210,17 @@ export declare class Worker<WorkerAppData extends AppData = AppData> extends Enh
 	get appData(): WorkerAppData;
 	set appData(appData: WorkerAppData);
 	get observer(): WorkerObserver;
+	/** @private Just for testing purposes. */
+	get webRtcServersForTesting(): Set<WebRtcServer>;
+	/** @private Just for testing purposes. */
+	get routersForTesting(): Set<Router>;
 	close(): void;
 	getResourceUsage(): Promise<WorkerResourceUsage>;
 	updateSettings(settings?: WorkerUpdateableSettings): Promise<void>;
 	dump(): Promise<WorkerDump>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createWebRtcServer(options?: unknown): Promise<never>;
+	createWebRtcServer<WebRtcServerAppData extends AppData = AppData>(
+		options: WebRtcServerOptions<WebRtcServerAppData>,
+	): Promise<WebRtcServer<WebRtcServerAppData>>;
 	createRouter<RouterAppData extends AppData = AppData>(options?: RouterOptions<RouterAppData>): Promise<Router<RouterAppData>>;
 }
 
@@ -250,13 +255,16 @@ export declare class Router<RouterAppData extends AppData = AppData> extends Enh
 	get appData(): RouterAppData;
 	set appData(appData: RouterAppData);
 	get observer(): RouterObserver;
+	/** @private Just for testing purposes. */
+	get transportsForTesting(): Set<Transport>;
 	close(): void;
 	dump(): Promise<RouterDump>;
 	createPlainTransport<PlainTransportAppData extends AppData = AppData>(
 		options: PlainTransportOptions<PlainTransportAppData>,
 	): Promise<PlainTransport<PlainTransportAppData>>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createWebRtcTransport(options?: unknown): Promise<never>;
+	createWebRtcTransport<WebRtcTransportAppData extends AppData = AppData>(
+		options: WebRtcTransportOptions<WebRtcTransportAppData>,
+	): Promise<WebRtcTransport<WebRtcTransportAppData>>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
 	createPipeTransport(options?: unknown): Promise<never>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
@@ -373,11 +381,11 @@ export declare class Transport<
 	dump(): Promise<BaseTransportDump>;
 	getStats(): Promise<BaseTransportStats[]>;
 	connect(params: unknown): Promise<void>;
-	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	/** Validated and accepted for compatibility; not applied by the engine yet. */
 	setMaxIncomingBitrate(bitrate: number): Promise<void>;
-	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	/** Validated and accepted for compatibility; not applied by the engine yet. */
 	setMaxOutgoingBitrate(bitrate: number): Promise<void>;
-	/** Accepted for compatibility; no bandwidth estimation on plain transports yet. */
+	/** Validated and accepted for compatibility; not applied by the engine yet. */
 	setMinOutgoingBitrate(bitrate: number): Promise<void>;
 	/** Accepted for compatibility; no trace events are emitted yet. */
 	enableTraceEvent(types?: TransportTraceEventType[]): Promise<void>;
@@ -461,6 +469,191 @@ export declare class PlainTransport<PlainTransportAppData extends AppData = AppD
 	connect(params: PlainTransportConnectParameters): Promise<void>;
 	dump(): Promise<PlainTransportDump>;
 	getStats(): Promise<PlainTransportStat[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebRtcTransport
+
+export type IceRole = 'controlled' | 'controlling';
+
+export type IceState = 'new' | 'connected' | 'completed' | 'disconnected' | 'closed';
+
+export type IceCandidateType = 'host';
+
+export type IceCandidateTcpType = 'passive';
+
+export type IceParameters = {
+	usernameFragment: string;
+	password: string;
+	iceLite?: boolean;
+};
+
+export type IceCandidate = {
+	foundation: string;
+	priority: number;
+	address: string;
+	/** @deprecated Use address. */
+	ip: string;
+	protocol: TransportProtocol;
+	port: number;
+	type: IceCandidateType;
+	tcpType?: IceCandidateTcpType;
+};
+
+export type DtlsRole = 'auto' | 'client' | 'server';
+
+export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export type SctpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export type FingerprintAlgorithm = 'sha-1' | 'sha-224' | 'sha-256' | 'sha-384' | 'sha-512';
+
+export type DtlsFingerprint = { algorithm: FingerprintAlgorithm; value: string };
+
+export type DtlsParameters = { role?: DtlsRole; fingerprints: DtlsFingerprint[] };
+
+export type NumSctpStreams = { OS: number; MIS: number };
+
+/** Where a WebRtcTransport listens: its own ports (listenInfos, or the legacy listenIps) or a WebRtcServer's. */
+export type WebRtcTransportListen =
+	| { listenInfos: TransportListenInfo[]; listenIps?: never; port?: never; webRtcServer?: never }
+	| {
+			/** @deprecated Use listenInfos. */
+			listenIps: (TransportListenIp | string)[];
+			/** @deprecated Use listenInfos[].port. */
+			port?: number;
+			listenInfos?: never;
+			webRtcServer?: never;
+	  }
+	| { webRtcServer: WebRtcServer; listenInfos?: never; listenIps?: never; port?: never };
+
+export type WebRtcTransportOptionsBase<WebRtcTransportAppData extends AppData = AppData> = {
+	/** Default true. */
+	enableUdp?: boolean;
+	/** Default true with listenInfos or webRtcServer, false with listenIps. */
+	enableTcp?: boolean;
+	preferUdp?: boolean;
+	preferTcp?: boolean;
+	/** Seconds without ICE consent before 'disconnected' (default 30). */
+	iceConsentTimeout?: number;
+	initialAvailableOutgoingBitrate?: number;
+	/** Accepted; data channels are not supported yet (sctpParameters stays undefined). */
+	enableSctp?: boolean;
+	numSctpStreams?: NumSctpStreams;
+	maxSctpMessageSize?: number;
+	sctpSendBufferSize?: number;
+	appData?: WebRtcTransportAppData;
+};
+
+export type WebRtcTransportOptions<WebRtcTransportAppData extends AppData = AppData> =
+	WebRtcTransportOptionsBase<WebRtcTransportAppData> & WebRtcTransportListen;
+
+export type WebRtcTransportDump = BaseTransportDump & {
+	iceRole: 'controlled';
+	iceParameters: IceParameters;
+	iceCandidates: IceCandidate[];
+	iceState: IceState;
+	iceSelectedTuple?: TransportTuple;
+	dtlsParameters: DtlsParameters;
+	dtlsState: DtlsState;
+	dtlsRemoteCert?: string;
+	srtpCryptoSuite?: string;
+};
+
+export type WebRtcTransportStat = BaseTransportStats & {
+	type: 'webrtc-transport';
+	iceRole: string;
+	iceState: IceState;
+	iceSelectedTuple?: TransportTuple;
+	dtlsState: DtlsState;
+};
+
+export type WebRtcTransportEvents = TransportEvents & {
+	icestatechange: [IceState];
+	iceselectedtuplechange: [TransportTuple];
+	dtlsstatechange: [DtlsState];
+	sctpstatechange: [SctpState];
+};
+export type WebRtcTransportObserverEvents = TransportObserverEvents & {
+	icestatechange: [IceState];
+	iceselectedtuplechange: [TransportTuple];
+	dtlsstatechange: [DtlsState];
+	sctpstatechange: [SctpState];
+};
+export type WebRtcTransportObserver = EnhancedEventEmitter<WebRtcTransportObserverEvents>;
+
+export declare class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> extends Transport<
+	WebRtcTransportAppData,
+	WebRtcTransportEvents,
+	WebRtcTransportObserverEvents
+> {
+	private constructor();
+	get type(): 'webrtc';
+	/** Always 'controlled': the engine is ICE-lite. */
+	get iceRole(): 'controlled';
+	/** Current local ICE parameters (new ones after restartIce()). */
+	get iceParameters(): IceParameters;
+	get iceCandidates(): IceCandidate[];
+	/** 'closed' once the transport is closed. */
+	get iceState(): IceState;
+	get iceSelectedTuple(): TransportTuple | undefined;
+	/** `role` is 'auto' until connect(), then the role taken. */
+	get dtlsParameters(): DtlsParameters;
+	/** 'closed' once the transport is closed. */
+	get dtlsState(): DtlsState;
+	/** The remote certificate (PEM) once DTLS connected. */
+	get dtlsRemoteCert(): string | undefined;
+	/** Always undefined: no SCTP (data channels) yet. */
+	get sctpParameters(): undefined;
+	get sctpState(): undefined;
+	/** Gives the remote's DTLS parameters; rejects with TypeError on bad input, and when called twice. */
+	connect(params: { dtlsParameters: DtlsParameters }): Promise<void>;
+	/** New local ICE credentials; the old ones keep working until the remote uses the new ones. */
+	restartIce(): Promise<IceParameters>;
+	dump(): Promise<WebRtcTransportDump>;
+	getStats(): Promise<WebRtcTransportStat[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebRtcServer
+
+export type WebRtcServerOptions<WebRtcServerAppData extends AppData = AppData> = {
+	listenInfos: TransportListenInfo[];
+	appData?: WebRtcServerAppData;
+};
+
+/** @deprecated Use TransportListenInfo. */
+export type WebRtcServerListenInfo = TransportListenInfo;
+
+export type WebRtcServerDump = {
+	id: string;
+	udpSockets: { ip: string; port: number }[];
+	tcpServers: { ip: string; port: number }[];
+	webRtcTransportIds: string[];
+	localIceUsernameFragments: { localIceUsernameFragment: string; webRtcTransportId: string }[];
+	tupleHashes: { tupleHash: string; webRtcTransportId: string }[];
+};
+
+export type WebRtcServerEvents = ListenerError & { workerclose: [] };
+export type WebRtcServerObserverEvents = {
+	close: [];
+	webrtctransporthandled: [WebRtcTransport];
+	webrtctransportunhandled: [WebRtcTransport];
+};
+export type WebRtcServerObserver = EnhancedEventEmitter<WebRtcServerObserverEvents>;
+
+export declare class WebRtcServer<WebRtcServerAppData extends AppData = AppData> extends EnhancedEventEmitter<WebRtcServerEvents> {
+	private constructor();
+	get id(): string;
+	get closed(): boolean;
+	get appData(): WebRtcServerAppData;
+	set appData(appData: WebRtcServerAppData);
+	get observer(): WebRtcServerObserver;
+	/** @private Just for testing purposes. */
+	get webRtcTransportsForTesting(): Map<string, WebRtcTransport>;
+	/** Closes the server; the transports using it emit 'listenserverclose'. */
+	close(): void;
+	dump(): Promise<WebRtcServerDump>;
 }
 
 // ---------------------------------------------------------------------------------------------

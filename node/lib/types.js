@@ -8,6 +8,8 @@ const { Worker } = require('./Worker');
 const { Router } = require('./Router');
 const { Transport } = require('./Transport');
 const { PlainTransport } = require('./PlainTransport');
+const { WebRtcTransport } = require('./WebRtcTransport');
+const { WebRtcServer } = require('./WebRtcServer');
 const { Producer } = require('./Producer');
 const { Consumer } = require('./Consumer');
 const { EnhancedEventEmitter } = require('./enhancedEvents');
@@ -17,6 +19,8 @@ module.exports = {
 	Router,
 	Transport,
 	PlainTransport,
+	WebRtcTransport,
+	WebRtcServer,
 	Producer,
 	Consumer,
 	EnhancedEventEmitter,

@@ -11,6 +11,8 @@ mod error;
 mod producer;
 mod router;
 mod transport;
+mod webrtc_server;
+mod webrtc_transport;
 mod worker;
 
 use napi_derive::napi;
@@ -20,6 +22,8 @@ pub use consumer::NativeConsumer;
 pub use producer::NativeProducer;
 pub use router::NativeRouter;
 pub use transport::NativePlainTransport;
+pub use webrtc_server::NativeWebRtcServer;
+pub use webrtc_transport::NativeWebRtcTransport;
 pub use worker::{create_worker, NativeWorker};
 
 /// The libsfu engine version.

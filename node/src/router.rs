@@ -2,10 +2,11 @@
 
 use napi_derive::napi;
 use serde_json::Value;
-use sfu_core::{PlainTransportOptions, Router};
+use sfu_core::{PlainTransportOptions, Router, WebRtcTransportOptions};
 
 use crate::error::{core, parse, to_json};
 use crate::transport::NativePlainTransport;
+use crate::webrtc_transport::NativeWebRtcTransport;
 
 /// A router handle.
 #[napi]
@@ -42,6 +43,18 @@ impl NativeRouter {
         let o: PlainTransportOptions = parse("options", options)?;
         Ok(NativePlainTransport::new(core(
             self.router.create_plain_transport_blocking(o),
+        )?))
+    }
+
+    /// Creates a WebRTC transport (own ports, or a WebRtcServer's with `webRtcServerId`).
+    #[napi(js_name = "createWebRtcTransport")]
+    pub fn create_webrtc_transport(
+        &self,
+        options: Option<Value>,
+    ) -> napi::Result<NativeWebRtcTransport> {
+        let o: WebRtcTransportOptions = parse("options", options)?;
+        Ok(NativeWebRtcTransport::new(core(
+            self.router.create_webrtc_transport_blocking(o),
         )?))
     }
 

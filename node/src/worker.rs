@@ -4,10 +4,13 @@ use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use serde_json::Value;
-use sfu_core::{RouterOptions, Worker, WorkerSettings, WorkerUpdateableSettings};
+use sfu_core::{
+    RouterOptions, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings,
+};
 
 use crate::error::{core, parse, to_json};
 use crate::router::NativeRouter;
+use crate::webrtc_server::NativeWebRtcServer;
 
 /// A worker handle.
 #[napi]
@@ -100,6 +103,15 @@ impl NativeWorker {
         let o: RouterOptions = parse("options", options)?;
         Ok(NativeRouter::new(core(
             self.worker.create_router_blocking(o),
+        )?))
+    }
+
+    /// Creates a WebRtcServer.
+    #[napi(js_name = "createWebRtcServer")]
+    pub fn create_webrtc_server(&self, options: Option<Value>) -> napi::Result<NativeWebRtcServer> {
+        let o: WebRtcServerOptions = parse("options", options)?;
+        Ok(NativeWebRtcServer::new(core(
+            self.worker.create_webrtc_server_blocking(o),
         )?))
     }
 

@@ -64,7 +64,7 @@ const cases = [
 	['consumer priority 300', () => ctx.consumer.setPriority(300), TypeError, /priority/],
 	['consumer layers without spatialLayer', () => ctx.consumer.setPreferredLayers({ temporalLayer: 1 }), TypeError, /spatialLayer/],
 	['worker updateSettings', () => ctx.worker.updateSettings({ logLevel: 'chatty' }), TypeError, /logLevel/],
-	['unsupported transport kind', () => ctx.router.createWebRtcTransport({ listenInfos: [h.listenInfo] }), UnsupportedError, /createWebRtcTransport/],
+	['unsupported transport kind', () => ctx.router.createPipeTransport({ listenInfo: h.listenInfo }), UnsupportedError, /createPipeTransport/],
 ];
 
 for (const [what, call, ErrorClass, fragment] of cases) {

@@ -12,7 +12,7 @@ test('top-level exports', () => {
 	assert.equal(typeof mediasoup.observer.on, 'function');
 	assert.equal(typeof mediasoup.workerBin, 'string');
 	assert.equal(typeof mediasoup.setLogEventListeners, 'function');
-	for (const name of ['Worker', 'Router', 'Transport', 'PlainTransport', 'Producer', 'Consumer', 'UnsupportedError', 'InvalidStateError']) {
+	for (const name of ['Worker', 'Router', 'Transport', 'PlainTransport', 'WebRtcTransport', 'WebRtcServer', 'Producer', 'Consumer', 'UnsupportedError', 'InvalidStateError']) {
 		assert.equal(typeof mediasoup.types[name], 'function', `types.${name}`);
 	}
 });

@@ -1,7 +1,9 @@
 'use strict';
 
-// Shared by the tests: fixtures from core/testdata, real loopback UDP sockets, RTP packets.
+// Shared by the tests: fixtures from core/testdata, real loopback UDP sockets, RTP packets, STUN
+// (ICE connectivity checks as a browser sends them).
 
+const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const path = require('node:path');
 const { once } = require('node:events');
@@ -96,6 +98,133 @@ function nextEvent(emitter, event, timeoutMs = 3000) {
 	});
 }
 
+// ---- STUN (RFC 5389) and ICE (RFC 8445) attributes a browser's connectivity check carries ----
+
+const STUN_MAGIC_COOKIE = 0x2112a442;
+const STUN_BINDING_REQUEST = 0x0001;
+const STUN_BINDING_SUCCESS = 0x0101;
+const STUN_BINDING_ERROR = 0x0111;
+const ATTR_USERNAME = 0x0006;
+const ATTR_MESSAGE_INTEGRITY = 0x0008;
+const ATTR_ERROR_CODE = 0x0009;
+const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+const ATTR_PRIORITY = 0x0024;
+const ATTR_USE_CANDIDATE = 0x0025;
+const ATTR_FINGERPRINT = 0x8028;
+const ATTR_ICE_CONTROLLING = 0x802a;
+
+function stunAttribute(type, value) {
+	const header = Buffer.alloc(4);
+	header.writeUInt16BE(type, 0);
+	header.writeUInt16BE(value.length, 2);
+	const padding = Buffer.alloc((4 - (value.length % 4)) % 4);
+	return Buffer.concat([header, value, padding]);
+}
+
+// The STUN header with the message length set to `bodyLength`.
+function stunHeader(type, bodyLength, transactionId) {
+	const header = Buffer.alloc(20);
+	header.writeUInt16BE(type, 0);
+	header.writeUInt16BE(bodyLength, 2);
+	header.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
+	transactionId.copy(header, 8);
+	return header;
+}
+
+const CRC32_TABLE = (() => {
+	const table = new Uint32Array(256);
+	for (let n = 0; n < 256; n++) {
+		let c = n;
+		for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+		table[n] = c >>> 0;
+	}
+	return table;
+})();
+
+function crc32(buf) {
+	let c = 0xffffffff;
+	for (const byte of buf) c = CRC32_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+	return (c ^ 0xffffffff) >>> 0;
+}
+
+// A Binding request from an ICE-controlling browser to the transport whose local ICE parameters
+// are `usernameFragment` / `password`: USERNAME "local:remote", PRIORITY, ICE-CONTROLLING,
+// optionally USE-CANDIDATE, then MESSAGE-INTEGRITY (HMAC-SHA1 keyed with the password) and
+// FINGERPRINT (CRC-32 xor 0x5354554e).
+function stunBindingRequest({ usernameFragment, password, remoteUsernameFragment = 'x', useCandidate = true, priority = 0x6e7f1eff, transactionId = crypto.randomBytes(12) }) {
+	const priorityValue = Buffer.alloc(4);
+	priorityValue.writeUInt32BE(priority >>> 0);
+	let body = Buffer.concat([
+		stunAttribute(ATTR_USERNAME, Buffer.from(`${usernameFragment}:${remoteUsernameFragment}`)),
+		stunAttribute(ATTR_PRIORITY, priorityValue),
+		stunAttribute(ATTR_ICE_CONTROLLING, crypto.randomBytes(8)),
+		useCandidate ? stunAttribute(ATTR_USE_CANDIDATE, Buffer.alloc(0)) : Buffer.alloc(0),
+	]);
+	// MESSAGE-INTEGRITY covers the header with a length that already counts itself (24 bytes).
+	const hmac = crypto
+		.createHmac('sha1', password)
+		.update(Buffer.concat([stunHeader(STUN_BINDING_REQUEST, body.length + 24, transactionId), body]))
+		.digest();
+	body = Buffer.concat([body, stunAttribute(ATTR_MESSAGE_INTEGRITY, hmac)]);
+	// FINGERPRINT likewise counts itself (8 bytes).
+	const crc = Buffer.alloc(4);
+	crc.writeUInt32BE((crc32(Buffer.concat([stunHeader(STUN_BINDING_REQUEST, body.length + 8, transactionId), body])) ^ 0x5354554e) >>> 0);
+	body = Buffer.concat([body, stunAttribute(ATTR_FINGERPRINT, crc)]);
+	return { packet: Buffer.concat([stunHeader(STUN_BINDING_REQUEST, body.length, transactionId), body]), transactionId };
+}
+
+// Parses a STUN response: `{ type: 'success'|'error'|number, transactionId, mappedAddress, errorCode }`.
+function parseStun(buf) {
+	if (buf.length < 20 || buf.readUInt32BE(4) !== STUN_MAGIC_COOKIE) return undefined;
+	const rawType = buf.readUInt16BE(0);
+	const type = rawType === STUN_BINDING_SUCCESS ? 'success' : rawType === STUN_BINDING_ERROR ? 'error' : rawType;
+	const result = { type, transactionId: buf.subarray(8, 20) };
+	let offset = 20;
+	const end = Math.min(buf.length, 20 + buf.readUInt16BE(2));
+	while (offset + 4 <= end) {
+		const attrType = buf.readUInt16BE(offset);
+		const length = buf.readUInt16BE(offset + 2);
+		const value = buf.subarray(offset + 4, offset + 4 + length);
+		if (attrType === ATTR_XOR_MAPPED_ADDRESS && value[1] === 0x01) {
+			const port = value.readUInt16BE(2) ^ (STUN_MAGIC_COOKIE >>> 16);
+			const ip = [0, 1, 2, 3].map((i) => value[4 + i] ^ ((STUN_MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff)).join('.');
+			result.mappedAddress = { ip, port };
+		} else if (attrType === ATTR_ERROR_CODE) {
+			result.errorCode = (value[2] & 0x07) * 100 + value[3];
+		}
+		offset += 4 + length + ((4 - (length % 4)) % 4);
+	}
+	return result;
+}
+
+// Sends a Binding request from `socket` (dgram) and resolves with the parsed answer to it, or
+// undefined when none comes within `timeoutMs`.
+function stunCheck(socket, port, credentials, { timeoutMs = 1000, ...options } = {}) {
+	const { packet, transactionId } = stunBindingRequest({ ...credentials, ...options });
+	return new Promise((resolve) => {
+		const onMessage = (msg) => {
+			const response = parseStun(msg);
+			if (!response || !response.transactionId.equals(transactionId)) return;
+			clearTimeout(timer);
+			socket.off('message', onMessage);
+			resolve(response);
+		};
+		const timer = setTimeout(() => {
+			socket.off('message', onMessage);
+			resolve(undefined);
+		}, timeoutMs);
+		socket.on('message', onMessage);
+		socket.send(packet, port, '127.0.0.1');
+	});
+}
+
+// Collects `events` of `emitter` as [name, ...args] entries.
+function recordEvents(emitter, events) {
+	const log = [];
+	for (const name of events) emitter.on(name, (...args) => log.push([name, ...args]));
+	return log;
+}
+
 module.exports = {
 	mediaCodecs,
 	chromeAudio,
@@ -109,4 +238,8 @@ module.exports = {
 	waitUntil,
 	sleep,
 	nextEvent,
+	stunBindingRequest,
+	parseStun,
+	stunCheck,
+	recordEvents,
 };

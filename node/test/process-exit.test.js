@@ -73,3 +73,23 @@ test('a running worker keeps the process alive, as a mediasoup worker does', asy
 	assert.equal(r.timedOut, true, `child exited early: code ${r.code}, stderr: ${r.stderr}`);
 	assert.equal(r.stdout.trim(), 'ready');
 });
+
+test('a process with a WebRtcServer and WebRTC transports exits once its worker is closed', async () => {
+	const r = await run(
+		`(async () => {
+			const listenInfos = [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'tcp', ip: '127.0.0.1' }];
+			const worker = await mediasoup.createWorker();
+			const webRtcServer = await worker.createWebRtcServer({ listenInfos });
+			const router = await worker.createRouter({ mediaCodecs: require(${JSON.stringify(codecs)}) });
+			const shared = await router.createWebRtcTransport({ webRtcServer });
+			await router.createWebRtcTransport({ listenInfos });
+			shared.on('routerclose', () => console.log('routerclose'));
+			webRtcServer.on('workerclose', () => console.log('workerclose'));
+			worker.close();
+		})();`,
+		5000,
+	);
+	assert.ok(!r.timedOut, `child still running after 5 s; stdout: ${r.stdout} stderr: ${r.stderr}`);
+	assert.equal(r.code, 0, r.stderr);
+	assert.deepEqual(r.stdout.trim().split('\n'), ['routerclose', 'workerclose']);
+});

@@ -1,0 +1,172 @@
+'use strict';
+
+// mediasoup's WebRtcTransport: ICE-lite + DTLS + SRTP towards a browser, on its own ports or on a
+// WebRtcServer's. Like mediasoup's JS layer, it keeps the ICE/DTLS state the engine last reported,
+// so a listener of 'icestatechange' reads the state it is told about; close() marks them 'closed'.
+// SCTP (data channels) is not offered, so sctpParameters and sctpState stay undefined.
+
+const { Transport } = require('./Transport');
+const { call } = require('./native');
+const { toJson } = require('./options');
+
+class WebRtcTransport extends Transport {
+	#native;
+	#webRtcServer;
+	#iceRole;
+	#iceParameters;
+	#iceCandidates;
+	#iceState;
+	#iceSelectedTuple;
+	#dtlsParameters;
+	#dtlsState;
+	#dtlsRemoteCert;
+
+	/**
+	 * @private Use router.createWebRtcTransport().
+	 */
+	constructor(options) {
+		super(options);
+		const native = options.native;
+		this.#native = native;
+		this.#webRtcServer = options.webRtcServer;
+		this.#iceRole = native.iceRole();
+		this.#iceParameters = native.iceParameters();
+		this.#iceCandidates = native.iceCandidates();
+		this.#iceState = native.iceState();
+		this.#iceSelectedTuple = native.iceSelectedTuple() ?? undefined;
+		this.#dtlsParameters = native.dtlsParameters();
+		this.#dtlsState = native.dtlsState();
+		this.#dtlsRemoteCert = native.dtlsRemoteCert() ?? undefined;
+	}
+
+	get type() {
+		return 'webrtc';
+	}
+
+	get iceRole() {
+		return this.#iceRole;
+	}
+
+	get iceParameters() {
+		return this.#iceParameters;
+	}
+
+	get iceCandidates() {
+		return this.#iceCandidates;
+	}
+
+	get iceState() {
+		return this.#iceState;
+	}
+
+	get iceSelectedTuple() {
+		return this.#iceSelectedTuple;
+	}
+
+	get dtlsParameters() {
+		return this.#dtlsParameters;
+	}
+
+	get dtlsState() {
+		return this.#dtlsState;
+	}
+
+	get dtlsRemoteCert() {
+		return this.#dtlsRemoteCert;
+	}
+
+	get sctpParameters() {
+		return undefined;
+	}
+
+	get sctpState() {
+		return undefined;
+	}
+
+	close() {
+		if (this.closed) return;
+		this.#markClosed();
+		super.close();
+		this.#unhandle();
+	}
+
+	/**
+	 * @private
+	 */
+	_routerClosed() {
+		if (this.closed) return;
+		this.#markClosed();
+		super._routerClosed();
+		this.#unhandle();
+	}
+
+	/**
+	 * @private
+	 */
+	_listenServerClosed() {
+		if (this.closed) return;
+		this.#markClosed();
+		super._listenServerClosed();
+	}
+
+	// `{ dtlsParameters }`: the remote's role and certificate fingerprints (mediasoup-client's
+	// 'connect' event). Starts the DTLS handshake once ICE has a tuple.
+	async connect(parameters) {
+		this._assertOpen();
+		call(() => this.#native.connect(toJson(parameters)));
+		// Our DTLS role is decided now ('client' unless the remote asked to be one).
+		this.#dtlsParameters = this.#native.dtlsParameters();
+	}
+
+	async restartIce() {
+		this._assertOpen();
+		this.#iceParameters = call(() => this.#native.restartIce());
+		return this.#iceParameters;
+	}
+
+	/**
+	 * @private
+	 */
+	_onEngineEvent(ev) {
+		if (this.closed) return;
+		switch (ev.event) {
+			case 'iceStateChange': {
+				this.#iceState = ev.iceState;
+				// The engine drops the selected tuple when consent expires.
+				if (ev.iceState === 'disconnected') this.#iceSelectedTuple = undefined;
+				this.safeEmit('icestatechange', ev.iceState);
+				this.observer.safeEmit('icestatechange', ev.iceState);
+				break;
+			}
+			case 'iceSelectedTupleChange': {
+				this.#iceSelectedTuple = ev.iceSelectedTuple;
+				this.safeEmit('iceselectedtuplechange', ev.iceSelectedTuple);
+				this.observer.safeEmit('iceselectedtuplechange', ev.iceSelectedTuple);
+				break;
+			}
+			case 'dtlsStateChange': {
+				this.#dtlsState = ev.dtlsState;
+				if (ev.dtlsState === 'connected' && ev.dtlsRemoteCert !== undefined) {
+					this.#dtlsRemoteCert = ev.dtlsRemoteCert;
+				}
+				this.safeEmit('dtlsstatechange', ev.dtlsState);
+				this.observer.safeEmit('dtlsstatechange', ev.dtlsState);
+				break;
+			}
+			default:
+				break;
+		}
+	}
+
+	#markClosed() {
+		this.#iceState = 'closed';
+		this.#iceSelectedTuple = undefined;
+		this.#dtlsState = 'closed';
+	}
+
+	#unhandle() {
+		if (this.#webRtcServer) this.#webRtcServer._transportClosed(this);
+	}
+}
+
+module.exports = { WebRtcTransport };

@@ -1,0 +1,138 @@
+//! `NativeWebRtcTransport`: a WebRTC (ICE-lite + DTLS + SRTP) transport handle.
+
+use napi_derive::napi;
+use serde::Deserialize;
+use serde_json::Value;
+use sfu_core::{ConsumerOptions, DtlsParameters, ProducerOptions, WebRtcTransport};
+
+use crate::consumer::NativeConsumer;
+use crate::error::{core, parse, to_json};
+use crate::producer::NativeProducer;
+
+/// `webRtcTransport.connect({ dtlsParameters })`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebRtcTransportConnect {
+    dtls_parameters: DtlsParameters,
+}
+
+/// A WebRTC transport handle.
+#[napi]
+pub struct NativeWebRtcTransport {
+    transport: WebRtcTransport,
+}
+
+impl NativeWebRtcTransport {
+    pub(crate) fn new(transport: WebRtcTransport) -> Self {
+        NativeWebRtcTransport { transport }
+    }
+}
+
+#[napi]
+impl NativeWebRtcTransport {
+    /// The transport's id.
+    #[napi]
+    pub fn id(&self) -> String {
+        self.transport.id().to_owned()
+    }
+
+    /// Always `controlled` (ICE-lite).
+    #[napi]
+    pub fn ice_role(&self) -> String {
+        self.transport.ice_role().to_owned()
+    }
+
+    /// Local `{usernameFragment, password, iceLite}` (current after an ICE restart).
+    #[napi]
+    pub fn ice_parameters(&self) -> napi::Result<Value> {
+        to_json(&self.transport.ice_parameters())
+    }
+
+    /// Local ICE candidates.
+    #[napi]
+    pub fn ice_candidates(&self) -> napi::Result<Value> {
+        to_json(&self.transport.ice_candidates())
+    }
+
+    /// `new`, `connected`, `completed`, `disconnected` or `closed`.
+    #[napi]
+    pub fn ice_state(&self) -> napi::Result<Value> {
+        to_json(&self.transport.ice_state())
+    }
+
+    /// The selected ICE tuple, once ICE connected.
+    #[napi]
+    pub fn ice_selected_tuple(&self) -> napi::Result<Option<Value>> {
+        self.transport
+            .ice_selected_tuple()
+            .map(|t| to_json(&t))
+            .transpose()
+    }
+
+    /// Local `{role, fingerprints}`.
+    #[napi]
+    pub fn dtls_parameters(&self) -> napi::Result<Value> {
+        to_json(&self.transport.dtls_parameters())
+    }
+
+    /// `new`, `connecting`, `connected`, `failed` or `closed`.
+    #[napi]
+    pub fn dtls_state(&self) -> napi::Result<Value> {
+        to_json(&self.transport.dtls_state())
+    }
+
+    /// The remote certificate (PEM) once DTLS connected.
+    #[napi]
+    pub fn dtls_remote_cert(&self) -> Option<String> {
+        self.transport.dtls_remote_cert()
+    }
+
+    /// `webRtcTransport.connect({ dtlsParameters })`.
+    #[napi]
+    pub fn connect(&self, params: Option<Value>) -> napi::Result<()> {
+        let p: WebRtcTransportConnect = parse("parameters", params)?;
+        core(self.transport.connect_blocking(p.dtls_parameters))
+    }
+
+    /// New local ICE parameters (ICE restart).
+    #[napi]
+    pub fn restart_ice(&self) -> napi::Result<Value> {
+        to_json(&core(self.transport.restart_ice_blocking())?)
+    }
+
+    /// `transport.produce(options)`.
+    #[napi]
+    pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
+        let o: ProducerOptions = parse("options", options)?;
+        Ok(NativeProducer::new(core(
+            self.transport.produce_blocking(o),
+        )?))
+    }
+
+    /// `transport.consume(options)`.
+    #[napi]
+    pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
+        let o: ConsumerOptions = parse("options", options)?;
+        Ok(NativeConsumer::new(core(
+            self.transport.consume_blocking(o),
+        )?))
+    }
+
+    /// mediasoup's `transport.getStats()`.
+    #[napi]
+    pub fn get_stats(&self) -> napi::Result<Value> {
+        core(self.transport.get_stats_blocking())
+    }
+
+    /// mediasoup's `transport.dump()`.
+    #[napi]
+    pub fn dump(&self) -> napi::Result<Value> {
+        core(self.transport.dump_blocking())
+    }
+
+    /// Closes the transport (returns at once; the engine follows).
+    #[napi]
+    pub fn close(&self) {
+        self.transport.close();
+    }
+}
