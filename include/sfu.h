@@ -1,6 +1,7 @@
 /*
- * libsfu: an in-process SFU media engine (mediasoup's model: worker -> router -> transport ->
- * producer / consumer), C interface.
+ * libsfu: an in-process SFU media engine (mediasoup's model: worker -> router -> transport
+ * (plain RTP, or WebRTC on own ports or a worker's WebRtcServer) -> producer / consumer),
+ * C interface.
  *
  * Link: libsfu.a or libsfu.so (pkg-config name `sfu`); a static link also needs
  * -lpthread -ldl -lm.
@@ -8,17 +9,18 @@
  * Conventions
  *
  * - Names. Functions are `sfu_<object>_<verb>`; the object named is the first argument.
- *   `sfu_worker_create_router`, `sfu_router_create_plain_transport`,
- *   `sfu_plain_transport_produce` and `sfu_plain_transport_consume` create child objects.
+ *   `sfu_worker_create_router`, `sfu_worker_create_webrtc_server`,
+ *   `sfu_router_create_plain_transport`, `sfu_router_create_webrtc_transport`,
+ *   `sfu_<transport>_produce` and `sfu_<transport>_consume` create child objects.
  *
- * - Handles. `sfu_worker`, `sfu_router`, `sfu_plain_transport`, `sfu_producer` and `sfu_consumer`
- *   are opaque. Each handle returned through an out-pointer is owned by the caller and released
- *   with `sfu_<object>_free`. Freeing a handle does not close the engine object (it stays open
- *   until `sfu_<object>_close` or until its parent closes), except `sfu_worker_free`, which closes
- *   the worker. `_free` and `_close` accept NULL (no-op); `_close` is idempotent and the handle
- *   stays valid until freed. Calls on an object closed in the engine fail with
- *   `SFU_INVALID_STATE`, or `SFU_WORKER_CLOSED` once its worker is closed. Using a freed handle
- *   is undefined behaviour. Handles may be used from any thread.
+ * - Handles. `sfu_worker`, `sfu_webrtc_server`, `sfu_router`, `sfu_plain_transport`,
+ *   `sfu_webrtc_transport`, `sfu_producer` and `sfu_consumer` are opaque. Each handle returned
+ *   through an out-pointer is owned by the caller and released with `sfu_<object>_free`. Freeing a
+ *   handle does not close the engine object (it stays open until `sfu_<object>_close` or until its
+ *   parent closes), except `sfu_worker_free`, which closes the worker. `_free` and `_close` accept
+ *   NULL (no-op); `_close` is idempotent and the handle stays valid until freed. Calls on an object
+ *   closed in the engine fail with `SFU_INVALID_STATE`, or `SFU_WORKER_CLOSED` once its worker is
+ *   closed. Using a freed handle is undefined behaviour. Handles may be used from any thread.
  *
  * - Results. Fallible functions return `sfu_result`; on failure `sfu_last_error_message()`
  *   returns a message on the same thread (type errors name the JSON field, e.g.
@@ -34,9 +36,10 @@
  *
  * - Threads. A worker is one OS thread. Calls that ask the worker something (everything except
  *   property getters, `_close` and `_free`) block the calling thread until the worker answers,
- *   typically microseconds. Events are delivered by the callback given to
- *   `sfu_worker_set_event_callback`, on the worker's thread; a blocking call made from there fails
- *   with `SFU_INVALID_STATE`.
+ *   typically microseconds. Events, including the WebRTC transports' `iceStateChange`,
+ *   `iceSelectedTupleChange` and `dtlsStateChange` (see `sfu_event_callback`), are delivered by
+ *   the callback given to `sfu_worker_set_event_callback`, on the worker's thread; a blocking call
+ *   made from there fails with `SFU_INVALID_STATE`.
  */
 
 #ifndef SFU_H
@@ -104,8 +107,8 @@ typedef enum {
 } sfu_result;
 
 /**
- * A consumer handle. Created by `sfu_plain_transport_consume`, released with
- * `sfu_consumer_free`.
+ * A consumer handle. Created by `sfu_plain_transport_consume` or `sfu_webrtc_transport_consume`,
+ * released with `sfu_consumer_free`.
  */
 typedef struct sfu_consumer sfu_consumer;
 
@@ -116,8 +119,8 @@ typedef struct sfu_consumer sfu_consumer;
 typedef struct sfu_plain_transport sfu_plain_transport;
 
 /**
- * A producer handle. Created by `sfu_plain_transport_produce`, released with
- * `sfu_producer_free`.
+ * A producer handle. Created by `sfu_plain_transport_produce` or `sfu_webrtc_transport_produce`,
+ * released with `sfu_producer_free`.
  */
 typedef struct sfu_producer sfu_producer;
 
@@ -125,6 +128,18 @@ typedef struct sfu_producer sfu_producer;
  * A router handle. Created by `sfu_worker_create_router`, released with `sfu_router_free`.
  */
 typedef struct sfu_router sfu_router;
+
+/**
+ * A WebRtcServer handle. Created by `sfu_worker_create_webrtc_server`, released with
+ * `sfu_webrtc_server_free`. Transports use it when created with its id as `webRtcServerId`.
+ */
+typedef struct sfu_webrtc_server sfu_webrtc_server;
+
+/**
+ * A WebRTC transport handle. Created by `sfu_router_create_webrtc_transport`, released with
+ * `sfu_webrtc_transport_free`.
+ */
+typedef struct sfu_webrtc_transport sfu_webrtc_transport;
 
 /**
  * A worker: one media thread owning its routers. Create with `sfu_worker_new`, release with
@@ -135,9 +150,20 @@ typedef struct sfu_worker sfu_worker;
 /**
  * Receives one event as JSON, e.g.
  * `{"targetId":"<producer id>","event":"closed","object":"producer","reason":"transportClosed"}`
- * or `{"targetId":"<transport id>","event":"tuple","tuple":{...}}`. `event` is one of `closed`,
- * `producerPause`, `producerResume`, `tuple`, `rtcpTuple`, `died`; `targetId` is the id of the
- * object the event is about (the worker's id for `died` and for the worker's own `closed`).
+ * or `{"targetId":"<transport id>","event":"tuple","tuple":{...}}`. `event` is one of `closed`
+ * (`object` is `worker`, `router`, `transport`, `producer`, `consumer` or `webRtcServer`),
+ * `producerPause`, `producerResume`, `tuple`, `rtcpTuple`, `died`, and for WebRTC transports:
+ *
+ * - `{"targetId":"<transport id>","event":"iceStateChange","iceState":"completed"}`
+ *   (`connected`, `completed`, `disconnected`);
+ * - `{"targetId":"<transport id>","event":"iceSelectedTupleChange","iceSelectedTuple":{...}}`
+ *   (the tuple as `sfu_webrtc_transport_ice_selected_tuple` returns it);
+ * - `{"targetId":"<transport id>","event":"dtlsStateChange","dtlsState":"connected",
+ *   "dtlsRemoteCert":"-----BEGIN CERTIFICATE-----..."}` (`connecting`, `connected`, `failed`,
+ *   `closed`; `dtlsRemoteCert` only with `connected`).
+ *
+ * `targetId` is the id of the object the event is about (the worker's id for `died` and for the
+ * worker's own `closed`).
  *
  * Runs **on the worker's thread**. `event_json` is borrowed for the duration of the call. The
  * callback must return quickly and must not block; a blocking libsfu call made from it (any call
@@ -195,10 +221,11 @@ const char *sfu_result_name(int result);
 sfu_result sfu_worker_new(const char *settings_json, sfu_worker **out_worker);
 
 /**
- * Closes the worker: every router, transport, producer and consumer it owns is closed (their
- * `closed` events are delivered) and the thread exits before this returns (unless called from
- * the event callback, which runs on that thread). Idempotent; NULL is a no-op. Handles of the
- * worker's objects stay valid to free; calls on them fail with `SFU_WORKER_CLOSED`.
+ * Closes the worker: every WebRtcServer, router, transport, producer and consumer it owns is
+ * closed (their `closed` events are delivered) and the thread exits before this returns (unless
+ * called from the event callback, which runs on that thread). Idempotent; NULL is a no-op.
+ * Handles of the worker's objects stay valid to free; calls on them fail with
+ * `SFU_WORKER_CLOSED`.
  */
 void sfu_worker_close(const sfu_worker *worker);
 
@@ -263,6 +290,20 @@ sfu_result sfu_worker_create_router(const sfu_worker *worker,
                                     sfu_router **out_router);
 
 /**
+ * Creates a WebRtcServer: UDP/TCP ports that many WebRTC transports of this worker share (they
+ * are told apart by ICE username fragment, then by remote address). `options_json` is mediasoup's
+ * `createWebRtcServer()` options, usually with fixed ports:
+ * `{"listenInfos":[{"protocol":"udp","ip":"0.0.0.0","announcedAddress":"203.0.113.5","port":44444},
+ * {"protocol":"tcp","ip":"0.0.0.0","port":44444}]}`. An empty `listenInfos` fails with
+ * `SFU_TYPE_ERROR`, a port that cannot be bound with `SFU_IO_ERROR`. Transports use it through
+ * `{"webRtcServerId":"<sfu_webrtc_server_id()>"}` in `sfu_router_create_webrtc_transport`. On
+ * success `*out_server` receives the handle.
+ */
+sfu_result sfu_worker_create_webrtc_server(const sfu_worker *worker,
+                                           const char *options_json,
+                                           sfu_webrtc_server **out_server);
+
+/**
  * Closes the router with its transports, producers and consumers. Idempotent, returns at once;
  * NULL is a no-op. The handle stays valid until `sfu_router_free`.
  */
@@ -314,6 +355,22 @@ sfu_result sfu_router_dump(const sfu_router *router, char **out_json);
 sfu_result sfu_router_create_plain_transport(const sfu_router *router,
                                              const char *options_json,
                                              sfu_plain_transport **out_transport);
+
+/**
+ * Creates a WebRTC (ICE-lite, DTLS, SRTP) transport. `options_json` is mediasoup's
+ * `createWebRtcTransport()` options, with own ports:
+ * `{"listenInfos":[{"protocol":"udp","ip":"0.0.0.0","announcedAddress":"203.0.113.5"},
+ * {"protocol":"tcp","ip":"0.0.0.0"}],"preferUdp":true}`, or a WebRtcServer's shared ports, given
+ * by its id (the C face's stand-in for mediasoup's `webRtcServer` object):
+ * `{"webRtcServerId":"<sfu_webrtc_server_id()>"}` (an unknown id fails with `SFU_NOT_FOUND`).
+ * Also `enableUdp`, `enableTcp` (filter the listen infos), `preferUdp`, `preferTcp`,
+ * `iceConsentTimeout` (seconds, default 30), `initialAvailableOutgoingBitrate`. Send the peer
+ * `sfu_webrtc_transport_ice_parameters`, `_ice_candidates` and `_dtls_parameters`. On success
+ * `*out_transport` receives the handle.
+ */
+sfu_result sfu_router_create_webrtc_transport(const sfu_router *router,
+                                              const char *options_json,
+                                              sfu_webrtc_transport **out_transport);
 
 /**
  * Closes the transport with its producers and consumers. Idempotent, returns at once; NULL is a
@@ -388,6 +445,164 @@ sfu_result sfu_plain_transport_get_stats(const sfu_plain_transport *transport, c
  * mediasoup's `transport.dump()` as JSON (free with `sfu_string_free`).
  */
 sfu_result sfu_plain_transport_dump(const sfu_plain_transport *transport, char **out_json);
+
+/**
+ * Closes the transport with its producers and consumers (ICE and DTLS close; a connected peer
+ * gets a DTLS close alert). Idempotent, returns at once; NULL is a no-op. The handle stays valid
+ * until `sfu_webrtc_transport_free`.
+ */
+void sfu_webrtc_transport_close(const sfu_webrtc_transport *transport);
+
+/**
+ * Releases the handle. The transport stays open until closed (directly or by a cascade). NULL
+ * is a no-op.
+ */
+void sfu_webrtc_transport_free(sfu_webrtc_transport *transport);
+
+/**
+ * The transport's id: borrowed, valid until the handle is freed; NULL if `transport` is NULL.
+ */
+const char *sfu_webrtc_transport_id(const sfu_webrtc_transport *transport);
+
+/**
+ * Whether the transport is closed (directly, by a cascade, or by the close of the WebRtcServer
+ * it uses); false for NULL.
+ */
+bool sfu_webrtc_transport_closed(const sfu_webrtc_transport *transport);
+
+/**
+ * mediasoup's `webRtcTransport.iceParameters` as JSON:
+ * `{"usernameFragment":"...","password":"...","iceLite":true}`, current after
+ * `sfu_webrtc_transport_restart_ice`. Free with `sfu_string_free`.
+ */
+sfu_result sfu_webrtc_transport_ice_parameters(const sfu_webrtc_transport *transport,
+                                               char **out_json);
+
+/**
+ * mediasoup's `webRtcTransport.iceCandidates` as a JSON array, one host candidate per listen
+ * address: `[{"foundation":"udpcandidate","priority":1076302079,"address":"127.0.0.1",
+ * "ip":"127.0.0.1","protocol":"udp","port":40000,"type":"host"}, {..."protocol":"tcp",
+ * "tcpType":"passive"}]`. Free with `sfu_string_free`.
+ */
+sfu_result sfu_webrtc_transport_ice_candidates(const sfu_webrtc_transport *transport,
+                                               char **out_json);
+
+/**
+ * mediasoup's `webRtcTransport.iceState` (static): `"new"`, `"connected"`, `"completed"`,
+ * `"disconnected"`, or `"closed"` once the transport is closed; NULL if `transport` is NULL.
+ * Changes arrive as `iceStateChange` events.
+ */
+const char *sfu_webrtc_transport_ice_state(const sfu_webrtc_transport *transport);
+
+/**
+ * mediasoup's `webRtcTransport.iceSelectedTuple` as JSON (`{"localAddress":"127.0.0.1",
+ * "localIp":"127.0.0.1","localPort":40000,"remoteIp":"127.0.0.1","remotePort":53211,
+ * "protocol":"udp"}`) once ICE selected one; else, and once closed, `*out_json` is set to NULL.
+ * Changes arrive as `iceSelectedTupleChange` events. Free with `sfu_string_free`.
+ */
+sfu_result sfu_webrtc_transport_ice_selected_tuple(const sfu_webrtc_transport *transport,
+                                                   char **out_json);
+
+/**
+ * mediasoup's `webRtcTransport.dtlsParameters` as JSON: `{"role":"auto","fingerprints":
+ * [{"algorithm":"sha-256","value":"AB:CD:..."}, ...]}` (`role` is `client` or `server` after
+ * `sfu_webrtc_transport_connect`). Free with `sfu_string_free`.
+ */
+sfu_result sfu_webrtc_transport_dtls_parameters(const sfu_webrtc_transport *transport,
+                                                char **out_json);
+
+/**
+ * mediasoup's `webRtcTransport.dtlsState` (static): `"new"` (before `connect`), `"connecting"`,
+ * `"connected"`, `"failed"`, or `"closed"` (by the peer, or once the transport is closed); NULL
+ * if `transport` is NULL. Changes arrive as `dtlsStateChange` events.
+ */
+const char *sfu_webrtc_transport_dtls_state(const sfu_webrtc_transport *transport);
+
+/**
+ * mediasoup's `webRtcTransport.dtlsRemoteCert`: the peer's certificate in PEM once DTLS
+ * connected, else `*out_pem` is set to NULL. Free with `sfu_string_free`.
+ */
+sfu_result sfu_webrtc_transport_dtls_remote_cert(const sfu_webrtc_transport *transport,
+                                                 char **out_pem);
+
+/**
+ * mediasoup's `webRtcTransport.connect()`: gives the peer's DTLS parameters and starts the
+ * handshake once ICE has a tuple. `params_json` is
+ * `{"dtlsParameters":{"role":"client","fingerprints":[{"algorithm":"sha-256","value":"..."}]}}`
+ * (`role` `auto`, `client` or `server`; default `auto`). A missing or malformed field fails with
+ * `SFU_TYPE_ERROR` naming it (`params.dtlsParameters.fingerprints`); a second call fails with
+ * `SFU_INVALID_STATE`.
+ */
+sfu_result sfu_webrtc_transport_connect(const sfu_webrtc_transport *transport,
+                                        const char *params_json);
+
+/**
+ * mediasoup's `webRtcTransport.restartIce()`: new local ICE credentials, returned as JSON like
+ * `sfu_webrtc_transport_ice_parameters` (free with `sfu_string_free`). The peer's checks with the
+ * previous credentials keep working until it uses the new ones.
+ */
+sfu_result sfu_webrtc_transport_restart_ice(const sfu_webrtc_transport *transport, char **out_json);
+
+/**
+ * mediasoup's `transport.produce()`, as `sfu_plain_transport_produce`; with a browser the
+ * options are what mediasoup-client's `produce` sends (`kind`, `rtpParameters` with `mid` and
+ * header extensions). On success `*out_producer` receives the handle.
+ */
+sfu_result sfu_webrtc_transport_produce(const sfu_webrtc_transport *transport,
+                                        const char *options_json,
+                                        sfu_producer **out_producer);
+
+/**
+ * mediasoup's `transport.consume()`, as `sfu_plain_transport_consume`: `{"producerId":"...",
+ * "rtpCapabilities":{...the device's...},"paused":true}`. On success `*out_consumer` receives the
+ * handle.
+ */
+sfu_result sfu_webrtc_transport_consume(const sfu_webrtc_transport *transport,
+                                        const char *options_json,
+                                        sfu_consumer **out_consumer);
+
+/**
+ * mediasoup's `transport.getStats()` as JSON (an array with one `webrtc-transport` entry, which
+ * also has `iceState`, `dtlsState`, `iceSelectedTuple` and `iceDroppedRequests`; free with
+ * `sfu_string_free`).
+ */
+sfu_result sfu_webrtc_transport_get_stats(const sfu_webrtc_transport *transport, char **out_json);
+
+/**
+ * mediasoup's `transport.dump()` as JSON (with `iceParameters`, `iceCandidates`, `iceState`,
+ * `dtlsParameters`, `dtlsState`; free with `sfu_string_free`).
+ */
+sfu_result sfu_webrtc_transport_dump(const sfu_webrtc_transport *transport, char **out_json);
+
+/**
+ * Closes the server, its ports and every WebRTC transport using it. Idempotent, returns at once;
+ * NULL is a no-op. The handle stays valid until `sfu_webrtc_server_free`.
+ */
+void sfu_webrtc_server_close(const sfu_webrtc_server *server);
+
+/**
+ * Releases the handle. The server stays open until closed (by `sfu_webrtc_server_close` or by its
+ * worker closing). NULL is a no-op.
+ */
+void sfu_webrtc_server_free(sfu_webrtc_server *server);
+
+/**
+ * The server's id (what `sfu_router_create_webrtc_transport` takes as `webRtcServerId`):
+ * borrowed, valid until the handle is freed; NULL if `server` is NULL.
+ */
+const char *sfu_webrtc_server_id(const sfu_webrtc_server *server);
+
+/**
+ * Whether the server is closed (directly or by its worker); false for NULL.
+ */
+bool sfu_webrtc_server_closed(const sfu_webrtc_server *server);
+
+/**
+ * mediasoup's `webRtcServer.dump()` as JSON (`id`, `udpSockets`, `tcpServers`,
+ * `webRtcTransportIds`, `localIceUsernameFragments`, `tupleHashes`; free with
+ * `sfu_string_free`).
+ */
+sfu_result sfu_webrtc_server_dump(const sfu_webrtc_server *server, char **out_json);
 
 /**
  * Closes the producer; its consumers close too. Idempotent, returns at once; NULL is a no-op.

@@ -9,8 +9,8 @@ use crate::panic::{ffi_call, ffi_value};
 use crate::producer::kind_name;
 use crate::{free_handle, handle, id_cstring, json_arg, json_string, out_arg};
 
-/// A consumer handle. Created by `sfu_plain_transport_consume`, released with
-/// `sfu_consumer_free`.
+/// A consumer handle. Created by `sfu_plain_transport_consume` or `sfu_webrtc_transport_consume`,
+/// released with `sfu_consumer_free`.
 pub struct sfu_consumer {
     inner: Consumer,
     id: CString,

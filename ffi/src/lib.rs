@@ -12,6 +12,8 @@
 //! - fallible calls return [`error::sfu_result`] and record a per-thread message;
 //! - complex arguments and results are JSON strings in mediasoup's shapes; returned strings are
 //!   freed with `sfu_string_free`;
+//! - what both transport kinds offer (produce, consume, stats, dump, close) is written once, in
+//!   `transport_base`, over `sfu_core::TransportBase`;
 //! - no panic crosses the boundary ([`panic`]).
 
 #![allow(non_camel_case_types)]
@@ -25,7 +27,12 @@ mod worker;
 
 mod router;
 
+mod transport_base;
 mod transport;
+
+mod webrtc_transport;
+
+mod webrtc_server;
 
 mod producer;
 
@@ -41,6 +48,8 @@ pub use error::*;
 pub use producer::*;
 pub use router::*;
 pub use transport::*;
+pub use webrtc_server::*;
+pub use webrtc_transport::*;
 pub use worker::*;
 
 use crate::error::{FfiResult, Failure};

@@ -8,8 +8,8 @@ use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::{free_handle, handle, id_cstring, json_string, out_arg};
 
-/// A producer handle. Created by `sfu_plain_transport_produce`, released with
-/// `sfu_producer_free`.
+/// A producer handle. Created by `sfu_plain_transport_produce` or `sfu_webrtc_transport_produce`,
+/// released with `sfu_producer_free`.
 pub struct sfu_producer {
     inner: Producer,
     id: CString,

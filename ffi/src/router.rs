@@ -2,11 +2,12 @@
 
 use std::ffi::{c_char, CString};
 
-use sfu_core::{PlainTransportOptions, Router};
+use sfu_core::{PlainTransportOptions, Router, WebRtcTransportOptions};
 
 use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::transport::sfu_plain_transport;
+use crate::webrtc_transport::sfu_webrtc_transport;
 use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, out_arg, str_arg};
 
 /// A router handle. Created by `sfu_worker_create_router`, released with `sfu_router_free`.
@@ -110,6 +111,31 @@ pub unsafe extern "C" fn sfu_router_create_plain_transport(
         let r = unsafe { handle(router, "router") }?;
         let options: PlainTransportOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
         *out = into_handle(sfu_plain_transport::new(r.inner.create_plain_transport_blocking(options)?));
+        Ok(())
+    })
+}
+
+/// Creates a WebRTC (ICE-lite, DTLS, SRTP) transport. `options_json` is mediasoup's
+/// `createWebRtcTransport()` options, with own ports:
+/// `{"listenInfos":[{"protocol":"udp","ip":"0.0.0.0","announcedAddress":"203.0.113.5"},
+/// {"protocol":"tcp","ip":"0.0.0.0"}],"preferUdp":true}`, or a WebRtcServer's shared ports, given
+/// by its id (the C face's stand-in for mediasoup's `webRtcServer` object):
+/// `{"webRtcServerId":"<sfu_webrtc_server_id()>"}` (an unknown id fails with `SFU_NOT_FOUND`).
+/// Also `enableUdp`, `enableTcp` (filter the listen infos), `preferUdp`, `preferTcp`,
+/// `iceConsentTimeout` (seconds, default 30), `initialAvailableOutgoingBitrate`. Send the peer
+/// `sfu_webrtc_transport_ice_parameters`, `_ice_candidates` and `_dtls_parameters`. On success
+/// `*out_transport` receives the handle.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_router_create_webrtc_transport(
+    router: *const sfu_router,
+    options_json: *const c_char,
+    out_transport: *mut *mut sfu_webrtc_transport,
+) -> sfu_result {
+    ffi_call(|| {
+        let out = unsafe { out_arg(out_transport, "out_transport") }?;
+        let r = unsafe { handle(router, "router") }?;
+        let options: WebRtcTransportOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
+        *out = into_handle(sfu_webrtc_transport::new(r.inner.create_webrtc_transport_blocking(options)?));
         Ok(())
     })
 }

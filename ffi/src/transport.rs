@@ -1,14 +1,15 @@
 //! `sfu_plain_transport`: RTP and RTCP over UDP to one remote, with its producers and consumers.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 
-use sfu_core::{ConsumerOptions, PlainTransport, PlainTransportConnect, ProducerOptions};
+use sfu_core::{PlainTransport, PlainTransportConnect, TransportBase};
 
 use crate::consumer::sfu_consumer;
 use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::producer::sfu_producer;
-use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, out_arg};
+use crate::transport_base::{self as base, TransportHandle};
+use crate::{free_handle, handle, id_cstring, json_arg, json_string, out_arg};
 
 /// A plain transport handle. Created by `sfu_router_create_plain_transport`, released with
 /// `sfu_plain_transport_free`.
@@ -23,16 +24,21 @@ impl sfu_plain_transport {
     }
 }
 
+impl TransportHandle for sfu_plain_transport {
+    fn base(&self) -> &TransportBase {
+        &self.inner
+    }
+    fn id_cstr(&self) -> &CStr {
+        &self.id
+    }
+}
+
 /// Closes the transport with its producers and consumers. Idempotent, returns at once; NULL is a
 /// no-op. The handle stays valid until `sfu_plain_transport_free`.
 #[no_mangle]
 pub unsafe extern "C" fn sfu_plain_transport_close(transport: *const sfu_plain_transport) {
-    ffi_value((), || {
-        // SAFETY (all blocks in this file): the caller's pointer contract in the header.
-        if let Ok(t) = unsafe { handle(transport, "transport") } {
-            t.inner.close();
-        }
-    })
+    // SAFETY (all blocks in this file): the caller's pointer contract in the header.
+    ffi_value((), || unsafe { base::close(transport) })
 }
 
 /// Releases the handle. The transport stays open until closed (directly or by a cascade). NULL
@@ -45,13 +51,13 @@ pub unsafe extern "C" fn sfu_plain_transport_free(transport: *mut sfu_plain_tran
 /// The transport's id: borrowed, valid until the handle is freed; NULL if `transport` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn sfu_plain_transport_id(transport: *const sfu_plain_transport) -> *const c_char {
-    ffi_value(std::ptr::null(), || unsafe { handle(transport, "transport") }.map_or(std::ptr::null(), |t| t.id.as_ptr()))
+    ffi_value(std::ptr::null(), || unsafe { base::id(transport) })
 }
 
 /// Whether the transport is closed (directly or by a cascade); false for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn sfu_plain_transport_closed(transport: *const sfu_plain_transport) -> bool {
-    ffi_value(false, || unsafe { handle(transport, "transport") }.is_ok_and(|t| t.inner.closed()))
+    ffi_value(false, || unsafe { base::closed(transport) })
 }
 
 /// mediasoup's `plainTransport.tuple` as JSON:
@@ -103,13 +109,7 @@ pub unsafe extern "C" fn sfu_plain_transport_produce(
     options_json: *const c_char,
     out_producer: *mut *mut sfu_producer,
 ) -> sfu_result {
-    ffi_call(|| {
-        let out = unsafe { out_arg(out_producer, "out_producer") }?;
-        let t = unsafe { handle(transport, "transport") }?;
-        let options: ProducerOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
-        *out = into_handle(sfu_producer::new(t.inner.produce_blocking(options)?));
-        Ok(())
-    })
+    ffi_call(|| unsafe { base::produce(transport, options_json, out_producer) })
 }
 
 /// mediasoup's `transport.consume()`: the remote receives a producer's media.
@@ -123,33 +123,17 @@ pub unsafe extern "C" fn sfu_plain_transport_consume(
     options_json: *const c_char,
     out_consumer: *mut *mut sfu_consumer,
 ) -> sfu_result {
-    ffi_call(|| {
-        let out = unsafe { out_arg(out_consumer, "out_consumer") }?;
-        let t = unsafe { handle(transport, "transport") }?;
-        let options: ConsumerOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
-        *out = into_handle(sfu_consumer::new(t.inner.consume_blocking(options)?));
-        Ok(())
-    })
+    ffi_call(|| unsafe { base::consume(transport, options_json, out_consumer) })
 }
 
 /// mediasoup's `transport.getStats()` as JSON (an array; free with `sfu_string_free`).
 #[no_mangle]
 pub unsafe extern "C" fn sfu_plain_transport_get_stats(transport: *const sfu_plain_transport, out_json: *mut *mut c_char) -> sfu_result {
-    ffi_call(|| {
-        let out = unsafe { out_arg(out_json, "out_json") }?;
-        let t = unsafe { handle(transport, "transport") }?;
-        *out = json_string(&t.inner.get_stats_blocking()?)?;
-        Ok(())
-    })
+    ffi_call(|| unsafe { base::get_stats(transport, out_json) })
 }
 
 /// mediasoup's `transport.dump()` as JSON (free with `sfu_string_free`).
 #[no_mangle]
 pub unsafe extern "C" fn sfu_plain_transport_dump(transport: *const sfu_plain_transport, out_json: *mut *mut c_char) -> sfu_result {
-    ffi_call(|| {
-        let out = unsafe { out_arg(out_json, "out_json") }?;
-        let t = unsafe { handle(transport, "transport") }?;
-        *out = json_string(&t.inner.dump_blocking()?)?;
-        Ok(())
-    })
+    ffi_call(|| unsafe { base::dump(transport, out_json) })
 }

@@ -5,18 +5,30 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
 use parking_lot::ReentrantMutex;
-use sfu_core::{Event, RouterOptions, Subscription, Worker, WorkerSettings, WorkerUpdateableSettings};
+use sfu_core::{Event, RouterOptions, Subscription, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings};
 
 use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::router::sfu_router;
+use crate::webrtc_server::sfu_webrtc_server;
 use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, out_arg, owned_string};
 
 /// Receives one event as JSON, e.g.
 /// `{"targetId":"<producer id>","event":"closed","object":"producer","reason":"transportClosed"}`
-/// or `{"targetId":"<transport id>","event":"tuple","tuple":{...}}`. `event` is one of `closed`,
-/// `producerPause`, `producerResume`, `tuple`, `rtcpTuple`, `died`; `targetId` is the id of the
-/// object the event is about (the worker's id for `died` and for the worker's own `closed`).
+/// or `{"targetId":"<transport id>","event":"tuple","tuple":{...}}`. `event` is one of `closed`
+/// (`object` is `worker`, `router`, `transport`, `producer`, `consumer` or `webRtcServer`),
+/// `producerPause`, `producerResume`, `tuple`, `rtcpTuple`, `died`, and for WebRTC transports:
+///
+/// - `{"targetId":"<transport id>","event":"iceStateChange","iceState":"completed"}`
+///   (`connected`, `completed`, `disconnected`);
+/// - `{"targetId":"<transport id>","event":"iceSelectedTupleChange","iceSelectedTuple":{...}}`
+///   (the tuple as `sfu_webrtc_transport_ice_selected_tuple` returns it);
+/// - `{"targetId":"<transport id>","event":"dtlsStateChange","dtlsState":"connected",
+///   "dtlsRemoteCert":"-----BEGIN CERTIFICATE-----..."}` (`connecting`, `connected`, `failed`,
+///   `closed`; `dtlsRemoteCert` only with `connected`).
+///
+/// `targetId` is the id of the object the event is about (the worker's id for `died` and for the
+/// worker's own `closed`).
 ///
 /// Runs **on the worker's thread**. `event_json` is borrowed for the duration of the call. The
 /// callback must return quickly and must not block; a blocking libsfu call made from it (any call
@@ -76,10 +88,11 @@ pub unsafe extern "C" fn sfu_worker_new(settings_json: *const c_char, out_worker
     })
 }
 
-/// Closes the worker: every router, transport, producer and consumer it owns is closed (their
-/// `closed` events are delivered) and the thread exits before this returns (unless called from
-/// the event callback, which runs on that thread). Idempotent; NULL is a no-op. Handles of the
-/// worker's objects stay valid to free; calls on them fail with `SFU_WORKER_CLOSED`.
+/// Closes the worker: every WebRtcServer, router, transport, producer and consumer it owns is
+/// closed (their `closed` events are delivered) and the thread exits before this returns (unless
+/// called from the event callback, which runs on that thread). Idempotent; NULL is a no-op.
+/// Handles of the worker's objects stay valid to free; calls on them fail with
+/// `SFU_WORKER_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn sfu_worker_close(worker: *const sfu_worker) {
     ffi_value((), || {
@@ -187,6 +200,29 @@ pub unsafe extern "C" fn sfu_worker_create_router(worker: *const sfu_worker, opt
         let w = unsafe { handle(worker, "worker") }?;
         let options: RouterOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
         *out = into_handle(sfu_router::new(w.inner.create_router_blocking(options)?));
+        Ok(())
+    })
+}
+
+/// Creates a WebRtcServer: UDP/TCP ports that many WebRTC transports of this worker share (they
+/// are told apart by ICE username fragment, then by remote address). `options_json` is mediasoup's
+/// `createWebRtcServer()` options, usually with fixed ports:
+/// `{"listenInfos":[{"protocol":"udp","ip":"0.0.0.0","announcedAddress":"203.0.113.5","port":44444},
+/// {"protocol":"tcp","ip":"0.0.0.0","port":44444}]}`. An empty `listenInfos` fails with
+/// `SFU_TYPE_ERROR`, a port that cannot be bound with `SFU_IO_ERROR`. Transports use it through
+/// `{"webRtcServerId":"<sfu_webrtc_server_id()>"}` in `sfu_router_create_webrtc_transport`. On
+/// success `*out_server` receives the handle.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_worker_create_webrtc_server(
+    worker: *const sfu_worker,
+    options_json: *const c_char,
+    out_server: *mut *mut sfu_webrtc_server,
+) -> sfu_result {
+    ffi_call(|| {
+        let out = unsafe { out_arg(out_server, "out_server") }?;
+        let w = unsafe { handle(worker, "worker") }?;
+        let options: WebRtcServerOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
+        *out = into_handle(sfu_webrtc_server::new(w.inner.create_webrtc_server_blocking(options)?));
         Ok(())
     })
 }

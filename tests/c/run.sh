@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds libsfu's C face and runs the C programs against it:
 #   bad_input           tests/c/bad_input.c, linked statically (libsfu.a)
+#   webrtc              tests/c/webrtc.c (WebRtcServer, WebRTC transports), linked statically
 #   example             examples/c/example.c, linked statically
 #   example (pkg-config) the same program built from `pkg-config --cflags --libs sfu` with a
 #                       sfu.pc made from ffi/sfu.pc.in for this tree, linked to libsfu.so
@@ -58,6 +59,11 @@ build() {
 # shellcheck disable=SC2086
 if build bad_input $cc $cflags -o "$tmp/bad_input" tests/c/bad_input.c "$libdir/libsfu.a" $syslibs; then
     run bad_input "$tmp/bad_input"
+fi
+
+# shellcheck disable=SC2086
+if build webrtc $cc $cflags -o "$tmp/webrtc" tests/c/webrtc.c "$libdir/libsfu.a" $syslibs; then
+    run webrtc "$tmp/webrtc"
 fi
 
 # shellcheck disable=SC2086
