@@ -178,6 +178,12 @@ impl WebRtcState {
         self.dtls.close(now_ms);
         self.flush_dtls(None);
         self.ice.close();
+        {
+            let mut sh = self.shared.lock();
+            sh.ice_state = IceState::Closed;
+            sh.ice_selected_tuple = None;
+            sh.dtls_state = DtlsState::Closed;
+        }
         for t in self.tasks.drain(..) {
             t.abort();
         }
@@ -265,7 +271,7 @@ fn resolve_listen_infos(o: &WebRtcTransportOptions) -> Result<Vec<ListenInfo>> {
         return Ok(out);
     }
     let Some(ips) = &o.listen_ips else {
-        return Err(Error::type_err("missing listenInfos (or listenIps, or webRtcServer)"));
+        return Err(Error::type_err("missing listenInfos (or listenIps, or webRtcServer / webRtcServerId)"));
     };
     if ips.is_empty() {
         return Err(Error::type_err("empty listenIps"));
