@@ -4,6 +4,8 @@
 mod packet;
 mod rewriter;
 pub mod codecs;
+pub mod nack;
+pub mod retransmission;
 pub mod rtcp;
 pub mod twcc;
 

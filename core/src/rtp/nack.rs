@@ -104,7 +104,9 @@ impl NackGenerator {
                 stats.given_up += 1;
                 return false;
             }
-            let due = m.last_requested_ms.map_or(true, |t| now_ms >= t.saturating_add(interval));
+            let due = m
+                .last_requested_ms
+                .map_or(true, |t| now_ms >= t.saturating_add(interval));
             if !due {
                 return true;
             }
@@ -128,7 +130,9 @@ impl NackGenerator {
             .iter()
             .map(|m| {
                 let expiry = m.first_seen_ms.saturating_add(MAX_NACK_AGE_MS);
-                let due = m.last_requested_ms.map_or(m.first_seen_ms, |t| t.saturating_add(interval));
+                let due = m
+                    .last_requested_ms
+                    .map_or(m.first_seen_ms, |t| t.saturating_add(interval));
                 due.min(expiry)
             })
             .min()
@@ -153,7 +157,11 @@ impl NackGenerator {
     fn add_missing(&mut self, from: u64, to_exclusive: u64, now_ms: u64) {
         // Entries too far behind the new highest can no longer be unwrapped reliably.
         let oldest_kept = to_exclusive.saturating_sub(MAX_SEQ_JUMP);
-        while self.pending.front().is_some_and(|m| m.ext_seq < oldest_kept) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|m| m.ext_seq < oldest_kept)
+        {
             self.pending.pop_front();
             self.stats.given_up += 1;
         }
@@ -168,12 +176,13 @@ impl NackGenerator {
         let from_pending = overflow.min(self.pending.len() as u64);
         self.pending.drain(..from_pending as usize);
         let from = from + (overflow - from_pending);
-        self.pending.extend((from..to_exclusive).map(|ext_seq| Missing {
-            ext_seq,
-            first_seen_ms: now_ms,
-            last_requested_ms: None,
-            retries: 0,
-        }));
+        self.pending
+            .extend((from..to_exclusive).map(|ext_seq| Missing {
+                ext_seq,
+                first_seen_ms: now_ms,
+                last_requested_ms: None,
+                retries: 0,
+            }));
     }
 
     fn remove(&mut self, ext: u64) -> bool {
@@ -210,7 +219,13 @@ fn unwrap_seq(reference: u64, seq: u16) -> u64 {
 /// requesting `seqs` (any order, duplicates allowed, wrap-aware within half the sequence space),
 /// packed into PID + BLP pairs. A new packet is started whenever the next pair would exceed
 /// `max_size` bytes; each packet holds at least one pair whatever `max_size`.
-pub fn write_nack(out: &mut Vec<Vec<u8>>, sender_ssrc: u32, media_ssrc: u32, seqs: &[u16], max_size: usize) {
+pub fn write_nack(
+    out: &mut Vec<Vec<u8>>,
+    sender_ssrc: u32,
+    media_ssrc: u32,
+    seqs: &[u16],
+    max_size: usize,
+) {
     let Some(&reference) = seqs.first() else {
         return;
     };
@@ -278,7 +293,11 @@ pub fn parse_nack(packet: &[u8], out: &mut Vec<u16>) -> Option<u32> {
         let pid = u16::from_be_bytes([fci[0], fci[1]]);
         let blp = u16::from_be_bytes([fci[2], fci[3]]);
         out.push(pid);
-        out.extend((0..16u16).filter(|b| blp & (1 << b) != 0).map(|b| pid.wrapping_add(b + 1)));
+        out.extend(
+            (0..16u16)
+                .filter(|b| blp & (1 << b) != 0)
+                .map(|b| pid.wrapping_add(b + 1)),
+        );
     }
     Some(media_ssrc)
 }
@@ -345,9 +364,18 @@ mod tests {
         g.on_packet(1, 0, false);
         g.on_packet(5, 0, false);
         assert_eq!(poll(&mut g, 0, 50), vec![2, 3, 4]);
-        assert!(g.on_packet(3, 10, false), "a pending seq arriving is a recovery");
-        assert!(!g.on_packet(3, 11, false), "a duplicate is not recovered twice");
-        assert!(!g.on_packet(5, 11, false), "a duplicate of the highest is nothing");
+        assert!(
+            g.on_packet(3, 10, false),
+            "a pending seq arriving is a recovery"
+        );
+        assert!(
+            !g.on_packet(3, 11, false),
+            "a duplicate is not recovered twice"
+        );
+        assert!(
+            !g.on_packet(5, 11, false),
+            "a duplicate of the highest is nothing"
+        );
         assert_eq!(poll(&mut g, 50, 50), vec![2, 4]);
         assert_eq!(g.stats().recovered, 1, "{:?}", g.stats());
         assert_eq!(g.pending_len(), 2);
@@ -462,7 +490,10 @@ mod tests {
             write_nack(&mut packets, SENDER, MEDIA, &batch, 1200);
             let decoded = decode_rtc(&packets);
             let wanted: BTreeSet<u16> = batch.iter().copied().collect();
-            assert_eq!(decoded, wanted, "at {now} ms the NACK packets say something else");
+            assert_eq!(
+                decoded, wanted,
+                "at {now} ms the NACK packets say something else"
+            );
             for p in &packets {
                 let mut parsed = Vec::new();
                 assert_eq!(parse_nack(p, &mut parsed), Some(MEDIA));
@@ -484,7 +515,12 @@ mod tests {
         assert!(n > 1500, "loss model too mild: {n}");
         assert_eq!(requested_once, lost, "requested vs lost; {stats:?}");
         // Nothing came back, so each was asked the full number of times then given up.
-        let want = NackStats { requested: n * u64::from(MAX_RETRIES), recovered: 0, given_up: n, cleared_by_key_frame: 0 };
+        let want = NackStats {
+            requested: n * u64::from(MAX_RETRIES),
+            recovered: 0,
+            given_up: n,
+            cleared_by_key_frame: 0,
+        };
         assert_eq!(stats, want);
         assert_eq!(g.pending_len(), 0);
     }
@@ -492,7 +528,13 @@ mod tests {
     #[test]
     fn write_nack_packs_pairs_wrap_aware_and_dedups() {
         let mut packets = Vec::new();
-        write_nack(&mut packets, SENDER, MEDIA, &[1, 65535, 0, 65534, 1, 16, 17], 1200);
+        write_nack(
+            &mut packets,
+            SENDER,
+            MEDIA,
+            &[1, 65535, 0, 65534, 1, 16, 17],
+            1200,
+        );
         assert_eq!(packets.len(), 1);
         let p = &packets[0];
         assert_eq!(&p[..4], &[0x81, 205, 0, 4], "header of a 2-pair NACK");
@@ -501,7 +543,10 @@ mod tests {
         assert_eq!(&p[16..20], &[0x00, 0x10, 0x00, 0x01]);
         let nack = TransportLayerNack::unmarshal(&mut &p[..]).expect("rtc-rtcp decodes it");
         assert_eq!(nack.nacks.len(), 2);
-        assert_eq!(decode_rtc(&packets), BTreeSet::from([65534, 65535, 0, 1, 16, 17]));
+        assert_eq!(
+            decode_rtc(&packets),
+            BTreeSet::from([65534, 65535, 0, 1, 16, 17])
+        );
     }
 
     #[test]
@@ -509,7 +554,12 @@ mod tests {
         let seqs: Vec<u16> = (0..100u16).map(|i| i * 20).collect();
         let mut packets = Vec::new();
         write_nack(&mut packets, SENDER, MEDIA, &seqs, 12 + 4 * 10 + 3);
-        assert_eq!(packets.len(), 10, "{:?}", packets.iter().map(Vec::len).collect::<Vec<_>>());
+        assert_eq!(
+            packets.len(),
+            10,
+            "{:?}",
+            packets.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         assert!(packets.iter().all(|p| p.len() == 52));
         assert_eq!(decode_rtc(&packets), seqs.iter().copied().collect());
         // Too small a budget still carries one pair per packet.
@@ -526,10 +576,17 @@ mod tests {
         let mut rng = XorShift(42);
         for _ in 0..200 {
             let base = rng.next() as u16;
-            let seqs: Vec<u16> =
-                (0..1 + rng.next() % 200).map(|_| base.wrapping_add((rng.next() % 3000) as u16)).collect();
+            let seqs: Vec<u16> = (0..1 + rng.next() % 200)
+                .map(|_| base.wrapping_add((rng.next() % 3000) as u16))
+                .collect();
             let mut packets = Vec::new();
-            write_nack(&mut packets, SENDER, MEDIA, &seqs, 1 + (rng.next() % 1500) as usize);
+            write_nack(
+                &mut packets,
+                SENDER,
+                MEDIA,
+                &seqs,
+                1 + (rng.next() % 1500) as usize,
+            );
             let mut parsed = Vec::new();
             for p in &packets {
                 assert_eq!(parse_nack(p, &mut parsed), Some(MEDIA));
@@ -560,7 +617,11 @@ mod tests {
         let good = &packets[0];
         let mut out = Vec::new();
         for n in 0..good.len() {
-            assert_eq!(parse_nack(&good[..n], &mut out), None, "prefix of {n} bytes");
+            assert_eq!(
+                parse_nack(&good[..n], &mut out),
+                None,
+                "prefix of {n} bytes"
+            );
         }
         let mut rng = XorShift(7);
         for _ in 0..20_000 {

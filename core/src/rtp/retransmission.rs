@@ -60,7 +60,11 @@ impl SendHistory {
     /// A history holding the last `capacity` sequence numbers (rounded up to a power of two).
     pub fn new(capacity: usize) -> Self {
         let size = ring_size(capacity);
-        Self { slots: vec![HistorySlot::default(); size].into_boxed_slice(), mask: (size - 1) as u16, newest: None }
+        Self {
+            slots: vec![HistorySlot::default(); size].into_boxed_slice(),
+            mask: (size - 1) as u16,
+            newest: None,
+        }
     }
 
     /// How many sequence numbers the ring spans.
@@ -100,8 +104,18 @@ impl SendHistory {
         if age > max_age_ms.min(i64::MAX as u64) as i64 {
             return None;
         }
-        let sent_ms = if age >= 0 { now_ms.saturating_sub(age as u64) } else { now_ms.saturating_add(age.unsigned_abs()) };
-        Some(SentRecord { out_seq, out_ts: slot.out_ts, source_seq: slot.source_seq, encoding: slot.encoding, sent_ms })
+        let sent_ms = if age >= 0 {
+            now_ms.saturating_sub(age as u64)
+        } else {
+            now_ms.saturating_add(age.unsigned_abs())
+        };
+        Some(SentRecord {
+            out_seq,
+            out_ts: slot.out_ts,
+            source_seq: slot.source_seq,
+            encoding: slot.encoding,
+            sent_ms,
+        })
     }
 
     /// Forgets everything (e.g. after a consumer's sequence space restarts).
@@ -133,7 +147,11 @@ impl PacketCache {
     /// A cache of the last `capacity` sequence numbers (rounded up to a power of two).
     pub fn new(capacity: usize) -> Self {
         let size = ring_size(capacity);
-        Self { slots: (0..size).map(|_| CachedPacket::default()).collect(), mask: (size - 1) as u16, newest: None }
+        Self {
+            slots: (0..size).map(|_| CachedPacket::default()).collect(),
+            mask: (size - 1) as u16,
+            newest: None,
+        }
     }
 
     /// How many sequence numbers the cache spans.
@@ -203,7 +221,10 @@ fn rtp_layout(pkt: &[u8]) -> Option<RtpLayout> {
         }
         payload_end -= pad;
     }
-    Some(RtpLayout { header_end, payload_end })
+    Some(RtpLayout {
+        header_end,
+        payload_end,
+    })
 }
 
 /// Copies `src`'s header into `out` with padding cleared and PT (marker kept), sequence number
@@ -220,7 +241,13 @@ fn copy_header(out: &mut Vec<u8>, src: &[u8], pt: u8, seq: u16, ssrc: u32) {
 /// same header (marker, timestamp, CSRCs, extensions) with SSRC `rtx_ssrc`, PT `rtx_pt` and
 /// sequence number `rtx_seq`; payload = original sequence number (2 bytes) + original payload.
 /// The original's padding is dropped. False (and `out` empty) when `original` is malformed.
-pub fn write_rtx(out: &mut Vec<u8>, original: &[u8], rtx_ssrc: u32, rtx_pt: u8, rtx_seq: u16) -> bool {
+pub fn write_rtx(
+    out: &mut Vec<u8>,
+    original: &[u8],
+    rtx_ssrc: u32,
+    rtx_pt: u8,
+    rtx_seq: u16,
+) -> bool {
     out.clear();
     let Some(l) = rtp_layout(original) else {
         return false;
@@ -255,7 +282,9 @@ pub fn restore_rtx(out: &mut Vec<u8>, rtx: &[u8], media_ssrc: u32, media_pt: u8)
 /// it is still wanted).
 pub fn rtx_osn(rtx: &[u8]) -> Option<u16> {
     let l = rtp_layout(rtx)?;
-    let osn = rtx.get(l.header_end..l.header_end + 2).filter(|_| l.payload_end - l.header_end >= 2)?;
+    let osn = rtx
+        .get(l.header_end..l.header_end + 2)
+        .filter(|_| l.payload_end - l.header_end >= 2)?;
     Some(u16::from_be_bytes([osn[0], osn[1]]))
 }
 
@@ -274,13 +303,32 @@ mod tests {
     }
 
     fn rec(out_seq: u16, sent_ms: u64) -> SentRecord {
-        SentRecord { out_seq, out_ts: u32::from(out_seq) * 3000, source_seq: out_seq ^ 0x5555, encoding: 2, sent_ms }
+        SentRecord {
+            out_seq,
+            out_ts: u32::from(out_seq) * 3000,
+            source_seq: out_seq ^ 0x5555,
+            encoding: 2,
+            sent_ms,
+        }
     }
 
     /// An RTP packet: marker set, PT 96, seq 0x1234, 2 CSRCs, a one-byte-header extension of two
     /// words, 7 payload bytes and `pad` bytes of padding.
     fn packet(pad: u8) -> Vec<u8> {
-        let mut p = vec![0x80 | 0x10 | 2, 0x80 | 96, 0x12, 0x34, 0, 1, 0xE2, 0x40, 0xDE, 0xAD, 0xBE, 0xEF];
+        let mut p = vec![
+            0x80 | 0x10 | 2,
+            0x80 | 96,
+            0x12,
+            0x34,
+            0,
+            1,
+            0xE2,
+            0x40,
+            0xDE,
+            0xAD,
+            0xBE,
+            0xEF,
+        ];
         p.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 8]);
         p.extend_from_slice(&[0xBE, 0xDE, 0, 2, 0x10, 0xAA, 0x21, 0xBB, 0xCC, 0, 0, 0]);
         p.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7]);
@@ -304,8 +352,16 @@ mod tests {
         assert_eq!(h.get(newest, 700, 1000), Some(rec(newest, 599)));
         let oldest_held = newest.wrapping_sub(511);
         assert_eq!(h.get(oldest_held, 700, 1000), Some(rec(oldest_held, 88)));
-        assert_eq!(h.get(oldest_held.wrapping_sub(1), 700, 1000), None, "overwritten by the ring");
-        assert_eq!(h.get(newest.wrapping_add(1), 700, 1000), None, "not sent yet");
+        assert_eq!(
+            h.get(oldest_held.wrapping_sub(1), 700, 1000),
+            None,
+            "overwritten by the ring"
+        );
+        assert_eq!(
+            h.get(newest.wrapping_add(1), 700, 1000),
+            None,
+            "not sent yet"
+        );
         // Age: sent at 599, asked at 700 with 100 ms allowed → too old; 101 → fine.
         assert_eq!(h.get(newest, 700, 100), None);
         assert!(h.get(newest, 700, 101).is_some());
@@ -342,7 +398,9 @@ mod tests {
         for s in 0..4u16 {
             c.store(65534u16.wrapping_add(s), &[s as u8; 100]);
         }
-        let ptrs: Vec<*const u8> = (0..4u16).map(|s| c.get(65534u16.wrapping_add(s)).unwrap().as_ptr()).collect();
+        let ptrs: Vec<*const u8> = (0..4u16)
+            .map(|s| c.get(65534u16.wrapping_add(s)).unwrap().as_ptr())
+            .collect();
         c.store(2, &[9; 60]); // evicts 65534 and reuses its buffer
         assert_eq!(c.get(65534), None);
         assert_eq!(c.get(2), Some(&[9u8; 60][..]));
@@ -364,19 +422,31 @@ mod tests {
             let mut rtx = Vec::new();
             assert!(write_rtx(&mut rtx, &original, 0x0102_0304, 97, 7));
             let header_end = 12 + 8 + 12;
-            assert_eq!(rtx[0], 0x80 | 0x10 | 2, "padding bit cleared, X and CC kept");
+            assert_eq!(
+                rtx[0],
+                0x80 | 0x10 | 2,
+                "padding bit cleared, X and CC kept"
+            );
             assert_eq!(rtx[1], 0x80 | 97, "marker kept, RTX PT");
             assert_eq!(&rtx[2..4], &[0, 7]);
             assert_eq!(&rtx[4..8], &original[4..8], "timestamp kept");
             assert_eq!(&rtx[8..12], &[1, 2, 3, 4]);
-            assert_eq!(&rtx[12..header_end], &original[12..header_end], "CSRCs and extension kept");
+            assert_eq!(
+                &rtx[12..header_end],
+                &original[12..header_end],
+                "CSRCs and extension kept"
+            );
             assert_eq!(&rtx[header_end..header_end + 2], &[0x12, 0x34], "OSN");
             assert_eq!(&rtx[header_end + 2..], &[1, 2, 3, 4, 5, 6, 7]);
             assert_eq!(rtx_osn(&rtx), Some(0x1234));
 
             let mut restored = Vec::new();
             assert!(restore_rtx(&mut restored, &rtx, 0xDEAD_BEEF, 96));
-            assert_eq!(restored, packet(0), "pad {pad}: restored differs from the original without padding");
+            assert_eq!(
+                restored,
+                packet(0),
+                "pad {pad}: restored differs from the original without padding"
+            );
         }
     }
 
@@ -425,11 +495,17 @@ mod tests {
             if write_rtx(&mut out, &buf, 1, 97, 7) {
                 accepted += 1;
                 let mut back = Vec::new();
-                assert!(restore_rtx(&mut back, &out, 9, 96), "our own RTX must restore: {buf:02x?}");
+                assert!(
+                    restore_rtx(&mut back, &out, 9, 96),
+                    "our own RTX must restore: {buf:02x?}"
+                );
             }
             let _ = restore_rtx(&mut out, &buf, 1, 96);
             let _ = rtx_osn(&buf);
         }
-        assert!(accepted > 1000, "garbage too easy to reject to exercise the happy path: {accepted}");
+        assert!(
+            accepted > 1000,
+            "garbage too easy to reject to exercise the happy path: {accepted}"
+        );
     }
 }
