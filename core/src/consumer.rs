@@ -15,6 +15,7 @@ use crate::ids::new_uuid;
 use crate::ortc;
 use crate::producer::{unix_ms, NO_PT};
 use crate::rate::RateCalculator;
+use crate::rtp::retransmission::{SendHistory, SentRecord};
 use crate::rtp::{write_forwarded, ExtensionMap, ForwardHeader, RtpPacket, SeqTsRewriter};
 use crate::rtp_parameters::{ConsumerLayers, ConsumerType, MediaKind, RtpCapabilities, RtpParameters};
 use crate::worker::{Key, WorkerInner, WorkerState};
@@ -79,7 +80,18 @@ pub(crate) struct ConsumerState {
     mime_type: String,
     clock_rate: u32,
     flags: Arc<ConsumerFlags>,
+    /// What was sent recently, to answer NACKs (only when the remote negotiated NACK).
+    pub(crate) history: SendHistory,
+    /// `(ssrc, payload type)` of the RTX stream, when negotiated.
+    pub(crate) rtx: Option<(u32, u8)>,
+    pub(crate) rtx_seq: u16,
+    pub(crate) nack_count: u64,
+    pub(crate) nack_packet_count: u64,
+    pub(crate) packets_retransmitted: u64,
 }
+
+/// Sent packets remembered per consumer for retransmission (16 bytes each).
+const SEND_HISTORY: usize = 512;
 
 /// State the handle reads without a round trip.
 #[derive(Default)]
@@ -114,6 +126,9 @@ impl ConsumerState {
             return false;
         }
         let Some((seq, ts)) = self.rewriter.rewrite(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now) else { return false };
+        if self.history.capacity() > 0 {
+            self.history.record(SentRecord { out_seq: seq, out_ts: ts, source_seq: pkt.sequence_number(), encoding: encoding as u8, sent_ms: now });
+        }
         let hdr = ForwardHeader {
             ssrc: self.ssrc,
             payload_type: pt,
@@ -125,6 +140,17 @@ impl ConsumerState {
         self.packets += 1;
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
+        true
+    }
+
+    /// Rewrites a cached source packet as it was first sent (for a retransmission).
+    pub(crate) fn rebuild(&self, pkt: &RtpPacket<'_>, seq: u16, ts: u32, out: &mut Vec<u8>) -> bool {
+        let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
+        if pt == NO_PT {
+            return false;
+        }
+        let hdr = ForwardHeader { ssrc: self.ssrc, payload_type: pt, sequence_number: seq, timestamp: ts, override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())) };
+        write_forwarded(out, pkt, &hdr, &self.ext_map);
         true
     }
 
@@ -184,10 +210,10 @@ impl ConsumerState {
             "packetsLost": 0,
             "fractionLost": 0,
             "packetsDiscarded": 0,
-            "packetsRetransmitted": 0,
+            "packetsRetransmitted": self.packets_retransmitted,
             "packetsRepaired": 0,
-            "nackCount": 0,
-            "nackPacketCount": 0,
+            "nackCount": self.nack_count,
+            "nackPacketCount": self.nack_packet_count,
             "pliCount": 0,
             "firCount": 0,
             "score": 10,
@@ -257,6 +283,11 @@ impl WorkerState {
         let clock_rate = media_codec.map(|c| c.clock_rate).unwrap_or(90000);
         let mime_type = media_codec.map(|c| c.mime_type.clone()).unwrap_or_default();
         let (producer_id, kind, producer_paused) = (p.id.clone(), p.kind, p.paused);
+        let nack_negotiated = media_codec.is_some_and(|c| c.rtcp_feedback.iter().any(|f| f.typ == "nack" && f.parameter.is_empty()));
+        let rtx = match (params.encodings.first().and_then(|e| e.rtx), media_codec.and_then(|c| ortc::find_rtx_codec_for(&params, c.payload_type))) {
+            (Some(r), Some(codec)) => Some((r.ssrc, codec.payload_type)),
+            _ => None,
+        };
         let num_encodings = if o.pipe { 1 } else { p.streams.len() };
 
         let mut rng = rand::thread_rng();
@@ -292,6 +323,12 @@ impl WorkerState {
             mime_type,
             clock_rate,
             flags: flags.clone(),
+            history: SendHistory::new(if nack_negotiated { SEND_HISTORY } else { 0 }),
+            rtx,
+            rtx_seq: rng.gen(),
+            nack_count: 0,
+            nack_packet_count: 0,
+            packets_retransmitted: 0,
         };
         let active = state.active();
         self.consumers.insert(key, state);

@@ -12,6 +12,8 @@ use crate::ids::new_uuid;
 use crate::ortc;
 use crate::rate::RateCalculator;
 use crate::rtp::codecs::KeyFrameCodec;
+use crate::rtp::nack::{write_nack, NackGenerator};
+use crate::rtp::retransmission::PacketCache;
 use crate::rtp::{rtcp, ExtensionMap, RtpPacket};
 use crate::rtp_parameters::{MediaKind, ProducerType, RtpCapabilities, RtpMapping, RtpParameters};
 use crate::worker::{Key, WorkerInner, WorkerState};
@@ -53,7 +55,20 @@ pub(crate) struct RecvStream {
     pub(crate) fir_seq: u8,
     pub(crate) mime_type: String,
     pub(crate) codec: KeyFrameCodec,
+    /// Gaps to ask the publisher to resend (when it negotiated NACK).
+    pub(crate) nack: Option<NackGenerator>,
+    /// Recent packets, to answer consumers' NACKs (video).
+    pub(crate) cache: Option<PacketCache>,
+    pub(crate) nack_count: u64,
+    pub(crate) nack_packet_count: u64,
+    pub(crate) packets_repaired: u64,
+    pub(crate) packets_retransmitted: u64,
 }
+
+/// Packets kept per video stream for retransmission (about 2 s of 2.5 Mbit/s video).
+const PACKET_CACHE: usize = 512;
+/// Round-trip time assumed for NACK spacing until RTCP measures it.
+const DEFAULT_RTT_MS: u64 = 50;
 
 pub(crate) struct ProducerState {
     pub(crate) id: String,
@@ -73,6 +88,9 @@ pub(crate) struct ProducerState {
     paused_flag: Arc<AtomicBool>,
     pub(crate) consumers: Vec<Key>,
     pub(crate) rid_ext_id: u8,
+    pub(crate) rrid_ext_id: u8,
+    /// RTX payload type → media payload type.
+    rtx_pt_map: [u8; 128],
     key_frame_request_delay: u64,
     use_fir: bool,
     closed: Arc<AtomicBool>,
@@ -88,12 +106,7 @@ impl ProducerState {
         let ssrc = pkt.ssrc();
         let idx = match self.streams.iter().position(|s| s.ssrc == Some(ssrc)) {
             Some(i) => i,
-            None => {
-                if self.streams.iter().any(|s| s.rtx_ssrc == Some(ssrc)) {
-                    return None; // retransmissions are handled by the media-quality layer
-                }
-                self.bind_ssrc(pkt)?
-            }
+            None => self.bind_ssrc(pkt)?,
         };
         if self.pt_map[(pkt.payload_type() & 0x7f) as usize] == NO_PT {
             return None;
@@ -104,7 +117,61 @@ impl ProducerState {
         s.rate.update(pkt.data().len(), now);
         s.last_packet_ms = Some(now);
         let key_frame = self.kind == MediaKind::Video && s.codec.is_key_frame(pkt.payload());
+        let seq = pkt.sequence_number();
+        if let Some(n) = s.nack.as_mut() {
+            if n.on_packet(seq, now, key_frame) {
+                s.packets_repaired += 1;
+            }
+        }
+        if let Some(c) = s.cache.as_mut() {
+            c.store(seq, pkt.data());
+        }
         Some((idx, key_frame))
+    }
+
+    /// For an RTX packet of this producer: the media SSRC and payload type to restore it to.
+    /// Binds the RTX SSRC of a RID-identified stream from its repaired-rid extension.
+    pub(crate) fn rtx_target(&mut self, pkt: &RtpPacket<'_>) -> Option<(u32, u8)> {
+        let media_pt = self.rtx_pt_map[(pkt.payload_type() & 0x7f) as usize];
+        if media_pt == NO_PT {
+            return None;
+        }
+        let ssrc = pkt.ssrc();
+        let idx = match self.streams.iter().position(|s| s.rtx_ssrc == Some(ssrc)) {
+            Some(i) => i,
+            None => {
+                let rrid = (self.rrid_ext_id != 0).then(|| pkt.extension(self.rrid_ext_id)).flatten().and_then(|r| std::str::from_utf8(r).ok())?;
+                let i = self.streams.iter().position(|s| s.rid.as_deref() == Some(rrid) && s.rtx_ssrc.is_none())?;
+                self.streams[i].rtx_ssrc = Some(ssrc);
+                i
+            }
+        };
+        let s = &mut self.streams[idx];
+        s.packets_retransmitted += 1;
+        Some((s.ssrc?, media_pt))
+    }
+
+    /// NACK packets to send upstream now (one RTCP packet per stream with gaps).
+    pub(crate) fn poll_nacks(&mut self, now: u64, sender_ssrc: u32, out: &mut Vec<Vec<u8>>) {
+        let mut seqs = vec![];
+        for s in &mut self.streams {
+            let (Some(n), Some(ssrc)) = (s.nack.as_mut(), s.ssrc) else { continue };
+            if n.pending_len() == 0 {
+                continue;
+            }
+            seqs.clear();
+            n.poll_nacks(now, DEFAULT_RTT_MS, &mut seqs);
+            if !seqs.is_empty() {
+                s.nack_count += 1;
+                s.nack_packet_count += seqs.len() as u64;
+                write_nack(out, sender_ssrc, ssrc, &seqs, 1200);
+            }
+        }
+    }
+
+    /// Whether any stream waits for retransmissions.
+    pub(crate) fn has_pending_nacks(&self) -> bool {
+        self.streams.iter().any(|s| s.nack.as_ref().is_some_and(|n| n.pending_len() > 0))
     }
 
     /// Encodings that received media within the last `window_ms`.
@@ -151,10 +218,10 @@ impl ProducerState {
                     "packetsLost": 0,
                     "fractionLost": 0,
                     "packetsDiscarded": 0,
-                    "packetsRetransmitted": 0,
-                    "packetsRepaired": 0,
-                    "nackCount": 0,
-                    "nackPacketCount": 0,
+                    "packetsRetransmitted": s.packets_retransmitted,
+                    "packetsRepaired": s.packets_repaired,
+                    "nackCount": s.nack_count,
+                    "nackPacketCount": s.nack_packet_count,
                     "pliCount": s.pli_count,
                     "firCount": s.fir_count,
                     "score": 10,
@@ -275,6 +342,17 @@ impl WorkerState {
                 ext_map.insert(e.id, r.id);
             }
         }
+        let nack_enabled = params
+            .codecs
+            .iter()
+            .find(|c| !ortc::is_rtx_mime(&c.mime_type))
+            .is_some_and(|c| c.rtcp_feedback.iter().any(|f| f.typ == "nack" && f.parameter.is_empty()));
+        let mut rtx_pt_map = [NO_PT; 128];
+        for c in params.codecs.iter().filter(|c| ortc::is_rtx_mime(&c.mime_type)) {
+            if let Some(apt) = ortc::apt_of(c) {
+                rtx_pt_map[(c.payload_type & 0x7f) as usize] = apt as u8;
+            }
+        }
         let mime_of = |pt: Option<u8>| -> String {
             let c = match pt {
                 Some(pt) => params.codecs.iter().find(|c| c.payload_type == pt),
@@ -298,6 +376,12 @@ impl WorkerState {
                 last_key_frame_request_ms: None,
                 fir_seq: 0,
                 codec: KeyFrameCodec::from_mime(&mime_of(e.codec_payload_type)),
+                nack: nack_enabled.then(NackGenerator::new),
+                cache: (o.kind == MediaKind::Video).then(|| PacketCache::new(PACKET_CACHE)),
+                nack_count: 0,
+                nack_packet_count: 0,
+                packets_repaired: 0,
+                packets_retransmitted: 0,
                 mime_type: mime_of(e.codec_payload_type),
             })
             .collect();
@@ -352,6 +436,8 @@ impl WorkerState {
                 paused_flag: paused_flag.clone(),
                 consumers: vec![],
                 rid_ext_id: rid_id,
+                rrid_ext_id: rrid_id,
+                rtx_pt_map,
                 key_frame_request_delay: if o.key_frame_request_delay > 0 { o.key_frame_request_delay as u64 } else { DEFAULT_KEY_FRAME_REQUEST_DELAY_MS },
                 use_fir,
                 closed: closed.clone(),

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::producer::{Producer, ProducerOptions};
 use crate::rate::RateCalculator;
-use crate::rtp::{rtcp, RtpPacket};
+use crate::rtp::{nack, retransmission, rtcp, RtpPacket};
 use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
 
 /// Local and remote address of a transport's flow, as mediasoup's `TransportTuple`.
@@ -218,7 +218,7 @@ impl WorkerState {
 
     /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
     pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
-        let WorkerState { transports, producers, consumers, scratch, .. } = self;
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
@@ -241,7 +241,27 @@ impl WorkerState {
             return;
         };
         let Some(p) = producers.get_mut(&pkey) else { return };
+        // A retransmission from the publisher: restore the original and carry on with it.
+        let pkt = match p.rtx_target(&pkt) {
+            Some((media_ssrc, media_pt)) => {
+                if !retransmission::restore_rtx(rtx_scratch, data, media_ssrc, media_pt) {
+                    return; // padding-only probe or malformed
+                }
+                match RtpPacket::parse(rtx_scratch) {
+                    Some(p) => p,
+                    None => return,
+                }
+            }
+            None => pkt,
+        };
         let Some((encoding, key_frame)) = p.receive(&pkt, now) else { return };
+        if p.has_pending_nacks() {
+            let mut nacks = vec![];
+            p.poll_nacks(now, t.rtcp_ssrc, &mut nacks);
+            for n in &nacks {
+                t.send_rtcp(n, now);
+            }
+        }
         if p.paused {
             return;
         }
@@ -262,8 +282,14 @@ impl WorkerState {
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
         let mut key_frame_requests: Vec<Key> = vec![];
+        let mut nacked: Vec<(Key, Vec<u16>)> = vec![];
         for p in rtcp::compound(data) {
-            if p.is_pli() {
+            if p.packet_type == 205 && p.count == 1 {
+                let mut seqs = vec![];
+                if let Some(c) = nack::parse_nack(p.data, &mut seqs).and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
+                    nacked.push((*c, seqs));
+                }
+            } else if p.is_pli() {
                 if let Some(c) = p.media_ssrc().and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
                     key_frame_requests.push(*c);
                 }
@@ -275,9 +301,44 @@ impl WorkerState {
                 }
             }
         }
+        for (c, seqs) in nacked {
+            self.retransmit(c, &seqs, now);
+        }
         for c in key_frame_requests {
             if let Some(pk) = self.consumers.get(&c).map(|c| c.producer) {
                 self.request_key_frame(pk, now);
+            }
+        }
+    }
+
+    /// Answers a consumer's NACK: rebuilds each packet still held from the producer's cache with
+    /// the sequence number and timestamp it was sent with, as RTX when negotiated.
+    fn retransmit(&mut self, ckey: Key, seqs: &[u16], now: u64) {
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, .. } = self;
+        let Some(c) = consumers.get_mut(&ckey) else { return };
+        let Some(p) = producers.get(&c.producer) else { return };
+        c.nack_count += 1;
+        c.nack_packet_count += seqs.len() as u64;
+        for &seq in seqs {
+            let Some(rec) = c.history.get(seq, now, MAX_RETRANSMIT_AGE_MS) else { continue };
+            let Some(orig) = p.streams.get(rec.encoding as usize).and_then(|s| s.cache.as_ref()).and_then(|cache| cache.get(rec.source_seq)) else { continue };
+            let Some(pkt) = RtpPacket::parse(orig) else { continue };
+            if !c.rebuild(&pkt, rec.out_seq, rec.out_ts, scratch) {
+                continue;
+            }
+            let out: &[u8] = match c.rtx {
+                Some((rtx_ssrc, rtx_pt)) => {
+                    c.rtx_seq = c.rtx_seq.wrapping_add(1);
+                    if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
+                        continue;
+                    }
+                    rtx_scratch
+                }
+                None => scratch,
+            };
+            c.packets_retransmitted += 1;
+            if let Some(ct) = transports.get_mut(&c.transport) {
+                ct.send_rtp(out, now);
             }
         }
     }
@@ -370,6 +431,9 @@ impl WorkerState {
         Ok(v)
     }
 }
+
+/// Packets older than this are not retransmitted (the receiver has moved on).
+const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
 
 /// Sub-millisecond part of the arrival time: the engine clock is in ms, transport-cc wants µs.
 fn micros_in_ms() -> u64 {

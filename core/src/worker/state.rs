@@ -68,6 +68,8 @@ pub(crate) struct WorkerState {
     certificate: Option<std::sync::Arc<WorkerCertificate>>,
     /// Reused output buffer for forwarded packets.
     pub(crate) scratch: Vec<u8>,
+    /// Reused buffer for RTX packets (restored or built).
+    pub(crate) rtx_scratch: Vec<u8>,
     epoch: Instant,
     pub(crate) stopping: bool,
 }
@@ -90,6 +92,7 @@ impl WorkerState {
             webrtc_servers: KeyMap::default(),
             certificate: None,
             scratch: Vec::with_capacity(1500),
+            rtx_scratch: Vec::with_capacity(1500),
             epoch: Instant::now(),
             stopping: false,
         }

@@ -1,0 +1,158 @@
+'use strict';
+
+// Media through libsfu between real Chromium pages running mediasoup-client: VP8 3-layer
+// simulcast camera + opus microphone, over UDP, ICE-TCP and a shared WebRtcServer port.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { Session, freeDualPort, inbound, sleep } = require('../lib/harness');
+
+const FRAMES = 60;
+
+/** Waits until `viewer` decodes ≥ FRAMES frames of `from`'s video and receives its audio. */
+async function waitForMedia(s, viewer, from, { timeout = 20_000 } = {}) {
+	const started = Date.now();
+	const report = await s.waitFor(
+		`${viewer.name} decodes ≥ ${FRAMES} video frames and receives audio from ${from}`,
+		async () => {
+			const r = await viewer.report();
+			if (r.errors && r.errors.length) throw new Error(`page errors: ${r.errors.join('; ')}`);
+			const v = inbound(r, from, 'video');
+			const a = inbound(r, from, 'audio');
+			return v.framesDecoded >= FRAMES && a.totalSamplesReceived > 0 ? r : false;
+		},
+		{ timeout },
+	);
+	const v = inbound(report, from, 'video');
+	// …and keeps decoding.
+	await sleep(1000);
+	const later = inbound(await viewer.report(), from, 'video');
+	if (!(later.framesDecoded > v.framesDecoded)) {
+		throw await s.failure(`${viewer.name}: framesDecoded of ${from} stopped at ${v.framesDecoded}`);
+	}
+	return { report, ms: Date.now() - started, video: later, audio: inbound(report, from, 'audio') };
+}
+
+/** Alice publishes camera + mic, Bob only watches; Bob must get both. */
+async function publishConsume(s, query = {}) {
+	const alice = await s.join('Alice', query);
+	const bob = await s.join('Bob', { ...query, nocam: '1' });
+	const media = await waitForMedia(s, bob, 'Alice');
+	return { alice, bob, ...media };
+}
+
+function describeMedia(m) {
+	return `${m.video.framesDecoded} frames (${m.video.frameWidth}x${m.video.frameHeight}), ${m.audio.totalSamplesReceived} audio samples, after ${m.ms} ms`;
+}
+
+test('publish/consume: VP8 simulcast + opus from one page to another', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		await s.start();
+		const m = await publishConsume(s);
+		// Alice sends simulcast: more than one rid on her video producer.
+		const aliceReport = await m.alice.report();
+		const video = aliceReport.producers.find((p) => p.kind === 'video');
+		const rids = (video ? video.outbound : []).filter((o) => o.rid).map((o) => o.rid);
+		assert.ok(rids.length >= 2, `Alice's video is not simulcast: ${JSON.stringify(video)}`);
+		t.diagnostic(describeMedia(m));
+	} finally {
+		await s.close();
+	}
+});
+
+test('late joiner decodes video (key frame on join)', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		await s.start();
+		const { alice } = await publishConsume(s);
+		// Alice has been publishing for a while: a joiner needs a fresh key frame.
+		await sleep(3000);
+		const carol = await s.join('Carol', { nocam: '1' });
+		const m = await waitForMedia(s, carol, 'Alice', { timeout: 15_000 });
+		assert.ok(m.video.keyFramesDecoded >= 1, `no key frame decoded: ${JSON.stringify(m.video)}`);
+		void alice;
+		t.diagnostic(`Carol: ${describeMedia(m)}`);
+	} finally {
+		await s.close();
+	}
+});
+
+test('ICE-TCP only (?tcp=1 on both pages)', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		await s.start();
+		const m = await publishConsume(s, { tcp: '1' });
+		const aliceReport = await m.alice.report();
+		for (const [who, tr] of [
+			['Alice send', aliceReport.transports.send],
+			['Bob recv', m.report.transports.recv],
+		]) {
+			const pair = tr && tr.selectedPair;
+			assert.ok(pair && /^tcp /.test(pair.remote || ''), `${who}: selected pair is not TCP: ${JSON.stringify(tr)}`);
+		}
+		t.diagnostic(describeMedia(m));
+	} finally {
+		await s.close();
+	}
+});
+
+test('WebRtcServer: every transport on one UDP/TCP port (LIBSFU_WEBRTC_SERVER=1)', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		const port = await freeDualPort();
+		await s.start({ LIBSFU_WEBRTC_SERVER: '1', WEBRTC_SERVER_PORT: String(port) });
+		const m = await publishConsume(s);
+		// And a TCP-only viewer on the same server port.
+		const carol = await s.join('Carol', { nocam: '1', tcp: '1' });
+		const mc = await waitForMedia(s, carol, 'Alice');
+		const aliceReport = await m.alice.report();
+		for (const [who, tr, proto] of [
+			['Alice send', aliceReport.transports.send, 'udp'],
+			['Bob recv', m.report.transports.recv, 'udp'],
+			['Carol recv', mc.report.transports.recv, 'tcp'],
+		]) {
+			const pair = tr && tr.selectedPair;
+			assert.ok(
+				pair && (pair.remote || '').startsWith(`${proto} `) && (pair.remote || '').includes(`:${port} `),
+				`${who}: selected pair is not ${proto} on the WebRtcServer port ${port}: ${JSON.stringify(tr)}`,
+			);
+		}
+		t.diagnostic(`port ${port}: Bob (udp) ${describeMedia(m)}; Carol (tcp) ${describeMedia(mc)}`);
+	} finally {
+		await s.close();
+	}
+});
+
+// The camera is 1280x720, so Chrome sends three spatial layers: 320x180, 640x360, 1280x720.
+test('simulcast: the consumer reaches the top layer and follows preferred layers', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		await s.start();
+		const { alice, bob } = await publishConsume(s);
+		const widthAtBob = async () => inbound(await bob.report(), 'Alice', 'video').frameWidth || 0;
+		const layers = async () => {
+			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
+			return (video ? video.outbound : []).filter((o) => o.frameWidth).map((o) => `${o.rid}:${o.frameWidth}`);
+		};
+		// Alice must really send three layers, or the rest says nothing.
+		await s.waitFor('Alice sends three simulcast layers', async () => (await layers()).length === 3, { timeout: 15_000 });
+		const top = Math.max(...(await layers()).map((l) => Number(l.split(':')[1])));
+		const seen = [];
+		const reach = async (what, want) => {
+			await s.waitFor(what, async () => {
+				const w = await widthAtBob();
+				if (seen[seen.length - 1] !== w) seen.push(w);
+				return want(w);
+			}, { timeout: 15_000 });
+		};
+		await reach(`Bob receives Alice's top layer (${top} wide)`, (w) => w === top);
+		await bob.page.evaluate(() => window.room.setPreferredLayers(0, 2));
+		await reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4);
+		await bob.page.evaluate(() => window.room.setPreferredLayers(2, 2));
+		await reach('Bob goes back to the top layer after setPreferredLayers(2)', (w) => w === top);
+		t.diagnostic(`frame widths at Bob: ${seen.join(' → ')}`);
+	} finally {
+		await s.close();
+	}
+});

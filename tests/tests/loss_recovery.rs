@@ -1,0 +1,116 @@
+//! Loss recovery on real sockets: the engine NACKs gaps from a publisher and restores its RTX,
+//! and answers a receiver's NACK with RTX built from what it sent.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use serde_json::json;
+use sfu_core::rtp::nack::{parse_nack, write_nack};
+use sfu_core::rtp::rtcp::compound;
+use sfu_core::rtp::{is_rtcp, RtpPacket};
+use sfu_core::*;
+use sfu_tests::*;
+
+fn vp8(seq: u16, ssrc: u32, pt: u8) -> Vec<u8> {
+    rtp(pt, seq, seq as u32 * 3000, ssrc, &[], &[0x10, if seq == 0 { 0x00 } else { 0x01 }, seq as u8, (seq >> 8) as u8])
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn gaps_from_the_publisher_are_nacked_and_its_rtx_is_forwarded_as_the_original() {
+    let worker = Worker::new(WorkerSettings::default()).unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let producer = pt
+        .produce(from_json("o", json!({ "kind": "video", "rtpParameters": {
+            "codecs": [
+                { "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000, "rtcpFeedback": [{ "type": "nack" }, { "type": "nack", "parameter": "pli" }] },
+                { "mimeType": "video/rtx", "payloadType": 97, "clockRate": 90000, "parameters": { "apt": 96 } }],
+            "encodings": [{ "ssrc": 7000, "rtx": { "ssrc": 7001 } }] } })).unwrap())
+        .await
+        .unwrap();
+    let sink = Sink::new();
+    let ct = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" } })).unwrap()).await.unwrap();
+    ct.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(sink.port()), ..Default::default() }).await.unwrap();
+    let _consumer = ct.consume(from_json("o", json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap()).await.unwrap();
+
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    tx.connect(("127.0.0.1", pt.tuple().local_port)).unwrap();
+    for seq in (0..10u16).filter(|s| *s != 5) {
+        tx.send(&vp8(seq, 7000, 96)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The engine asks for 5.
+    let mut buf = [0u8; 1500];
+    let mut asked = vec![];
+    for _ in 0..40 {
+        if let Ok(n) = tx.recv(&mut buf) {
+            for p in compound(&buf[..n]) {
+                if p.packet_type == 205 && p.count == 1 {
+                    assert_eq!(parse_nack(p.data, &mut asked), Some(7000));
+                }
+            }
+        }
+        if !asked.is_empty() {
+            break;
+        }
+    }
+    assert!(asked.contains(&5), "NACK for the missing packet, got {asked:?}");
+    // The publisher answers with RTX (own SSRC/PT/seq, OSN first in the payload).
+    let original = vp8(5, 7000, 96);
+    let mut rtx = original[..12].to_vec();
+    rtx[1] = 97;
+    rtx[2..4].copy_from_slice(&900u16.to_be_bytes());
+    rtx[8..12].copy_from_slice(&7001u32.to_be_bytes());
+    rtx.extend_from_slice(&5u16.to_be_bytes());
+    rtx.extend_from_slice(&original[12..]);
+    tx.send(&rtx).unwrap();
+    let got = sink.collect_rtp(10, Duration::from_secs(2));
+    let payloads: Vec<u8> = got.iter().map(|d| RtpPacket::parse(d).unwrap().payload()[2]).collect();
+    assert!(payloads.contains(&5), "the restored packet 5 reaches the consumer: {payloads:?}");
+    let stats = producer.get_stats().await.unwrap();
+    assert_eq!(stats[0]["packetsRepaired"], 1, "{stats}");
+    assert!(stats[0]["nackCount"].as_u64().unwrap() >= 1, "{stats}");
+    worker.close();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_receivers_nack_is_answered_with_rtx_carrying_the_original_packet() {
+    let worker = Worker::new(WorkerSettings::default()).unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let producer = pt
+        .produce(from_json("o", json!({ "kind": "video", "rtpParameters": {
+            "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],
+            "encodings": [{ "ssrc": 8000 }] } })).unwrap())
+        .await
+        .unwrap();
+    let sink = Sink::new();
+    let ct = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" } })).unwrap()).await.unwrap();
+    ct.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(sink.port()), ..Default::default() }).await.unwrap();
+    let consumer = ct.consume(from_json("o", json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap()).await.unwrap();
+    let params = consumer.rtp_parameters().clone();
+    let (ssrc, rtx_ssrc) = (params.encodings[0].ssrc.unwrap(), params.encodings[0].rtx.unwrap().ssrc);
+    let rtx_pt = params.codecs.iter().find(|c| c.mime_type == "video/rtx").unwrap().payload_type;
+
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.connect(("127.0.0.1", pt.tuple().local_port)).unwrap();
+    for seq in 0..10u16 {
+        tx.send(&vp8(seq, 8000, 96)).unwrap();
+    }
+    let sent = sink.collect_rtp(10, Duration::from_secs(2));
+    assert_eq!(sent.len(), 10);
+    let lost = RtpPacket::parse(&sent[3]).unwrap();
+    let mut nack = vec![];
+    write_nack(&mut nack, 1, ssrc, &[lost.sequence_number()], 1200);
+    sink.socket.send_to(&nack[0], ("127.0.0.1", ct.tuple().local_port)).unwrap();
+    let rtx = sink.collect(1, Duration::from_secs(2)).into_iter().find(|d| !is_rtcp(d)).expect("an RTX answer");
+    let r = RtpPacket::parse(&rtx).unwrap();
+    assert_eq!((r.ssrc(), r.payload_type()), (rtx_ssrc, rtx_pt), "RTX stream of the consumer");
+    assert_eq!(&r.payload()[..2], &lost.sequence_number().to_be_bytes(), "OSN");
+    assert_eq!(&r.payload()[2..], lost.payload(), "original payload");
+    assert_eq!(r.timestamp(), lost.timestamp());
+    let stats = consumer.get_stats().await.unwrap();
+    assert_eq!((stats[0]["nackCount"].as_u64(), stats[0]["packetsRetransmitted"].as_u64()), (Some(1), Some(1)), "{stats}");
+    worker.close();
+}
