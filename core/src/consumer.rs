@@ -88,6 +88,8 @@ pub(crate) struct ConsumerState {
     pub(crate) nack_count: u64,
     pub(crate) nack_packet_count: u64,
     pub(crate) packets_retransmitted: u64,
+    /// Set when the forwarded layer changed; the worker reports it as `layerschange`.
+    pub(crate) layers_changed: bool,
 }
 
 /// Sent packets remembered per consumer for retransmission (16 bytes each).
@@ -101,6 +103,7 @@ pub(crate) struct ConsumerFlags {
     producer_paused: AtomicBool,
     priority: AtomicU8,
     preferred_layers: Mutex<Option<ConsumerLayers>>,
+    current_layers: Mutex<Option<ConsumerLayers>>,
 }
 
 impl ConsumerState {
@@ -117,6 +120,7 @@ impl ConsumerState {
             // Switch layers only at a key frame of the target; the output stays continuous.
             self.source_encoding = Some(encoding);
             self.rewriter.request_sync();
+            self.layers_changed = true;
         }
         if self.source_encoding != Some(encoding) {
             return false;
@@ -143,6 +147,15 @@ impl ConsumerState {
         true
     }
 
+    /// The layers currently forwarded (simulcast: spatial = encoding index).
+    pub(crate) fn current_layers(&self) -> Option<ConsumerLayers> {
+        if self.num_encodings < 2 {
+            return None;
+        }
+        let temporal = self.preferred_layers.and_then(|l| l.temporal_layer);
+        self.source_encoding.map(|e| ConsumerLayers { spatial_layer: e as u8, temporal_layer: temporal.or(Some(0)) })
+    }
+
     /// Rewrites a cached source packet as it was first sent (for a retransmission).
     pub(crate) fn rebuild(&self, pkt: &RtpPacket<'_>, seq: u16, ts: u32, out: &mut Vec<u8>) -> bool {
         let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
@@ -167,6 +180,10 @@ impl ConsumerState {
         let changed = target != self.target_encoding;
         self.target_encoding = target;
         (changed || self.source_encoding.is_none()) && self.source_encoding != Some(target) && self.active()
+    }
+
+    pub(crate) fn flags_layers(&self) -> parking_lot::MutexGuard<'_, Option<ConsumerLayers>> {
+        self.flags.current_layers.lock()
     }
 
     /// A video consumer that is active wants a key frame once its transport connects.
@@ -329,6 +346,7 @@ impl WorkerState {
             nack_count: 0,
             nack_packet_count: 0,
             packets_retransmitted: 0,
+            layers_changed: false,
         };
         let active = state.active();
         self.consumers.insert(key, state);
@@ -515,6 +533,10 @@ impl Consumer {
     /// Preferred layers (simulcast/SVC), after clamping.
     pub fn preferred_layers(&self) -> Option<ConsumerLayers> {
         *self.flags.preferred_layers.lock()
+    }
+    /// The layers being forwarded now (simulcast/SVC), as last reported by `layerschange`.
+    pub fn current_layers(&self) -> Option<ConsumerLayers> {
+        *self.flags.current_layers.lock()
     }
     /// Whether the consumer is closed (directly or by a cascade).
     pub fn closed(&self) -> bool {

@@ -84,6 +84,11 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         dtls_remote_cert: Option<String>,
     },
+    /// A simulcast/SVC consumer started forwarding other layers (`None`: none at the moment).
+    LayersChange {
+        /// The layers now forwarded.
+        layers: Option<crate::rtp_parameters::ConsumerLayers>,
+    },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {
         /// The tuple.

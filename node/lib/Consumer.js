@@ -27,6 +27,7 @@ class Consumer extends EnhancedEventEmitter {
 	#priority;
 	#score;
 	#preferredLayers;
+	#currentLayers;
 	#closed = false;
 	#appData;
 	#observer = new EnhancedEventEmitter();
@@ -102,9 +103,9 @@ class Consumer extends EnhancedEventEmitter {
 		return this.#preferredLayers;
 	}
 
-	// Only simulcast/SVC consumers have layers, and the engine does not report them yet.
+	// Only simulcast/SVC consumers have layers; kept current by the engine's layerschange.
 	get currentLayers() {
-		return undefined;
+		return this.#currentLayers;
 	}
 
 	get appData() {
@@ -214,6 +215,11 @@ class Consumer extends EnhancedEventEmitter {
 			this._syncProducerPaused();
 		} else if (ev.event === 'closed' && ev.reason === 'producerClosed') {
 			this.#producerClosed();
+		} else if (ev.event === 'layersChange') {
+			if (this.#closed) return;
+			this.#currentLayers = ev.layers ?? undefined;
+			this.safeEmit('layerschange', this.#currentLayers);
+			this.#observer.safeEmit('layerschange', this.#currentLayers);
 		}
 	}
 

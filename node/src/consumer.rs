@@ -74,6 +74,12 @@ impl NativeConsumer {
         to_json(&self.consumer.preferred_layers())
     }
 
+    /// Layers being forwarded now (simulcast/SVC); null otherwise.
+    #[napi]
+    pub fn current_layers(&self) -> napi::Result<Value> {
+        to_json(&self.consumer.current_layers())
+    }
+
     /// Stops sending.
     #[napi]
     pub fn pause(&self) -> napi::Result<()> {

@@ -35,3 +35,53 @@ test('simulcast consumer: one L3T3 encoding, clamped preferred layers', async ()
 		worker.close();
 	}
 });
+
+test('simulcast consumer: layerschange and currentLayers follow the forwarded layer', async () => {
+	const dgram = require('node:dgram');
+	const worker = await mediasoup.createWorker();
+	const tx = dgram.createSocket('udp4');
+	const rx = dgram.createSocket('udp4');
+	try {
+		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
+		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
+		const producer = await input.produce({
+			kind: 'video',
+			rtpParameters: {
+				codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
+				encodings: [{ ssrc: 1000 }, { ssrc: 2000 }, { ssrc: 3000 }],
+			},
+		});
+		await new Promise((r) => rx.bind(0, '127.0.0.1', r));
+		const output = await router.createPlainTransport({ listenInfo: h.listenInfo });
+		await output.connect({ ip: '127.0.0.1', port: rx.address().port });
+		const consumer = await output.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+		assert.equal(consumer.currentLayers, undefined, 'nothing forwarded yet');
+		const changed = new Promise((resolve) => consumer.on('layerschange', resolve));
+		const observed = new Promise((resolve) => consumer.observer.on('layerschange', resolve));
+		const seqs = [0, 0, 0];
+		const send = (layer, key) => {
+			const b = Buffer.alloc(15);
+			b[0] = 0x80;
+			b[1] = 96;
+			b.writeUInt16BE(seqs[layer]++, 2);
+			b.writeUInt32BE(seqs[layer] * 3000, 4);
+			b.writeUInt32BE([1000, 2000, 3000][layer], 8);
+			b[12] = 0x10; // VP8 descriptor: start of partition 0
+			b[13] = key ? 0x00 : 0x01; // P bit clear on key frames
+			tx.send(b, input.tuple.localPort, '127.0.0.1');
+		};
+		for (let i = 0; i < 30; i++) {
+			for (const l of [0, 1, 2]) send(l, false);
+			await new Promise((r) => setTimeout(r, 10));
+		}
+		for (const l of [0, 1, 2]) send(l, true);
+		const layers = await Promise.race([changed, new Promise((_, rej) => setTimeout(() => rej(new Error('no layerschange within 3 s')), 3000))]);
+		assert.equal(layers.spatialLayer, 2);
+		assert.deepEqual(await observed, layers);
+		assert.deepEqual(consumer.currentLayers, layers);
+	} finally {
+		tx.close();
+		rx.close();
+		worker.close();
+	}
+});

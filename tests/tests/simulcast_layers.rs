@@ -39,6 +39,9 @@ async fn consumer_switches_layers_only_at_key_frames_and_keeps_sequence_continuo
     ct.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(sink.port()), ..Default::default() }).await.unwrap();
     let consumer = ct.consume(from_json("o", json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap()).await.unwrap();
     assert_eq!(consumer.consumer_type(), ConsumerType::Simulcast);
+    let events = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let ev2 = events.clone();
+    worker.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
     assert_eq!(consumer.rtp_parameters().encodings[0].scalability_mode.as_deref(), Some("L3T1"));
 
     let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -65,6 +68,8 @@ async fn consumer_switches_layers_only_at_key_frames_and_keeps_sequence_continuo
     }
     let top = sink.collect_rtp(11, Duration::from_secs(2));
     assert_eq!(layers_of(&top), vec![2; 11], "only the top layer, from its key frame on");
+    std::thread::sleep(Duration::from_millis(250)); // layerschange is reported from the worker tick
+    assert_eq!(consumer.current_layers().map(|l| l.spatial_layer), Some(2), "currentLayers after the switch");
 
     // The top layer stops: after the active window the consumer targets layer 1 and switches at
     // its next key frame.
@@ -79,6 +84,18 @@ async fn consumer_switches_layers_only_at_key_frames_and_keeps_sequence_continuo
     }
     let mid = sink.collect_rtp(6, Duration::from_secs(2));
     assert_eq!(layers_of(&mid), vec![1; 6], "switched down to layer 1 at its key frame");
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(consumer.current_layers().map(|l| l.spatial_layer), Some(1), "currentLayers after switching down");
+    let changes: Vec<Option<u8>> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::LayersChange { layers } if e.target_id == consumer.id() => Some(layers.map(|l| l.spatial_layer)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, vec![Some(2), Some(1)], "layerschange events");
     let last_top = RtpPacket::parse(top.last().unwrap()).unwrap().sequence_number();
     assert_eq!(RtpPacket::parse(&mid[0]).unwrap().sequence_number(), last_top.wrapping_add(1), "sequence continues across the switch");
 

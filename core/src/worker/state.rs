@@ -151,6 +151,17 @@ impl WorkerState {
             }
         }
         wants_key_frame.dedup();
+        // Layer switches happen on the media path; report them from here, off the hot loop.
+        let mut changes = vec![];
+        for c in self.consumers.values_mut() {
+            if std::mem::take(&mut c.layers_changed) {
+                *c.flags_layers() = c.current_layers();
+                changes.push((c.id.clone(), c.current_layers()));
+            }
+        }
+        for (id, layers) in changes {
+            self.bus.emit(&id, crate::events::EventKind::LayersChange { layers });
+        }
         for p in wants_key_frame {
             self.request_key_frame(p, now);
         }
