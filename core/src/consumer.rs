@@ -90,7 +90,11 @@ pub(crate) struct ConsumerState {
     pub(crate) packets_retransmitted: u64,
     /// Set when the forwarded layer changed; the worker reports it as `layerschange`.
     pub(crate) layers_changed: bool,
+    last_switch_request_ms: u64,
 }
+
+/// How often a consumer waiting to switch layers asks again for a key frame of the target.
+const SWITCH_RETRY_MS: u64 = 500;
 
 /// Sent packets remembered per consumer for retransmission (16 bytes each).
 const SEND_HISTORY: usize = 512;
@@ -169,17 +173,25 @@ impl ConsumerState {
 
     /// Picks the encoding to forward from the layers that are receiving media: the preferred
     /// spatial layer if active, else the best active one below it, else the lowest active one.
-    /// Returns true when a new target needs a key frame.
-    pub(crate) fn choose_layer(&mut self, active: &[bool]) -> bool {
-        if self.num_encodings < 2 {
-            return false;
+    /// Returns the encoding that needs a key frame: a new target, and again every
+    /// `SWITCH_RETRY_MS` until the switch happened (a request can be lost or throttled).
+    pub(crate) fn choose_layer(&mut self, active: &[bool], now: u64) -> Option<usize> {
+        if self.num_encodings < 2 || !self.active() {
+            return None;
         }
         let preferred = self.preferred_layers.map(|l| l.spatial_layer as usize).unwrap_or(self.num_encodings - 1).min(self.num_encodings - 1);
         let target = (0..=preferred).rev().find(|i| active.get(*i).copied().unwrap_or(false)).or_else(|| active.iter().position(|a| *a));
-        let Some(target) = target else { return false };
+        let target = target?;
         let changed = target != self.target_encoding;
         self.target_encoding = target;
-        (changed || self.source_encoding.is_none()) && self.source_encoding != Some(target) && self.active()
+        if self.source_encoding == Some(target) {
+            return None;
+        }
+        if changed || now >= self.last_switch_request_ms + SWITCH_RETRY_MS {
+            self.last_switch_request_ms = now;
+            return Some(target);
+        }
+        None
     }
 
     pub(crate) fn flags_layers(&self) -> parking_lot::MutexGuard<'_, Option<ConsumerLayers>> {
@@ -347,6 +359,7 @@ impl WorkerState {
             nack_packet_count: 0,
             packets_retransmitted: 0,
             layers_changed: false,
+            last_switch_request_ms: 0,
         };
         let active = state.active();
         self.consumers.insert(key, state);

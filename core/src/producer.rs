@@ -185,6 +185,11 @@ impl ProducerState {
         let idx = match rid {
             Some(rid) => self.streams.iter().position(|s| s.rid.as_deref() == Some(rid))?,
             None => {
+                // RID-identified encodings are only ever bound by their RID (RTX and padding
+                // carry the repaired RID instead and must not take a media slot).
+                if self.streams.iter().any(|s| s.rid.is_some()) {
+                    return None;
+                }
                 let free: Vec<usize> = self.streams.iter().enumerate().filter(|(_, s)| s.ssrc.is_none()).map(|(i, _)| i).collect();
                 if free.len() != 1 {
                     return None;
@@ -497,12 +502,20 @@ impl WorkerState {
     /// Asks the producer's remote for a key frame on every stream (PLI, or FIR when only FIR is
     /// negotiated), at most once per `keyFrameRequestDelay` per stream.
     pub(crate) fn request_key_frame(&mut self, key: Key, now: u64) {
+        self.request_key_frame_on(key, None, now);
+    }
+
+    /// Like [`WorkerState::request_key_frame`], for one encoding only when `encoding` is given.
+    pub(crate) fn request_key_frame_on(&mut self, key: Key, encoding: Option<usize>, now: u64) {
         let Some(p) = self.producers.get_mut(&key) else { return };
         if p.kind != MediaKind::Video {
             return;
         }
         let Some(t) = self.transports.get_mut(&p.transport) else { return };
-        for s in &mut p.streams {
+        for (i, s) in p.streams.iter_mut().enumerate() {
+            if encoding.is_some_and(|e| e != i) {
+                continue;
+            }
             let Some(ssrc) = s.ssrc else { continue };
             if s.last_key_frame_request_ms.is_some_and(|last| now < last + p.key_frame_request_delay) {
                 continue;

@@ -145,11 +145,14 @@ impl WorkerState {
         let mut wants_key_frame = vec![];
         for c in self.consumers.values_mut() {
             if let Some(p) = self.producers.get(&c.producer) {
-                if p.streams.len() > 1 && c.choose_layer(&p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS)) {
-                    wants_key_frame.push(c.producer);
+                if p.streams.len() > 1 {
+                    if let Some(e) = c.choose_layer(&p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS), now) {
+                        wants_key_frame.push((c.producer, e));
+                    }
                 }
             }
         }
+        wants_key_frame.sort_unstable();
         wants_key_frame.dedup();
         // Layer switches happen on the media path; report them from here, off the hot loop.
         let mut changes = vec![];
@@ -162,8 +165,8 @@ impl WorkerState {
         for (id, layers) in changes {
             self.bus.emit(&id, crate::events::EventKind::LayersChange { layers });
         }
-        for p in wants_key_frame {
-            self.request_key_frame(p, now);
+        for (p, e) in wants_key_frame {
+            self.request_key_frame_on(p, Some(e), now);
         }
         let webrtc: Vec<Key> = self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k).collect();
         for k in webrtc {
