@@ -309,19 +309,18 @@ class Session {
 	 * Polls `check()` every `interval` ms until it returns a truthy value (returned), or throws a
 	 * failure carrying the evidence after `timeout` ms. `check` may throw to fail at once.
 	 */
-	async waitFor(what, check, { timeout = 15_000, interval = 500 } = {}) {
+	async waitFor(what, check, { timeout = 15_000, interval = 500, context } = {}) {
 		const deadline = Date.now() + timeout;
-		let last;
+		const extra = () => (context ? `\n${context()}` : '');
 		for (;;) {
 			let result;
 			try {
 				result = await check();
 			} catch (error) {
-				throw await this.failure(`${what}: ${error.message}`);
+				throw await this.failure(`${what}: ${error.message}${extra()}`);
 			}
 			if (result) return result;
-			last = result;
-			if (Date.now() > deadline) throw await this.failure(`${what}: not within ${timeout / 1000} s (last: ${JSON.stringify(last)})`);
+			if (Date.now() > deadline) throw await this.failure(`${what}: not within ${timeout / 1000} s${extra()}`);
 			await sleep(interval);
 		}
 	}

@@ -130,7 +130,6 @@ test('simulcast: the consumer reaches the top layer and follows preferred layers
 	try {
 		await s.start();
 		const { alice, bob } = await publishConsume(s);
-		const widthAtBob = async () => inbound(await bob.report(), 'Alice', 'video').frameWidth || 0;
 		const layers = async () => {
 			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
 			return (video ? video.outbound : []).filter((o) => o.frameWidth).map((o) => `${o.rid}:${o.frameWidth}`);
@@ -138,19 +137,46 @@ test('simulcast: the consumer reaches the top layer and follows preferred layers
 		// Alice must really send three layers, or the rest says nothing.
 		await s.waitFor('Alice sends three simulcast layers', async () => (await layers()).length === 3, { timeout: 15_000 });
 		const top = Math.max(...(await layers()).map((l) => Number(l.split(':')[1])));
+		// A timeline of what Bob decodes, what the server's consumer wants, and what Alice encodes.
 		const seen = [];
-		const reach = async (what, want) => {
-			await s.waitFor(what, async () => {
-				const w = await widthAtBob();
-				if (seen[seen.length - 1] !== w) seen.push(w);
-				return want(w);
-			}, { timeout: 15_000 });
+		const timeline = [];
+		const t0 = Date.now();
+		const sample = async () => {
+			const v = inbound(await bob.report(), 'Alice', 'video');
+			const state = await s.server.debugState();
+			const peers = (state.rooms || []).flatMap((r) => r.peers);
+			const consumer = peers.flatMap((p) => p.consumers).find((c) => c.kind === 'video') || {};
+			const producer = peers.flatMap((p) => p.producers).find((p) => p.kind === 'video') || {};
+			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
+			const enc = (video ? video.outbound : []).map((o) => `${o.rid}:kf=${o.keyFramesEncoded},pli=${o.pliCount}`).sort();
+			const srv = (Array.isArray(producer.stats) ? producer.stats : []).map((x) => `${x.rid}:pli=${x.pliCount},pkts=${x.packetCount}`);
+			timeline.push(
+				`+${((Date.now() - t0) / 1000).toFixed(1)}s Bob ${v.frameWidth}px decoded=${v.framesDecoded} kf=${v.keyFramesDecoded} | ` +
+					`server consumer preferred=${JSON.stringify(consumer.preferredLayers)} current=${JSON.stringify(consumer.currentLayers)} | ` +
+					`server producer ${srv.join(' ')} | Alice ${enc.join(' ')}`,
+			);
+			return { width: v.frameWidth || 0, spatial: consumer.currentLayers ? consumer.currentLayers.spatialLayer : undefined };
 		};
-		await reach(`Bob receives Alice's top layer (${top} wide)`, (w) => w === top);
+		const context = () => `timeline:\n${timeline.slice(-40).join('\n')}`;
+		// Bob decodes frames of the wanted size, and the server's consumer.currentLayers agrees.
+		const reach = async (what, want, spatial) => {
+			await s.waitFor(
+				what,
+				async () => {
+					const now = await sample();
+					if (seen[seen.length - 1] !== now.width) seen.push(now.width);
+					return want(now.width) && now.spatial === spatial;
+				},
+				{ timeout: 15_000, context },
+			);
+		};
+		await reach(`Bob receives Alice's top layer (${top} wide), currentLayers.spatialLayer 2`, (w) => w === top, 2);
+		timeline.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s setPreferredLayers(0, 2)`);
 		await bob.page.evaluate(() => window.room.setPreferredLayers(0, 2));
-		await reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4);
+		await reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4, 0);
+		timeline.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s setPreferredLayers(2, 2)`);
 		await bob.page.evaluate(() => window.room.setPreferredLayers(2, 2));
-		await reach('Bob goes back to the top layer after setPreferredLayers(2)', (w) => w === top);
+		await reach('Bob goes back to the top layer after setPreferredLayers(2)', (w) => w === top, 2);
 		t.diagnostic(`frame widths at Bob: ${seen.join(' → ')}`);
 	} finally {
 		await s.close();
