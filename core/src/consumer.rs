@@ -91,6 +91,12 @@ pub(crate) struct ConsumerState {
     /// Set when the forwarded layer changed; the worker reports it as `layerschange`.
     pub(crate) layers_changed: bool,
     last_switch_request_ms: u64,
+    /// Score from the remote's receiver reports (10 until one says otherwise).
+    pub(crate) score: u8,
+    pub(crate) packets_lost: i64,
+    pub(crate) fraction_lost: u8,
+    /// What the last `score` event reported: (score, producer encoding scores).
+    pub(crate) reported_score: Option<(u8, Vec<u8>)>,
 }
 
 /// How often a consumer waiting to switch layers asks again for a key frame of the target.
@@ -149,6 +155,20 @@ impl ConsumerState {
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
         true
+    }
+
+    /// A receiver report block from the remote about this consumer's stream.
+    pub(crate) fn on_receiver_report(&mut self, b: &crate::rtp::receive_stats::ReportBlock) {
+        self.packets_lost = b.cumulative_lost as i64;
+        self.fraction_lost = b.fraction_lost;
+        self.score = crate::rtp::receive_stats::score_from_delivery(1.0 - b.fraction_lost as f64 / 256.0);
+    }
+
+    /// mediasoup's consumer `score`: own score, the forwarded stream's score, all encodings'.
+    pub(crate) fn score_value(&self, producer_scores: &[u8]) -> Value {
+        let enc = self.source_encoding.unwrap_or(self.target_encoding);
+        let producer_score = producer_scores.get(enc).copied().unwrap_or(0);
+        json!({ "score": self.score, "producerScore": producer_score, "producerScores": producer_scores })
     }
 
     /// The layers currently forwarded (simulcast: spatial = encoding index).
@@ -236,8 +256,8 @@ impl ConsumerState {
             "ssrc": self.ssrc,
             "kind": self.kind,
             "mimeType": self.mime_type,
-            "packetsLost": 0,
-            "fractionLost": 0,
+            "packetsLost": self.packets_lost,
+            "fractionLost": self.fraction_lost,
             "packetsDiscarded": 0,
             "packetsRetransmitted": self.packets_retransmitted,
             "packetsRepaired": 0,
@@ -245,7 +265,7 @@ impl ConsumerState {
             "nackPacketCount": self.nack_packet_count,
             "pliCount": 0,
             "firCount": 0,
-            "score": 10,
+            "score": self.score,
             "packetCount": self.packets,
             "byteCount": self.bytes,
             "bitrate": self.rate.rate(now),
@@ -360,6 +380,10 @@ impl WorkerState {
             packets_retransmitted: 0,
             layers_changed: false,
             last_switch_request_ms: 0,
+            score: 10,
+            packets_lost: 0,
+            fraction_lost: 0,
+            reported_score: None,
         };
         let active = state.active();
         self.consumers.insert(key, state);

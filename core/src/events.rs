@@ -89,6 +89,11 @@ pub enum EventKind {
         /// The layers now forwarded.
         layers: Option<crate::rtp_parameters::ConsumerLayers>,
     },
+    /// A producer's or consumer's quality score changed (mediasoup's `score` payload).
+    Score {
+        /// Producer: `[{encodingIdx, ssrc, rid?, score}]`; consumer: `{score, producerScore, producerScores}`.
+        score: serde_json::Value,
+    },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {
         /// The tuple.

@@ -13,6 +13,7 @@ use crate::ortc;
 use crate::rate::RateCalculator;
 use crate::rtp::codecs::KeyFrameCodec;
 use crate::rtp::nack::{write_nack, NackGenerator};
+use crate::rtp::receive_stats::{write_rr, ReceiveStats};
 use crate::rtp::retransmission::PacketCache;
 use crate::rtp::{rtcp, ExtensionMap, RtpPacket};
 use crate::rtp_parameters::{MediaKind, ProducerType, RtpCapabilities, RtpMapping, RtpParameters};
@@ -63,6 +64,9 @@ pub(crate) struct RecvStream {
     pub(crate) nack_packet_count: u64,
     pub(crate) packets_repaired: u64,
     pub(crate) packets_retransmitted: u64,
+    /// Loss, jitter and score of what arrives (RFC 3550).
+    pub(crate) recv_stats: ReceiveStats,
+    pub(crate) clock_rate: u32,
 }
 
 /// Packets kept per video stream for retransmission (about 2 s of 2.5 Mbit/s video).
@@ -118,6 +122,7 @@ impl ProducerState {
         s.last_packet_ms = Some(now);
         let key_frame = self.kind == MediaKind::Video && s.codec.is_key_frame(pkt.payload());
         let seq = pkt.sequence_number();
+        s.recv_stats.on_packet(seq, pkt.timestamp(), now * s.clock_rate as u64 / 1000);
         if let Some(n) = s.nack.as_mut() {
             if n.on_packet(seq, now, key_frame) {
                 s.packets_repaired += 1;
@@ -206,6 +211,35 @@ impl ProducerState {
 
     pub(crate) fn on_tick(&mut self, _now: u64) {}
 
+    /// Closes a reporting interval: the receiver report to send upstream (if any stream has
+    /// media), and whether any stream's score changed.
+    pub(crate) fn report(&mut self, now: u64, sender_ssrc: u32, out: &mut Vec<u8>) -> bool {
+        let mut blocks = vec![];
+        let mut changed = false;
+        for s in &mut self.streams {
+            let Some(ssrc) = s.ssrc else { continue };
+            let before = s.recv_stats.score;
+            blocks.push(s.recv_stats.report(ssrc, now));
+            changed |= before != s.recv_stats.score;
+        }
+        if !blocks.is_empty() {
+            write_rr(out, sender_ssrc, &blocks);
+        }
+        changed
+    }
+
+    /// A sender report from the publisher about stream `ssrc`.
+    pub(crate) fn on_sender_report(&mut self, ssrc: u32, ntp: u64, now: u64) {
+        if let Some(s) = self.streams.iter_mut().find(|s| s.ssrc == Some(ssrc)) {
+            s.recv_stats.on_sender_report(ntp, now);
+        }
+    }
+
+    /// Per-encoding scores (0 for encodings not received yet), for consumers' `producerScores`.
+    pub(crate) fn encoding_scores(&self) -> Vec<u8> {
+        self.streams.iter().map(|s| if s.ssrc.is_some() { s.recv_stats.score } else { 0 }).collect()
+    }
+
     pub(crate) fn stats_value(&mut self, now: u64) -> Value {
         let ts = unix_ms();
         let kind = self.kind.as_str();
@@ -220,7 +254,7 @@ impl ProducerState {
                     "ssrc": s.ssrc,
                     "kind": kind,
                     "mimeType": s.mime_type,
-                    "packetsLost": 0,
+                    "packetsLost": s.recv_stats.lost().max(0),
                     "fractionLost": 0,
                     "packetsDiscarded": 0,
                     "packetsRetransmitted": s.packets_retransmitted,
@@ -229,11 +263,11 @@ impl ProducerState {
                     "nackPacketCount": s.nack_packet_count,
                     "pliCount": s.pli_count,
                     "firCount": s.fir_count,
-                    "score": 10,
+                    "score": s.recv_stats.score,
                     "packetCount": s.packets,
                     "byteCount": s.bytes,
                     "bitrate": s.rate.rate(now),
-                    "jitter": 0,
+                    "jitter": s.recv_stats.jitter(),
                     "bitrateByLayer": {},
                 });
                 if let Some(r) = &s.rid {
@@ -256,7 +290,7 @@ impl ProducerState {
                 .enumerate()
                 .filter_map(|(i, s)| {
                     let ssrc = s.ssrc?;
-                    let mut v = json!({ "encodingIdx": i, "ssrc": ssrc, "score": 10 });
+                    let mut v = json!({ "encodingIdx": i, "ssrc": ssrc, "score": s.recv_stats.score });
                     if let Some(r) = &s.rid {
                         v["rid"] = json!(r);
                     }
@@ -358,6 +392,13 @@ impl WorkerState {
                 rtx_pt_map[(c.payload_type & 0x7f) as usize] = apt as u8;
             }
         }
+        let clock_of = |pt: Option<u8>| -> u32 {
+            let c = match pt {
+                Some(pt) => params.codecs.iter().find(|c| c.payload_type == pt),
+                None => params.codecs.iter().find(|c| !ortc::is_rtx_mime(&c.mime_type)),
+            };
+            c.map(|c| c.clock_rate).unwrap_or(90000)
+        };
         let mime_of = |pt: Option<u8>| -> String {
             let c = match pt {
                 Some(pt) => params.codecs.iter().find(|c| c.payload_type == pt),
@@ -387,6 +428,8 @@ impl WorkerState {
                 nack_packet_count: 0,
                 packets_repaired: 0,
                 packets_retransmitted: 0,
+                recv_stats: ReceiveStats::new(),
+                clock_rate: clock_of(e.codec_payload_type),
                 mime_type: mime_of(e.codec_payload_type),
             })
             .collect();

@@ -50,8 +50,7 @@ class Consumer extends EnhancedEventEmitter {
 		this.#producerPaused = native.producerPaused();
 		this.#priority = native.priority();
 		this.#preferredLayers = native.preferredLayers() ?? undefined;
-		// The engine has no quality scoring yet: report a healthy stream, as a fresh mediasoup
-		// consumer with a flowing producer does.
+		// A fresh consumer starts healthy, as mediasoup's does; 'score' events update it.
 		const producerScores = (producer ? producer.rtpParameters.encodings : [{}]).map(() => 10);
 		this.#score = { score: 10, producerScore: 10, producerScores };
 		this.#appData = appData;
@@ -215,6 +214,11 @@ class Consumer extends EnhancedEventEmitter {
 			this._syncProducerPaused();
 		} else if (ev.event === 'closed' && ev.reason === 'producerClosed') {
 			this.#producerClosed();
+		} else if (ev.event === 'score') {
+			if (this.#closed) return;
+			this.#score = ev.score;
+			this.safeEmit('score', this.#score);
+			this.#observer.safeEmit('score', this.#score);
 		} else if (ev.event === 'layersChange') {
 			if (this.#closed) return;
 			this.#currentLayers = ev.layers ?? undefined;

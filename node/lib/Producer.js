@@ -28,7 +28,7 @@ class Producer extends EnhancedEventEmitter {
 	/**
 	 * @private Use transport.produce().
 	 */
-	constructor({ native, worker, appData }) {
+	constructor({ native, worker, events, appData }) {
 		super();
 		this.#native = native;
 		this.#worker = worker;
@@ -38,6 +38,12 @@ class Producer extends EnhancedEventEmitter {
 		this.#type = native.type();
 		this.#paused = native.paused();
 		this.#appData = appData;
+		// The engine reports score changes about once a second (from its receive statistics).
+		events?.on(this.#id, (ev) => {
+			if (ev.event !== 'score' || this.#closed) return;
+			this.safeEmit('score', ev.score);
+			this.#observer.safeEmit('score', ev.score);
+		});
 	}
 
 	get id() {

@@ -134,7 +134,7 @@ class Transport extends EnhancedEventEmitter {
 			throw new TypeError(`a Producer with same id "${json.id}" already exists`);
 		}
 		const native = call(() => this.#native.produce(json));
-		const producer = new Producer({ native, worker: this.#worker, appData });
+		const producer = new Producer({ native, worker: this.#worker, events: this.#events, appData });
 		this.#producers.set(producer.id, producer);
 		this.#router._addProducer(producer);
 		producer.on('@close', () => this.#forgetProducer(producer));

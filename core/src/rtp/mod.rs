@@ -6,6 +6,7 @@ mod rewriter;
 pub mod codecs;
 pub mod nack;
 pub mod retransmission;
+pub mod receive_stats;
 pub mod rtcp;
 pub mod twcc;
 

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::producer::{Producer, ProducerOptions};
 use crate::rate::RateCalculator;
+use crate::rtp::receive_stats::ReportBlock;
 use crate::rtp::{nack, retransmission, rtcp, RtpPacket};
 use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
 
@@ -283,8 +284,28 @@ impl WorkerState {
         t.stats.recv_rate.update(data.len(), now);
         let mut key_frame_requests: Vec<Key> = vec![];
         let mut nacked: Vec<(Key, Vec<u16>)> = vec![];
+        let mut reports: Vec<(Key, ReportBlock)> = vec![];
+        let mut sender_reports: Vec<(Key, u32, u64)> = vec![];
         for p in rtcp::compound(data) {
-            if p.packet_type == 205 && p.count == 1 {
+            if p.packet_type == 200 || p.packet_type == 201 {
+                // Report blocks about what we send (consumers), and SRs about what we receive.
+                let first = if p.packet_type == 200 { 28 } else { 8 };
+                for i in 0..p.count as usize {
+                    if let Some(b) = p.data.get(first + 24 * i..first + 24 * (i + 1)).and_then(ReportBlock::parse) {
+                        if let Some(c) = t.consumer_ssrcs.get(&(b.ssrc as u64)) {
+                            reports.push((*c, b));
+                        }
+                    }
+                }
+                if p.packet_type == 200 {
+                    if let (Some(ssrc), Some(ntp)) = (p.data.get(4..8), p.data.get(8..16)) {
+                        let ssrc = u32::from_be_bytes(ssrc.try_into().unwrap_or_default());
+                        if let Some(pk) = t.listener.ssrc.get(&(ssrc as u64)) {
+                            sender_reports.push((*pk, ssrc, u64::from_be_bytes(ntp.try_into().unwrap_or_default())));
+                        }
+                    }
+                }
+            } else if p.packet_type == 205 && p.count == 1 {
                 let mut seqs = vec![];
                 if let Some(c) = nack::parse_nack(p.data, &mut seqs).and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
                     nacked.push((*c, seqs));
@@ -299,6 +320,16 @@ impl WorkerState {
                         key_frame_requests.push(*c);
                     }
                 }
+            }
+        }
+        for (c, b) in reports {
+            if let Some(c) = self.consumers.get_mut(&c) {
+                c.on_receiver_report(&b);
+            }
+        }
+        for (pk, ssrc, ntp) in sender_reports {
+            if let Some(p) = self.producers.get_mut(&pk) {
+                p.on_sender_report(ssrc, ntp, now);
             }
         }
         for (c, seqs) in nacked {

@@ -5,6 +5,7 @@ pub(crate) mod dtls;
 pub(crate) mod ice;
 pub(crate) mod stun;
 pub(crate) mod srtp;
+pub mod srtp_inplace;
 
 pub use certificate::DtlsFingerprint;
 pub use dtls::{DtlsParameters, DtlsRole, DtlsState};

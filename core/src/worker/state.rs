@@ -72,7 +72,11 @@ pub(crate) struct WorkerState {
     pub(crate) rtx_scratch: Vec<u8>,
     epoch: Instant,
     pub(crate) stopping: bool,
+    last_report_ms: u64,
 }
+
+/// How often receiver reports go upstream and scores are re-evaluated.
+const REPORT_INTERVAL_MS: u64 = 1000;
 
 impl WorkerState {
     pub(crate) fn new(id: String, settings: WorkerSettings, bus: EventBus, die: mpsc::UnboundedSender<String>) -> Self {
@@ -95,6 +99,7 @@ impl WorkerState {
             rtx_scratch: Vec::with_capacity(1500),
             epoch: Instant::now(),
             stopping: false,
+            last_report_ms: 0,
         }
     }
 
@@ -168,9 +173,46 @@ impl WorkerState {
         for (p, e) in wants_key_frame {
             self.request_key_frame_on(p, Some(e), now);
         }
+        if now >= self.last_report_ms + REPORT_INTERVAL_MS {
+            self.last_report_ms = now;
+            self.report_and_score(now);
+        }
         let webrtc: Vec<Key> = self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k).collect();
         for k in webrtc {
             self.webrtc_tick(k, now);
+        }
+    }
+
+    /// Receiver reports to publishers and `score` events for producers and consumers.
+    fn report_and_score(&mut self, now: u64) {
+        let mut events = vec![];
+        let mut rr = Vec::with_capacity(256);
+        let keys: Vec<Key> = self.producers.keys().copied().collect();
+        for pk in keys {
+            let Some(p) = self.producers.get_mut(&pk) else { continue };
+            let Some(t) = self.transports.get_mut(&p.transport) else { continue };
+            rr.clear();
+            if p.report(now, t.rtcp_ssrc, &mut rr) {
+                events.push((p.id.clone(), crate::events::EventKind::Score { score: p.score() }));
+            }
+            if !rr.is_empty() {
+                t.send_rtcp(&rr, now);
+            }
+        }
+        for c in self.consumers.values_mut() {
+            let Some(p) = self.producers.get(&c.producer) else { continue };
+            let scores = p.encoding_scores();
+            let current = (c.score, scores.clone());
+            if c.reported_score.as_ref() != Some(&current) {
+                // The first report is the baseline mediasoup starts from, not an event.
+                if c.reported_score.is_some() {
+                    events.push((c.id.clone(), crate::events::EventKind::Score { score: c.score_value(&scores) }));
+                }
+                c.reported_score = Some(current);
+            }
+        }
+        for (id, ev) in events {
+            self.bus.emit(&id, ev);
         }
     }
 
