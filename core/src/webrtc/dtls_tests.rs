@@ -120,6 +120,42 @@ fn a_lost_server_flight_is_resent_when_the_client_repeats_its_hello() {
     }
 }
 
+/// Like `run`, but every burst of datagrams is delivered in reverse order.
+fn run_reordered(a: &mut Peer, b: &mut Peer, ms: u64) {
+    for now in (0..ms).step_by(10) {
+        a.s.handle_timeout(now);
+        b.s.handle_timeout(now);
+        for _ in 0..20 {
+            let ab: Vec<Vec<u8>> = std::iter::from_fn(|| a.s.poll_transmit()).collect();
+            let ba: Vec<Vec<u8>> = std::iter::from_fn(|| b.s.poll_transmit()).collect();
+            if ab.is_empty() && ba.is_empty() {
+                break;
+            }
+            for d in ab.iter().rev() {
+                b.s.handle_datagram(now, d);
+            }
+            for d in ba.iter().rev() {
+                a.s.handle_datagram(now, d);
+            }
+        }
+        a.pump_events();
+        b.pump_events();
+        if a.s.state() == DtlsState::Connected && b.s.state() == DtlsState::Connected {
+            return;
+        }
+    }
+}
+
+#[test]
+fn reordered_flights_complete_the_handshake() {
+    let (mut server, mut client, fs, fc) = pair();
+    server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+    client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+    run_reordered(&mut server, &mut client, 20_000);
+    assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected), "server {:?} client {:?}", server.states, client.states);
+    assert_keys_agree(&server, &client);
+}
+
 #[test]
 fn lost_client_flights_recover() {
     for lost in 0..3 {

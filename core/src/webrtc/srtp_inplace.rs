@@ -321,7 +321,7 @@ impl SrtpContext {
             return Err(SrtpError::Malformed);
         }
         let ssrc = be32(buf, 4);
-        let stream = self.rtcp_streams.entry(ssrc).or_insert_with(RtcpStream::default);
+        let stream = self.rtcp_streams.entry(ssrc).or_default();
         let index = stream.next_index;
         if index > MAX_SRTCP_INDEX {
             return Err(SrtpError::KeyExhausted);
@@ -415,14 +415,14 @@ impl SrtpContext {
             }
         }
         buf.truncate(payload_end);
-        let stream = self.rtcp_streams.entry(ssrc).or_insert_with(RtcpStream::default);
+        let stream = self.rtcp_streams.entry(ssrc).or_default();
         stream.window.accept(u64::from(index));
         Ok(())
     }
 
     #[cfg(test)]
     fn set_next_srtcp_index(&mut self, ssrc: u32, index: u32) {
-        self.rtcp_streams.entry(ssrc).or_insert_with(RtcpStream::default).next_index = index;
+        self.rtcp_streams.entry(ssrc).or_default().next_index = index;
     }
 }
 
@@ -449,6 +449,8 @@ impl RawSessionKeys {
     }
 }
 
+// Boxing the larger variant would put a pointer chase on every packet; there is one per context.
+#[allow(clippy::large_enum_variant)]
 enum SessionKeys {
     Cm { rtp: CmKeys, rtcp: CmKeys },
     Gcm { rtp: GcmKeys, rtcp: GcmKeys },
@@ -667,5 +669,499 @@ impl Hasher for SsrcHasher {
         x ^= x >> 33;
         x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         x ^ (x >> 33)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc_srtp::context::Context;
+    use rtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
+    use rtc_srtp::protection_profile::ProtectionProfile;
+
+    const PROFILES: [SrtpProfile; 4] =
+        [SrtpProfile::Aes128CmSha1_80, SrtpProfile::Aes128CmSha1_32, SrtpProfile::AeadAes128Gcm, SrtpProfile::AeadAes256Gcm];
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+        s.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
+    }
+
+    /// A deterministic xorshift generator, so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    fn master(profile: SrtpProfile, seed: u8) -> (Vec<u8>, Vec<u8>) {
+        let key = (0..profile.key_len()).map(|i| seed.wrapping_mul(31).wrapping_add(i as u8 * 7)).collect();
+        let salt = (0..profile.salt_len()).map(|i| seed ^ (0xa0 + i as u8)).collect();
+        (key, salt)
+    }
+
+    fn pair(profile: SrtpProfile) -> (SrtpContext, SrtpContext) {
+        let (k, s) = master(profile, 1);
+        (SrtpContext::new(profile, &k, &s, true).unwrap(), SrtpContext::new(profile, &k, &s, true).unwrap())
+    }
+
+    fn rtc_profile(p: SrtpProfile) -> ProtectionProfile {
+        match p {
+            SrtpProfile::Aes128CmSha1_80 => ProtectionProfile::Aes128CmHmacSha1_80,
+            SrtpProfile::Aes128CmSha1_32 => ProtectionProfile::Aes128CmHmacSha1_32,
+            SrtpProfile::AeadAes128Gcm => ProtectionProfile::AeadAes128Gcm,
+            SrtpProfile::AeadAes256Gcm => ProtectionProfile::AeadAes256Gcm,
+        }
+    }
+
+    fn rtc_context(profile: SrtpProfile, key: &[u8], salt: &[u8]) -> Context {
+        let provider = rtc_dtls::crypto_provider::default_provider().unwrap();
+        Context::new(
+            key,
+            salt,
+            rtc_profile(profile),
+            Some(srtp_replay_protection(1024)),
+            Some(srtcp_replay_protection(1024)),
+            provider.crypto(),
+        )
+        .unwrap()
+    }
+
+    /// An RTP packet with two CSRCs and a header extension: one-byte (RFC 8285) on even
+    /// sequence numbers, two-byte on odd ones.
+    fn rtp_packet(seq: u16, ssrc: u32, payload_len: usize) -> Vec<u8> {
+        let mut p = vec![0x92, 0x60 | 0x80];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&[0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22]);
+        if seq & 1 == 0 {
+            p.extend_from_slice(&[0xbe, 0xde, 0x00, 0x02, 0x10, 0xaa, 0x21, 0xbb, 0xcc, 0x00, 0x00, 0x00]);
+        } else {
+            p.extend_from_slice(&[0x10, 0x00, 0x00, 0x01, 0x01, 0x02, 0xaa, 0xbb]);
+        }
+        p.extend((0..payload_len).map(|i| (i as u8) ^ (seq as u8)));
+        p
+    }
+
+    /// A compound RTCP packet: receiver report with one block, then a BYE.
+    fn rtcp_packet(ssrc: u32, n: u8) -> Vec<u8> {
+        let mut p = vec![0x81, 201, 0x00, 0x07];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        p.extend((0..20).map(|i| i ^ n));
+        p.extend_from_slice(&[0x81, 203, 0x00, 0x01]);
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p
+    }
+
+    fn with_capacity(p: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(p.len() + MAX_TRAILER_LEN);
+        v.extend_from_slice(p);
+        v
+    }
+
+    // ---- RFC 3711 appendix B ----
+
+    #[test]
+    fn kdf_matches_rfc3711_b3() {
+        let key = hex("E1F97A0D3E018BE0D64FA32C06DE4139");
+        let salt = hex("0EC675AD498AFEEBB6960B3AABE6");
+        let mut out = [0u8; 94];
+        aes_cm_prf(&key, &salt, LABEL_SRTP_ENCRYPTION, &mut out[..16]);
+        assert_eq!(out[..16], hex("C61E7A93744F39EE10734AFE3FF7A087")[..], "cipher key");
+        aes_cm_prf(&key, &salt, LABEL_SRTP_SALT, &mut out[..14]);
+        assert_eq!(out[..14], hex("30CBBC08863D8C85D49DB34A9AE1")[..], "cipher salt");
+        aes_cm_prf(&key, &salt, LABEL_SRTP_AUTH, &mut out);
+        let auth = hex(
+            "CEBE321F6FF7716B6FD4AB49AF256A156D38BAA48F0A0ACF3C34E2359E6CDBCE
+             E049646C43D9327AD175578EF72270986371C10C9A369AC2F94A8C5FBCDDDC25
+             6D6E919A48B610EF17C2041E474035766B68642C59BBFC2F34DB60DBDFB2",
+        );
+        assert_eq!(out[..], auth[..], "94-byte auth key");
+    }
+
+    #[test]
+    fn aes_cm_keystream_matches_rfc3711_b2() {
+        let keys = CmKeys {
+            aes: aes::cipher::KeyInit::new_from_slice(&hex("2B7E151628AED2A6ABF7158809CF4F3C")).unwrap(),
+            salt: hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD").try_into().unwrap(),
+            mac: <HmacSha1 as Mac>::new_from_slice(&[0; 20]).unwrap(),
+        };
+        let iv = cm_iv(&keys.salt, 0, 0);
+        assert_eq!(iv[..], hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000")[..]);
+        let mut ks = vec![0u8; 0xff02 * 16];
+        keys.apply_keystream(&iv, &mut ks);
+        let block = |i: usize| &ks[i * 16..i * 16 + 16];
+        assert_eq!(block(0), &hex("E03EAD0935C95E80E166B16DD92B4EB4")[..]);
+        assert_eq!(block(1), &hex("D23513162B02D0F72A43A2FE4A5F97AB")[..]);
+        assert_eq!(block(2), &hex("41E95B3BB0A2E8DD477901E4FCA894C0")[..]);
+        assert_eq!(block(0xfeff), &hex("EC8CDF7398607CB0F2D21675EA9EA1E4")[..]);
+        assert_eq!(block(0xff00), &hex("362B7C3C6773516318A077D7FC5073AE")[..]);
+        assert_eq!(block(0xff01), &hex("6A2CC3787889374FBEB4C81B17BA6C44")[..]);
+    }
+
+    // ---- RFC 7714 §16, §17 (session keys given directly) ----
+
+    const RFC7714_RTP: &str = "8040f17b 8041f8d3 5501a0b2 47616c6c 69612065 7374206f 6d6e6973 20646976
+                               69736120 696e2070 61727465 73207472 6573";
+    const RFC7714_RTCP: &str = "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61
+                                deadbeef deadbeef deadbeef deadbeef deadbeef";
+    const RFC7714_SSRC_MARS: u32 = 0x4d61_7273;
+
+    fn rfc7714_context(profile: SrtpProfile) -> SrtpContext {
+        let mut k = RawSessionKeys::default();
+        let key = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+        k.key[..profile.key_len()].copy_from_slice(&key[..profile.key_len()]);
+        k.salt[..12].copy_from_slice(&hex("517569642070726f2071756f"));
+        SrtpContext::with_session_keys(profile, &k, &k, true)
+    }
+
+    fn check_rfc7714_rtp(profile: SrtpProfile, want: &str) {
+        let (plain, want) = (hex(RFC7714_RTP), hex(want));
+        let mut buf = with_capacity(&plain);
+        rfc7714_context(profile).protect_rtp(&mut buf).unwrap();
+        assert_eq!(buf, want, "{profile:?} SRTP encryption");
+        let mut rx = rfc7714_context(profile);
+        let mut buf = want.clone();
+        rx.unprotect_rtp(&mut buf).unwrap();
+        assert_eq!(buf, plain, "{profile:?} SRTP decryption");
+        let mut buf = want;
+        assert_eq!(rx.unprotect_rtp(&mut buf), Err(SrtpError::Replayed));
+    }
+
+    #[test]
+    fn aes128_gcm_srtp_matches_rfc7714_16_1() {
+        check_rfc7714_rtp(
+            SrtpProfile::AeadAes128Gcm,
+            "8040f17b 8041f8d3 5501a0b2 f24de3a3 fb34de6c acba861c 9d7e4bca be633bd5 0d294e6f 42a5f47a
+             51c7d19b 36de3adf 8833899d 7f27beb1 6a9152cf 765ee439 0cce",
+        );
+    }
+
+    #[test]
+    fn aes256_gcm_srtp_matches_rfc7714_16_2() {
+        check_rfc7714_rtp(
+            SrtpProfile::AeadAes256Gcm,
+            "8040f17b 8041f8d3 5501a0b2 32b1de78 a822fe12 ef9f78fa 332e33aa b1801238 9a58e2f3 b50b2a02
+             76ffae0f 1ba63799 b87b7aa3 db36dfff d6b0f9bb 7878d7a7 6c13",
+        );
+    }
+
+    fn check_rfc7714_rtcp(profile: SrtpProfile, encrypt: bool, want: &str) {
+        let (plain, want) = (hex(RFC7714_RTCP), hex(want));
+        let mut tx = rfc7714_context(profile);
+        tx.set_next_srtcp_index(RFC7714_SSRC_MARS, 0x5d4);
+        let mut buf = with_capacity(&plain);
+        tx.protect_rtcp_with(&mut buf, encrypt).unwrap();
+        assert_eq!(buf, want, "{profile:?} SRTCP protection (encrypt: {encrypt})");
+        let mut rx = rfc7714_context(profile);
+        let mut buf = want.clone();
+        rx.unprotect_rtcp(&mut buf).unwrap();
+        assert_eq!(buf, plain, "{profile:?} SRTCP unprotection (encrypt: {encrypt})");
+        let mut buf = want;
+        assert_eq!(rx.unprotect_rtcp(&mut buf), Err(SrtpError::Replayed));
+    }
+
+    #[test]
+    fn aes128_gcm_srtcp_matches_rfc7714_17_1() {
+        check_rfc7714_rtcp(
+            SrtpProfile::AeadAes128Gcm,
+            true,
+            "81c8000d 4d617273 63e94885 dcdab67c a727d766 2f6b7e99 7ff5c0f7 6c06f32d c676a5f1 730d6fda
+             4ce09b46 86303ded 0bb9275b c84aa458 96cf4d2f c5abf872 45d9eade 800005d4",
+        );
+    }
+
+    #[test]
+    fn aes256_gcm_srtcp_matches_rfc7714_17_2() {
+        check_rfc7714_rtcp(
+            SrtpProfile::AeadAes256Gcm,
+            true,
+            "81c8000d 4d617273 d50ae4d1 f5ce5d30 4ba297e4 7d470c28 2c3ece5d bffe0a50 a2eaa5c1 110555be
+             8415f658 c61de047 6f1b6fad 1d1eb30c 4446839f 57ff6f6c b26ac3be 800005d4",
+        );
+    }
+
+    #[test]
+    fn aes128_gcm_srtcp_authenticated_only_matches_rfc7714_17_3() {
+        check_rfc7714_rtcp(
+            SrtpProfile::AeadAes128Gcm,
+            false,
+            "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61 deadbeef deadbeef
+             deadbeef deadbeef deadbeef 841dd968 3dd78ec9 2ae58790 125f62b3 000005d4",
+        );
+    }
+
+    #[test]
+    fn aes256_gcm_srtcp_authenticated_only_matches_rfc7714_17_4() {
+        check_rfc7714_rtcp(
+            SrtpProfile::AeadAes256Gcm,
+            false,
+            "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61 deadbeef deadbeef
+             deadbeef deadbeef deadbeef 91db4afb feee5a97 8fab4393 ed2615fe 000005d4",
+        );
+    }
+
+    // ---- interop with rtc-srtp ----
+
+    #[test]
+    fn srtp_interoperates_with_rtc_srtp_across_a_sequence_wrap() {
+        for profile in PROFILES {
+            let (key, salt) = master(profile, 7);
+            let mut ours_tx = SrtpContext::new(profile, &key, &salt, false).unwrap();
+            let mut ours_rx = SrtpContext::new(profile, &key, &salt, true).unwrap();
+            let mut theirs_tx = rtc_context(profile, &key, &salt);
+            let mut theirs_rx = rtc_context(profile, &key, &salt);
+            for (i, seq) in (65_500u16..=u16::MAX).chain(0..40).enumerate() {
+                for ssrc in [0x1234_5678u32, 0xcafe_f00d] {
+                    let plain = rtp_packet(seq, ssrc, 40 + i % 200);
+                    let mut ours = with_capacity(&plain);
+                    ours_tx.protect_rtp(&mut ours).unwrap();
+                    let theirs = theirs_tx.encrypt_rtp(&plain).unwrap();
+                    assert_eq!(ours, &theirs[..], "{profile:?} seq {seq}: SRTP bytes differ from rtc-srtp's");
+                    let decrypted = theirs_rx.decrypt_rtp(&ours).unwrap();
+                    assert_eq!(&decrypted[..], &plain[..], "{profile:?} seq {seq}: rtc-srtp decrypting ours");
+                    let mut buf = theirs.to_vec();
+                    ours_rx.unprotect_rtp(&mut buf).unwrap();
+                    assert_eq!(buf, plain, "{profile:?} seq {seq}: ours decrypting rtc-srtp's");
+                }
+            }
+            let roc = ours_rx.rtp_streams[&0x1234_5678].highest >> 16;
+            assert_eq!(roc, 1, "{profile:?}: the receiver's ROC after the wrap");
+        }
+    }
+
+    #[test]
+    fn srtcp_interoperates_with_rtc_srtp() {
+        for profile in PROFILES {
+            let (key, salt) = master(profile, 9);
+            let mut ours_tx = SrtpContext::new(profile, &key, &salt, false).unwrap();
+            let mut ours_rx = SrtpContext::new(profile, &key, &salt, true).unwrap();
+            let mut theirs_tx = rtc_context(profile, &key, &salt);
+            let mut theirs_rx = rtc_context(profile, &key, &salt);
+            for n in 0..50u8 {
+                for ssrc in [0x1234_5678u32, 0xcafe_f00d] {
+                    let plain = rtcp_packet(ssrc, n);
+                    let mut ours = with_capacity(&plain);
+                    ours_tx.protect_rtcp(&mut ours).unwrap();
+                    assert_eq!(ours.len(), plain.len() + SRTCP_INDEX_LEN + profile.rtcp_auth_tag_len());
+                    let decrypted = theirs_rx.decrypt_rtcp(&ours).unwrap();
+                    assert_eq!(&decrypted[..], &plain[..], "{profile:?} #{n}: rtc-srtp decrypting ours");
+                    let mut buf = theirs_tx.encrypt_rtcp(&plain).unwrap().to_vec();
+                    ours_rx.unprotect_rtcp(&mut buf).unwrap();
+                    assert_eq!(buf, plain, "{profile:?} #{n}: ours decrypting rtc-srtp's");
+                }
+            }
+        }
+    }
+
+    // ---- replay ----
+
+    #[test]
+    fn replayed_and_too_old_packets_are_rejected() {
+        for profile in PROFILES {
+            let (mut tx, mut rx) = pair(profile);
+            let sent: Vec<Vec<u8>> = (0..1100u16)
+                .map(|seq| {
+                    let mut b = with_capacity(&rtp_packet(seq.wrapping_add(60_000), 5, 50));
+                    tx.protect_rtp(&mut b).unwrap();
+                    b
+                })
+                .collect();
+            // Deliver out of order within the window: odd ones first, then even ones.
+            for p in sent.iter().skip(1).step_by(2).chain(sent.iter().step_by(2).skip(40)) {
+                rx.unprotect_rtp(&mut p.clone()).unwrap();
+            }
+            for (i, p) in sent.iter().enumerate().skip(1).step_by(2) {
+                assert_eq!(rx.unprotect_rtp(&mut p.clone()), Err(SrtpError::Replayed), "{profile:?} duplicate #{i}");
+            }
+            // #0..#78 (even) never arrived, but #0 is now more than 1024 behind #1099.
+            assert_eq!(rx.unprotect_rtp(&mut sent[0].clone()), Err(SrtpError::Replayed), "{profile:?} too old");
+            // #78 is 1021 behind: late but inside the window.
+            rx.unprotect_rtp(&mut sent[78].clone()).unwrap();
+
+            let mut rtcp = with_capacity(&rtcp_packet(5, 0));
+            tx.protect_rtcp(&mut rtcp).unwrap();
+            rx.unprotect_rtcp(&mut rtcp.clone()).unwrap();
+            assert_eq!(rx.unprotect_rtcp(&mut rtcp), Err(SrtpError::Replayed), "{profile:?} SRTCP duplicate");
+        }
+    }
+
+    #[test]
+    fn duplicates_pass_when_replay_protection_is_off() {
+        for profile in PROFILES {
+            let (k, s) = master(profile, 3);
+            let mut tx = SrtpContext::new(profile, &k, &s, false).unwrap();
+            let mut rx = SrtpContext::new(profile, &k, &s, false).unwrap();
+            let mut p = with_capacity(&rtp_packet(10, 5, 50));
+            tx.protect_rtp(&mut p).unwrap();
+            for _ in 0..3 {
+                rx.unprotect_rtp(&mut p.clone()).unwrap();
+            }
+            let mut c = with_capacity(&rtcp_packet(5, 0));
+            tx.protect_rtcp(&mut c).unwrap();
+            for _ in 0..3 {
+                rx.unprotect_rtcp(&mut c.clone()).unwrap();
+            }
+        }
+    }
+
+    // ---- tampering, truncation, garbage ----
+
+    #[test]
+    fn any_flipped_bit_is_rejected() {
+        for profile in PROFILES {
+            let (mut tx, mut rx) = pair(profile);
+            let mut rtp = with_capacity(&rtp_packet(1000, 5, 64));
+            tx.protect_rtp(&mut rtp).unwrap();
+            let mut rtcp = with_capacity(&rtcp_packet(5, 1));
+            tx.protect_rtcp(&mut rtcp).unwrap();
+            for bit in 0..rtp.len() * 8 {
+                let mut b = rtp.clone();
+                b[bit / 8] ^= 1 << (bit % 8);
+                assert!(rx.unprotect_rtp(&mut b).is_err(), "{profile:?}: SRTP with bit {bit} flipped accepted");
+            }
+            for bit in 0..rtcp.len() * 8 {
+                let mut b = rtcp.clone();
+                b[bit / 8] ^= 1 << (bit % 8);
+                assert!(rx.unprotect_rtcp(&mut b).is_err(), "{profile:?}: SRTCP with bit {bit} flipped accepted");
+            }
+            // The failures left no state behind: the genuine packets still pass.
+            let plain_len = rtp.len() - profile.rtp_auth_tag_len();
+            rx.unprotect_rtp(&mut rtp).unwrap();
+            assert_eq!(rtp.len(), plain_len);
+            rx.unprotect_rtcp(&mut rtcp).unwrap();
+            assert_eq!(rtcp, rtcp_packet(5, 1));
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_rejected_without_panicking() {
+        for profile in PROFILES {
+            let (mut tx, mut rx) = pair(profile);
+            let mut rtp = with_capacity(&rtp_packet(1000, 5, 30));
+            tx.protect_rtp(&mut rtp).unwrap();
+            let mut rtcp = with_capacity(&rtcp_packet(5, 1));
+            tx.protect_rtcp(&mut rtcp).unwrap();
+            for n in 0..rtp.len() {
+                assert!(rx.unprotect_rtp(&mut rtp[..n].to_vec()).is_err(), "{profile:?}: SRTP prefix of {n} accepted");
+            }
+            for n in 0..rtcp.len() {
+                assert!(rx.unprotect_rtcp(&mut rtcp[..n].to_vec()).is_err(), "{profile:?}: SRTCP prefix of {n} accepted");
+            }
+            // Headers cut short are refused on the sending side too.
+            let plain = rtp_packet(1001, 5, 0);
+            for n in 0..plain.len() - 12 {
+                assert_eq!(tx.protect_rtp(&mut plain[..n].to_vec()), Err(SrtpError::Malformed), "{profile:?}: RTP prefix of {n}");
+            }
+            for n in 0..RTCP_HEADER_LEN {
+                assert_eq!(tx.protect_rtcp(&mut vec![0x80; n]), Err(SrtpError::Malformed));
+            }
+        }
+    }
+
+    #[test]
+    fn random_garbage_never_panics() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for profile in PROFILES {
+            let (mut tx, mut rx) = pair(profile);
+            for _ in 0..5000 {
+                let len = (rng.next() % 160) as usize;
+                let mut b = rng.bytes(len);
+                if len > 0 && rng.next() & 1 == 0 {
+                    b[0] = 0x80 | (b[0] & 0x3f); // version 2: reach past the first check
+                }
+                let _ = rx.unprotect_rtp(&mut b.clone());
+                let _ = rx.unprotect_rtcp(&mut b.clone());
+                let _ = tx.protect_rtp(&mut b.clone());
+                let _ = tx.protect_rtcp(&mut b);
+            }
+            assert!(rx.rtp_streams.is_empty() && rx.rtcp_streams.is_empty(), "{profile:?}: forged packets created receive state");
+        }
+    }
+
+    #[test]
+    fn wrong_key_or_salt_length_is_refused() {
+        for profile in PROFILES {
+            let (k, s) = master(profile, 1);
+            assert_eq!(
+                SrtpContext::new(profile, &k[1..], &s, true).unwrap_err(),
+                SrtpError::KeyLength { expected: profile.key_len(), actual: profile.key_len() - 1 }
+            );
+            assert_eq!(
+                SrtpContext::new(profile, &k, &s[1..], true).unwrap_err(),
+                SrtpError::SaltLength { expected: profile.salt_len(), actual: profile.salt_len() - 1 }
+            );
+        }
+    }
+
+    #[test]
+    fn protecting_reuses_the_buffer_when_capacity_is_reserved() {
+        for profile in PROFILES {
+            let (mut tx, mut rx) = pair(profile);
+            let mut b = with_capacity(&rtp_packet(1, 5, 1200));
+            let (ptr, cap) = (b.as_ptr(), b.capacity());
+            tx.protect_rtp(&mut b).unwrap();
+            rx.unprotect_rtp(&mut b).unwrap();
+            b.clear();
+            b.extend_from_slice(&rtcp_packet(5, 0));
+            tx.protect_rtcp(&mut b).unwrap();
+            rx.unprotect_rtcp(&mut b).unwrap();
+            assert_eq!((b.as_ptr(), b.capacity()), (ptr, cap), "{profile:?}: buffer reallocated");
+        }
+    }
+
+    // ---- index estimation and the replay window ----
+
+    #[test]
+    fn rollover_counter_follows_wraps_and_late_packets() {
+        let mut s = RtpStream::new(65_534);
+        assert_eq!(s.estimate(65_535), 65_535);
+        assert_eq!(s.estimate(2), (1 << 16) | 2, "wrap ahead");
+        s.update((1 << 16) | 2);
+        assert_eq!(s.estimate(65_533), 65_533, "late packet from before the wrap keeps ROC 0");
+        assert_eq!(s.estimate(40_000), 40_000, "more than half a cycle behind: previous ROC");
+        assert_eq!(s.estimate(30_000), (1 << 16) | 30_000);
+        s.update((1 << 16) | 40_000);
+        assert_eq!(s.estimate(10), (2 << 16) | 10, "next wrap");
+        assert_eq!(s.estimate(65_000), (1 << 16) | 65_000);
+        // A stream in its first half-cycle never guesses a negative ROC.
+        let s = RtpStream::new(100);
+        assert_eq!(s.estimate(65_000), 65_000);
+        // The last ROC cannot advance: the key is exhausted.
+        let mut tx = SrtpContext::new(SrtpProfile::AeadAes128Gcm, &[0; 16], &[0; 12], false).unwrap();
+        tx.rtp_streams.insert(5, RtpStream::new(MAX_SRTP_INDEX - 10));
+        assert_eq!(tx.protect_rtp(&mut rtp_packet(2, 5, 10)), Err(SrtpError::KeyExhausted));
+    }
+
+    #[test]
+    fn replay_window_agrees_with_a_set_of_seen_indexes() {
+        let mut rng = Rng(12345);
+        let mut w = ReplayWindow::starting_at(5000);
+        let mut seen = std::collections::HashSet::from([5000u64]);
+        let mut top = 5000u64;
+        for step in 0..20_000 {
+            let jump = match rng.next() % 10 {
+                0 => rng.next() % 3000,
+                1..=3 => rng.next() % 70,
+                _ => 0,
+            };
+            let index = if rng.next() & 1 == 0 { top + jump } else { top.saturating_sub(rng.next() % 1100) };
+            let fresh = !seen.contains(&index) && top - index.min(top) < REPLAY_WINDOW;
+            assert_eq!(w.check(index), fresh, "step {step}: index {index}, top {top}");
+            if fresh {
+                w.accept(index);
+                seen.insert(index);
+                top = top.max(index);
+            }
+        }
     }
 }
