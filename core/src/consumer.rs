@@ -48,6 +48,9 @@ pub struct ConsumerOptions {
     /// A pipe consumer (all layers, original SSRCs mapping).
     #[serde(default)]
     pub pipe: bool,
+    /// The application's own data, kept on the handle (`appData`).
+    #[serde(default, skip_serializing)]
+    pub app_data: serde_json::Value,
 }
 
 pub(crate) struct ConsumerState {
@@ -278,6 +281,7 @@ impl ConsumerState {
 }
 
 pub(crate) struct ConsumerData {
+    app_data: serde_json::Value,
     key: Key,
     id: String,
     producer_id: String,
@@ -398,7 +402,7 @@ impl WorkerState {
             let now = self.now_ms();
             self.request_key_frame(pkey, now);
         }
-        Ok(ConsumerData { key, id, producer_id, kind, rtp_parameters: params, consumer_type, flags })
+        Ok(ConsumerData { app_data: o.app_data, key, id, producer_id, kind, rtp_parameters: params, consumer_type, flags })
     }
 
     pub(crate) fn close_consumer(&mut self, key: Key, reason: CloseReason) {
@@ -511,6 +515,7 @@ impl crate::producer::ProducerState {
 /// A consumer handle.
 #[derive(Clone)]
 pub struct Consumer {
+    app_data: crate::AppData,
     worker: Arc<WorkerInner>,
     key: Key,
     id: Arc<str>,
@@ -522,8 +527,14 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    /// The application's data (`appData`).
+    pub fn app_data(&self) -> &crate::AppData {
+        &self.app_data
+    }
+
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: ConsumerData) -> Self {
         Consumer {
+            app_data: crate::AppData::new(d.app_data),
             worker,
             key: d.key,
             id: d.id.into(),

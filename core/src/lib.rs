@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod app_data;
 mod error;
 pub mod ortc;
 pub mod rtp;
@@ -41,6 +42,7 @@ mod transport;
 mod producer;
 mod consumer;
 
+pub use app_data::AppData;
 pub use error::{from_json, Error, ErrorCode, Result};
 pub use events::{CloseReason, Event, EventKind, ObjectKind, Subscription};
 pub use rtp_parameters::*;

@@ -36,6 +36,9 @@ pub struct ProducerOptions {
     /// Minimum time between key-frame requests sent upstream, in ms (0: engine default).
     #[serde(default)]
     pub key_frame_request_delay: u32,
+    /// The application's own data, kept on the handle (`appData`).
+    #[serde(default, skip_serializing)]
+    pub app_data: serde_json::Value,
 }
 
 /// Minimum spacing of key-frame requests when the app sets none.
@@ -306,6 +309,7 @@ pub(crate) fn unix_ms() -> u64 {
 }
 
 pub(crate) struct ProducerData {
+    app_data: serde_json::Value,
     key: Key,
     id: String,
     kind: MediaKind,
@@ -491,7 +495,7 @@ impl WorkerState {
                 closed: closed.clone(),
             },
         );
-        Ok(ProducerData { key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed })
+        Ok(ProducerData { app_data: o.app_data, key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed })
     }
 
     pub(crate) fn producer(&self, key: Key) -> Result<&ProducerState> {
@@ -607,6 +611,7 @@ impl WorkerState {
 /// A producer handle.
 #[derive(Clone)]
 pub struct Producer {
+    app_data: crate::AppData,
     worker: Arc<WorkerInner>,
     key: Key,
     id: Arc<str>,
@@ -618,8 +623,14 @@ pub struct Producer {
 }
 
 impl Producer {
+    /// The application's data (`appData`).
+    pub fn app_data(&self) -> &crate::AppData {
+        &self.app_data
+    }
+
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: ProducerData) -> Self {
         Producer {
+            app_data: crate::AppData::new(d.app_data),
             worker,
             key: d.key,
             id: d.id.into(),

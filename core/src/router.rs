@@ -21,6 +21,9 @@ use crate::worker::{Key, WorkerInner, WorkerState};
 pub struct RouterOptions {
     /// The codecs the router offers; its RTP capabilities are generated from them.
     pub media_codecs: Vec<RtpCodecCapability>,
+    /// The application's own data, kept on the handle (`appData`).
+    #[serde(default, skip_serializing)]
+    pub app_data: serde_json::Value,
 }
 
 pub(crate) struct RouterState {
@@ -33,6 +36,7 @@ pub(crate) struct RouterState {
 }
 
 pub(crate) struct RouterData {
+    app_data: serde_json::Value,
     key: Key,
     id: String,
     rtp_capabilities: RtpCapabilities,
@@ -49,7 +53,7 @@ impl WorkerState {
             key,
             RouterState { id: id.clone(), rtp_capabilities: rtp_capabilities.clone(), transports: vec![], producers: HashMap::new(), closed: closed.clone() },
         );
-        Ok(RouterData { key, id, rtp_capabilities, closed })
+        Ok(RouterData { app_data: options.app_data, key, id, rtp_capabilities, closed })
     }
 
     pub(crate) fn router(&self, key: Key) -> Result<&RouterState> {
@@ -117,16 +121,22 @@ pub struct Router {
     id: Arc<str>,
     rtp_capabilities: Arc<RtpCapabilities>,
     closed: Arc<AtomicBool>,
+    app_data: crate::AppData,
 }
 
 impl Router {
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: RouterData) -> Self {
-        Router { worker, key: d.key, id: d.id.into(), rtp_capabilities: Arc::new(d.rtp_capabilities), closed: d.closed }
+        Router { worker, key: d.key, id: d.id.into(), rtp_capabilities: Arc::new(d.rtp_capabilities), closed: d.closed, app_data: crate::AppData::new(d.app_data) }
     }
 
     /// The router's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The application's data (`appData`).
+    pub fn app_data(&self) -> &crate::AppData {
+        &self.app_data
     }
 
     /// The RTP capabilities generated from its media codecs.

@@ -17,7 +17,7 @@ fn free_udp_port() -> u16 {
 /// port with a second ffmpeg, and returns what the receiver printed.
 async fn relay_through_sfu(kind: &str, send_args: &[&str], codec_line: &str) -> String {
     let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let input = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true, "rtcpMux": true })).unwrap()).await.unwrap();
     let (mime, pt, clock, channels) = if kind == "audio" { ("audio/opus", 111, 48000, Some(2)) } else { ("video/VP8", 96, 90000, None) };
     let mut codec = json!({ "mimeType": mime, "payloadType": pt, "clockRate": clock });

@@ -27,7 +27,8 @@ fn audio_producer_options(ssrc: u32) -> ProducerOptions {
                 ],
                 "encodings": [{ "ssrc": ssrc }],
                 "rtcp": { "cname": "test" }
-            }
+            },
+            "appData": { "label": "mic" }
         }),
     )
     .unwrap()
@@ -42,7 +43,7 @@ struct Room {
 
 async fn room() -> Room {
     let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let producer_transport = router
         .create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap())
         .await
@@ -76,6 +77,11 @@ fn send_burst(sender: &UdpSocket, ssrc: u32, seqs: std::ops::Range<u16>) {
 async fn rtp_reaches_every_consumer_with_its_own_ssrc_pt_seq_and_timestamps() {
     let r = room().await;
     let producer = r.producer_transport.produce(audio_producer_options(1111)).await.unwrap();
+    assert_eq!(producer.app_data().get()["label"], "mic", "appData kept on the handle");
+    let clone = producer.clone();
+    clone.app_data().set(serde_json::json!({ "label": "changed" }));
+    assert_eq!(producer.app_data().get()["label"], "changed", "clones share appData");
+    assert_eq!(r.router.app_data().get(), serde_json::json!({}), "no appData given: {{}}");
     let mut ends = vec![];
     for _ in 0..3 {
         ends.push(consumer_endpoint(&r.router, &producer, consumer_caps()).await);
@@ -243,7 +249,7 @@ async fn a_panic_in_the_worker_is_reported_as_died_and_the_host_survives() {
     assert!(matches!(err, Error::WorkerClosed(_)), "{err}");
     // A new worker still works in this process.
     let w = Worker::new(WorkerSettings::default()).unwrap();
-    w.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    w.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     w.close();
 }
 

@@ -17,7 +17,7 @@ async fn lossy_publisher_gets_receiver_reports_and_scores_follow_loss() {
     let events = Arc::new(Mutex::new(vec![]));
     let ev2 = events.clone();
     worker.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs() }).await.unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
     let producer = pt
         .produce(from_json("o", json!({ "kind": "audio", "rtpParameters": {

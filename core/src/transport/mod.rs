@@ -498,6 +498,7 @@ fn find_producer(t: &mut TransportState, pkt: &RtpPacket<'_>) -> Option<Key> {
 /// What every transport handle offers: produce, consume, stats, dump, close.
 #[derive(Clone)]
 pub struct TransportBase {
+    pub(crate) app_data: crate::AppData,
     pub(crate) worker: Arc<WorkerInner>,
     pub(crate) key: Key,
     pub(crate) id: Arc<str>,
@@ -508,6 +509,11 @@ impl TransportBase {
     /// The transport's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The application's data (`appData`).
+    pub fn app_data(&self) -> &crate::AppData {
+        &self.app_data
     }
 
     /// Whether the transport is closed (directly or by a cascade).

@@ -46,6 +46,9 @@ pub struct PlainTransportOptions {
     /// SRTP over plain transports is not supported yet; `true` is rejected.
     #[serde(default)]
     pub enable_srtp: bool,
+    /// The application's own data, kept on the handle (`appData`).
+    #[serde(default, skip_serializing)]
+    pub app_data: serde_json::Value,
 }
 
 fn yes() -> bool {
@@ -63,6 +66,7 @@ impl Default for PlainTransportOptions {
             comedia: false,
             enable_sctp: false,
             enable_srtp: false,
+            app_data: serde_json::Value::Null,
         }
     }
 }
@@ -184,6 +188,7 @@ fn local_tuple(li: &ListenInfo, sock: &UdpSocket) -> Result<TransportTuple> {
 }
 
 pub(crate) struct PlainTransportData {
+    app_data: serde_json::Value,
     key: Key,
     id: String,
     closed: Arc<AtomicBool>,
@@ -247,7 +252,7 @@ impl WorkerState {
         if let Some(TransportKind::Plain(p)) = self.transports.get_mut(&key).map(|t| &mut t.kind) {
             p.tasks = tasks;
         }
-        Ok(PlainTransportData { key, id, closed, tuples, rtcp_mux: o.rtcp_mux, comedia: o.comedia })
+        Ok(PlainTransportData { app_data: o.app_data, key, id, closed, tuples, rtcp_mux: o.rtcp_mux, comedia: o.comedia })
     }
 
     fn plain_connect(&mut self, key: Key, c: PlainTransportConnect) -> Result<()> {
@@ -372,7 +377,7 @@ impl std::ops::Deref for PlainTransport {
 impl PlainTransport {
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: PlainTransportData) -> Self {
         PlainTransport {
-            base: TransportBase { worker, key: d.key, id: d.id.into(), closed: d.closed },
+            base: TransportBase { app_data: crate::AppData::new(d.app_data), worker, key: d.key, id: d.id.into(), closed: d.closed },
             tuples: d.tuples,
             rtcp_mux: d.rtcp_mux,
             comedia: d.comedia,

@@ -72,6 +72,9 @@ pub struct WebRtcTransportOptions {
     /// Accepted for compatibility.
     #[serde(default)]
     pub sctp_send_buffer_size: Option<u32>,
+    /// The application's own data, kept on the handle (`appData`).
+    #[serde(default, skip_serializing)]
+    pub app_data: serde_json::Value,
 }
 
 fn default_consent() -> u32 {
@@ -300,6 +303,7 @@ fn resolve_listen_infos(o: &WebRtcTransportOptions) -> Result<Vec<ListenInfo>> {
 }
 
 pub(crate) struct WebRtcTransportData {
+    app_data: serde_json::Value,
     key: Key,
     id: String,
     closed: Arc<AtomicBool>,
@@ -416,7 +420,7 @@ impl WorkerState {
         if let Some(TransportKind::WebRtc(w)) = self.transports.get_mut(&key).map(|t| &mut t.kind) {
             w.tasks = tasks;
         }
-        Ok(WebRtcTransportData { key, id, closed, shared, candidates, fingerprints: cert.fingerprints.clone() })
+        Ok(WebRtcTransportData { app_data: o.app_data, key, id, closed, shared, candidates, fingerprints: cert.fingerprints.clone() })
     }
 
     fn webrtc_mut(&mut self, key: Key) -> Result<&mut WebRtcState> {
@@ -764,7 +768,7 @@ impl std::fmt::Debug for WebRtcTransport {
 impl WebRtcTransport {
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: WebRtcTransportData) -> Self {
         WebRtcTransport {
-            base: TransportBase { worker, key: d.key, id: d.id.into(), closed: d.closed },
+            base: TransportBase { app_data: crate::AppData::new(d.app_data), worker, key: d.key, id: d.id.into(), closed: d.closed },
             shared: d.shared,
             candidates: Arc::new(d.candidates),
             fingerprints: Arc::new(d.fingerprints),

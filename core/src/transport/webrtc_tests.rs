@@ -181,6 +181,7 @@ fn full_session(path: Path) {
     let router = worker
         .create_router_blocking(RouterOptions {
             media_codecs: serde_json::from_value(json!([{ "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 }])).unwrap(),
+            ..Default::default()
         })
         .unwrap();
     let infos = json!([{ "protocol": "udp", "ip": "127.0.0.1" }, { "protocol": "tcp", "ip": "127.0.0.1" }]);

@@ -25,6 +25,7 @@ async fn main() -> sfu_core::Result<()> {
     let router = worker
         .create_router(RouterOptions {
             media_codecs: from_json("mediaCodecs", json!([{ "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 }]))?,
+            ..Default::default()
         })
         .await?;
 
