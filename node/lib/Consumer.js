@@ -4,17 +4,15 @@
 // reports a producer pause/resume or the producer's pause()/resume() returns, and an event fires
 // only on a real change, so late engine events never undo a newer state.
 
-const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { assertOpen } = require('./errors');
-const { checkAppData, toJson } = require('./options');
+const { toJson } = require('./options');
 
 const logger = new Logger('Consumer');
 
-class Consumer extends EnhancedEventEmitter {
+class Consumer extends EngineObject {
 	#native;
-	#worker;
 	#events;
 	#producer;
 	#id;
@@ -28,17 +26,13 @@ class Consumer extends EnhancedEventEmitter {
 	#score;
 	#preferredLayers;
 	#currentLayers;
-	#closed = false;
-	#appData;
-	#observer = new EnhancedEventEmitter();
 
 	/**
 	 * @private Use transport.consume().
 	 */
 	constructor({ native, worker, events, appData, producer }) {
-		super();
+		super({ native, worker, logger, appData });
 		this.#native = native;
-		this.#worker = worker;
 		this.#events = events;
 		this.#producer = producer;
 		this.#id = native.id();
@@ -53,7 +47,6 @@ class Consumer extends EnhancedEventEmitter {
 		// A fresh consumer starts healthy, as mediasoup's does; 'score' events update it.
 		const producerScores = (producer ? producer.rtpParameters.encodings : [{}]).map(() => 10);
 		this.#score = { score: 10, producerScore: 10, producerScores };
-		this.#appData = appData;
 		if (producer) producer._addConsumer(this);
 		events.on(this.#id, (ev) => this.#onEngineEvent(ev));
 	}
@@ -64,10 +57,6 @@ class Consumer extends EnhancedEventEmitter {
 
 	get producerId() {
 		return this.#producerId;
-	}
-
-	get closed() {
-		return this.#closed;
 	}
 
 	get kind() {
@@ -107,66 +96,28 @@ class Consumer extends EnhancedEventEmitter {
 		return this.#currentLayers;
 	}
 
-	get appData() {
-		return this.#appData;
-	}
-
-	set appData(appData) {
-		checkAppData(appData);
-		this.#appData = appData;
-	}
-
-	get observer() {
-		return this.#observer;
-	}
-
-	close() {
-		if (this.#closed) return;
-		logger.debug('close()');
-		this.#markClosed();
-		this.emit('@close');
-		this.#observer.safeEmit('close');
-		this.#native.close();
-	}
-
 	/**
 	 * @private
 	 */
 	_transportClosed() {
-		if (this.#closed) return;
-		this.#markClosed();
-		this.safeEmit('transportclose');
-		this.#observer.safeEmit('close');
+		this._closeLocally(undefined, 'transportclose');
 	}
 
 	async getStats() {
-		this.#assertOpen();
+		this._assertOpen();
 		return call(() => this.#native.getStats());
 	}
 
-	async dump() {
-		this.#assertOpen();
-		return call(() => this.#native.dump());
-	}
-
 	async pause() {
-		this.#assertOpen();
-		const wasPaused = this.#paused;
-		call(() => this.#native.pause());
-		this.#paused = true;
-		if (!wasPaused && !this.#producerPaused) this.#observer.safeEmit('pause');
+		this.#setPaused(true);
 	}
 
 	async resume() {
-		this.#assertOpen();
-		const wasPaused = this.#paused;
-		call(() => this.#native.resume());
-		this.#paused = false;
-		if (wasPaused && !this.#producerPaused) this.#observer.safeEmit('resume');
+		this.#setPaused(false);
 	}
 
 	async setPreferredLayers(preferredLayers) {
-		this.#assertOpen();
+		this._assertOpen();
 		if (preferredLayers === null || typeof preferredLayers !== 'object') {
 			throw new TypeError('preferredLayers must be an object');
 		}
@@ -175,25 +126,25 @@ class Consumer extends EnhancedEventEmitter {
 	}
 
 	async setPriority(priority) {
-		this.#assertOpen();
+		this._assertOpen();
 		if (typeof priority !== 'number') throw new TypeError('priority must be a number');
 		call(() => this.#native.setPriority(priority));
 		this.#priority = this.#native.priority();
 	}
 
 	async unsetPriority() {
-		this.#assertOpen();
+		this._assertOpen();
 		call(() => this.#native.setPriority(undefined));
 		this.#priority = this.#native.priority();
 	}
 
 	async requestKeyFrame() {
-		this.#assertOpen();
+		this._assertOpen();
 		call(() => this.#native.requestKeyFrame());
 	}
 
 	async enableTraceEvent(types = []) {
-		this.#assertOpen();
+		this._assertOpen();
 		if (!Array.isArray(types)) throw new TypeError('types must be an array');
 	}
 
@@ -201,48 +152,47 @@ class Consumer extends EnhancedEventEmitter {
 	 * @private Re-reads the engine's producerPaused and reports a change.
 	 */
 	_syncProducerPaused() {
-		if (this.#closed) return;
+		if (this.closed) return;
 		const producerPaused = this.#native.producerPaused();
 		if (producerPaused === this.#producerPaused) return;
 		this.#producerPaused = producerPaused;
 		this.safeEmit(producerPaused ? 'producerpause' : 'producerresume');
-		if (!this.#paused) this.#observer.safeEmit(producerPaused ? 'pause' : 'resume');
+		if (!this.#paused) this.observer.safeEmit(producerPaused ? 'pause' : 'resume');
 	}
 
 	#onEngineEvent(ev) {
 		if (ev.event === 'producerPause' || ev.event === 'producerResume') {
 			this._syncProducerPaused();
 		} else if (ev.event === 'closed' && ev.reason === 'producerClosed') {
-			this.#producerClosed();
+			this._closeLocally('@producerclose', 'producerclose');
 		} else if (ev.event === 'score') {
-			if (this.#closed) return;
+			if (this.closed) return;
 			this.#score = ev.score;
 			this.safeEmit('score', this.#score);
-			this.#observer.safeEmit('score', this.#score);
+			this.observer.safeEmit('score', this.#score);
 		} else if (ev.event === 'layersChange') {
-			if (this.#closed) return;
+			if (this.closed) return;
 			this.#currentLayers = ev.layers ?? undefined;
 			this.safeEmit('layerschange', this.#currentLayers);
-			this.#observer.safeEmit('layerschange', this.#currentLayers);
+			this.observer.safeEmit('layerschange', this.#currentLayers);
 		}
 	}
 
-	#producerClosed() {
-		if (this.#closed) return;
-		this.#markClosed();
-		this.emit('@producerclose');
-		this.safeEmit('producerclose');
-		this.#observer.safeEmit('close');
+	#setPaused(paused) {
+		this._assertOpen();
+		const wasPaused = this.#paused;
+		call(() => (paused ? this.#native.pause() : this.#native.resume()));
+		this.#paused = paused;
+		// While the producer is paused, the observer already sees the consumer paused.
+		if (paused !== wasPaused && !this.#producerPaused) this.observer.safeEmit(paused ? 'pause' : 'resume');
 	}
 
-	#markClosed() {
-		this.#closed = true;
+	/**
+	 * @private
+	 */
+	_onClose() {
 		this.#events.off(this.#id);
 		if (this.#producer) this.#producer._removeConsumer(this);
-	}
-
-	#assertOpen() {
-		assertOpen(this.#closed, this.#worker, 'Consumer');
 	}
 }
 

@@ -2,17 +2,16 @@
 
 // mediasoup's Producer. It knows its consumers so that, when pause()/resume() resolve, they
 // already report the new producerPaused and have emitted producerpause/producerresume — the order
-// mediasoup apps see, since its worker notifies consumers before answering.
+// mediasoup apps see, since its worker notifies consumers before answering. Of its close() they
+// learn from the engine ('producerclose'), asynchronously, as in mediasoup.
 
-const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { assertOpen } = require('./errors');
-const { checkAppData } = require('./options');
 
 const logger = new Logger('Producer');
 
-class Producer extends EnhancedEventEmitter {
+class Producer extends EngineObject {
 	#native;
 	#worker;
 	#id;
@@ -20,16 +19,13 @@ class Producer extends EnhancedEventEmitter {
 	#rtpParameters;
 	#type;
 	#paused;
-	#closed = false;
-	#appData;
 	#consumers = new Set();
-	#observer = new EnhancedEventEmitter();
 
 	/**
 	 * @private Use transport.produce().
 	 */
 	constructor({ native, worker, events, appData }) {
-		super();
+		super({ native, worker, logger, appData });
 		this.#native = native;
 		this.#worker = worker;
 		this.#id = native.id();
@@ -37,21 +33,16 @@ class Producer extends EnhancedEventEmitter {
 		this.#rtpParameters = native.rtpParameters();
 		this.#type = native.type();
 		this.#paused = native.paused();
-		this.#appData = appData;
 		// The engine reports score changes about once a second (from its receive statistics).
 		events?.on(this.#id, (ev) => {
-			if (ev.event !== 'score' || this.#closed) return;
+			if (ev.event !== 'score' || this.closed) return;
 			this.safeEmit('score', ev.score);
-			this.#observer.safeEmit('score', ev.score);
+			this.observer.safeEmit('score', ev.score);
 		});
 	}
 
 	get id() {
 		return this.#id;
-	}
-
-	get closed() {
-		return this.#closed;
 	}
 
 	get kind() {
@@ -71,7 +62,7 @@ class Producer extends EnhancedEventEmitter {
 	}
 
 	get score() {
-		if (this.#closed || this.#worker.closed) return [];
+		if (this.closed || this.#worker.closed) return [];
 		try {
 			return this.#native.score();
 		} catch {
@@ -79,69 +70,28 @@ class Producer extends EnhancedEventEmitter {
 		}
 	}
 
-	get appData() {
-		return this.#appData;
-	}
-
-	set appData(appData) {
-		checkAppData(appData);
-		this.#appData = appData;
-	}
-
-	get observer() {
-		return this.#observer;
-	}
-
-	// Consumers learn from the engine ('producerclose'), asynchronously, as in mediasoup.
-	close() {
-		if (this.#closed) return;
-		logger.debug('close()');
-		this.#closed = true;
-		this.emit('@close');
-		this.#observer.safeEmit('close');
-		this.#native.close();
-	}
-
 	/**
 	 * @private
 	 */
 	_transportClosed() {
-		if (this.#closed) return;
-		this.#closed = true;
-		this.safeEmit('transportclose');
-		this.#observer.safeEmit('close');
+		this._closeLocally(undefined, 'transportclose');
 	}
 
 	async getStats() {
-		this.#assertOpen();
+		this._assertOpen();
 		return call(() => this.#native.getStats());
 	}
 
-	async dump() {
-		this.#assertOpen();
-		return call(() => this.#native.dump());
-	}
-
 	async pause() {
-		this.#assertOpen();
-		const wasPaused = this.#paused;
-		call(() => this.#native.pause());
-		this.#paused = true;
-		this.#syncConsumers();
-		if (!wasPaused) this.#observer.safeEmit('pause');
+		this.#setPaused(true);
 	}
 
 	async resume() {
-		this.#assertOpen();
-		const wasPaused = this.#paused;
-		call(() => this.#native.resume());
-		this.#paused = false;
-		this.#syncConsumers();
-		if (wasPaused) this.#observer.safeEmit('resume');
+		this.#setPaused(false);
 	}
 
 	async enableTraceEvent(types = []) {
-		this.#assertOpen();
+		this._assertOpen();
 		if (!Array.isArray(types)) throw new TypeError('types must be an array');
 	}
 
@@ -159,12 +109,13 @@ class Producer extends EnhancedEventEmitter {
 		this.#consumers.delete(consumer);
 	}
 
-	#syncConsumers() {
+	#setPaused(paused) {
+		this._assertOpen();
+		const wasPaused = this.#paused;
+		call(() => (paused ? this.#native.pause() : this.#native.resume()));
+		this.#paused = paused;
 		for (const consumer of this.#consumers) consumer._syncProducerPaused();
-	}
-
-	#assertOpen() {
-		assertOpen(this.#closed, this.#worker, 'Producer');
+		if (paused !== wasPaused) this.observer.safeEmit(paused ? 'pause' : 'resume');
 	}
 }
 

@@ -3,65 +3,44 @@
 // mediasoup's Router. It keeps its transports (for the close cascade) and the producers of
 // those transports by id (canConsume(), and linking consumers to their producer).
 
-const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { UnsupportedError, assertOpen } = require('./errors');
-const { checkAppData, splitOptions, toJson } = require('./options');
+const { UnsupportedError } = require('./errors');
+const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
 const { WebRtcTransport } = require('./WebRtcTransport');
 const { WebRtcServer } = require('./WebRtcServer');
 
 const logger = new Logger('Router');
 
-class Router extends EnhancedEventEmitter {
+class Router extends EngineObject {
 	#native;
 	#worker;
 	#events;
 	#id;
 	#rtpCapabilities;
-	#closed = false;
-	#appData;
 	#transports = new Set();
 	#producers = new Map();
-	#observer = new EnhancedEventEmitter();
 
 	/**
 	 * @private Use worker.createRouter().
 	 */
 	constructor({ native, worker, events, appData }) {
-		super();
+		super({ native, worker, logger, appData });
 		this.#native = native;
 		this.#worker = worker;
 		this.#events = events;
 		this.#id = native.id();
 		this.#rtpCapabilities = native.rtpCapabilities();
-		this.#appData = appData;
 	}
 
 	get id() {
 		return this.#id;
 	}
 
-	get closed() {
-		return this.#closed;
-	}
-
 	get rtpCapabilities() {
 		return this.#rtpCapabilities;
-	}
-
-	get appData() {
-		return this.#appData;
-	}
-
-	set appData(appData) {
-		checkAppData(appData);
-		this.#appData = appData;
-	}
-
-	get observer() {
-		return this.#observer;
 	}
 
 	/**
@@ -71,34 +50,15 @@ class Router extends EnhancedEventEmitter {
 		return this.#transports;
 	}
 
-	close() {
-		if (this.#closed) return;
-		logger.debug('close()');
-		this.#closed = true;
-		this.#closeTransports();
-		this.emit('@close');
-		this.#observer.safeEmit('close');
-		this.#native.close();
-	}
-
 	/**
 	 * @private The worker closed or died.
 	 */
 	_workerClosed() {
-		if (this.#closed) return;
-		this.#closed = true;
-		this.#closeTransports();
-		this.safeEmit('workerclose');
-		this.#observer.safeEmit('close');
-	}
-
-	async dump() {
-		this.#assertOpen();
-		return call(() => this.#native.dump());
+		this._closeLocally(undefined, 'workerclose');
 	}
 
 	async createPlainTransport(options) {
-		this.#assertOpen();
+		this._assertOpen();
 		const { appData, json } = splitOptions(options);
 		const native = call(() => this.#native.createPlainTransport(json));
 		const transport = new PlainTransport({ native, worker: this.#worker, router: this, events: this.#events, appData });
@@ -108,7 +68,7 @@ class Router extends EnhancedEventEmitter {
 
 	// mediasoup's options, with `webRtcServer` (a WebRtcServer) passed to the engine by its id.
 	async createWebRtcTransport(options) {
-		this.#assertOpen();
+		this._assertOpen();
 		let webRtcServer;
 		if (options !== null && typeof options === 'object' && !Array.isArray(options) && options.webRtcServer !== undefined) {
 			({ webRtcServer, ...options } = options);
@@ -179,23 +139,20 @@ class Router extends EnhancedEventEmitter {
 		return this.#producers.get(producerId);
 	}
 
-	#assertOpen() {
-		assertOpen(this.#closed, this.#worker, 'Router');
-	}
-
 	#unsupported(method) {
-		this.#assertOpen();
+		this._assertOpen();
 		throw new UnsupportedError(`${method}() is not supported by libsfu yet`);
 	}
 
 	#addTransport(transport) {
-		this.#transports.add(transport);
-		transport.on('@close', () => this.#transports.delete(transport));
 		transport.on('@listenserverclose', () => this.#transports.delete(transport));
-		this.#observer.safeEmit('newtransport', transport);
+		this._addChild(this.#transports, transport, 'newtransport');
 	}
 
-	#closeTransports() {
+	/**
+	 * @private
+	 */
+	_onClose() {
 		for (const transport of this.#transports) transport._routerClosed();
 		this.#transports.clear();
 		this.#producers.clear();

@@ -3,39 +3,35 @@
 // mediasoup's Transport: what every transport kind shares. It keeps its producers and consumers
 // so that close() and the router's close can cascade synchronously, as mediasoup's JS layer does.
 
-const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { UnsupportedError, assertOpen } = require('./errors');
-const { checkAppData, splitOptions } = require('./options');
+const { UnsupportedError } = require('./errors');
+const { splitOptions } = require('./options');
 const { Producer } = require('./Producer');
 const { Consumer } = require('./Consumer');
 
 const logger = new Logger('Transport');
 
-class Transport extends EnhancedEventEmitter {
+class Transport extends EngineObject {
 	#native;
 	#worker;
 	#router;
 	#events;
 	#id;
-	#closed = false;
-	#appData;
 	#producers = new Map();
 	#consumers = new Map();
-	#observer = new EnhancedEventEmitter();
 
 	/**
 	 * @private
 	 */
 	constructor({ native, worker, router, events, appData }) {
-		super();
+		super({ native, worker, logger, appData });
 		this.#native = native;
 		this.#worker = worker;
 		this.#router = router;
 		this.#events = events;
 		this.#id = native.id();
-		this.#appData = appData;
 		events.on(this.#id, (ev) => this._onEngineEvent(ev));
 	}
 
@@ -43,42 +39,11 @@ class Transport extends EnhancedEventEmitter {
 		return this.#id;
 	}
 
-	get closed() {
-		return this.#closed;
-	}
-
-	get appData() {
-		return this.#appData;
-	}
-
-	set appData(appData) {
-		checkAppData(appData);
-		this.#appData = appData;
-	}
-
-	get observer() {
-		return this.#observer;
-	}
-
-	close() {
-		if (this.#closed) return;
-		logger.debug('close()');
-		this.#closed = true;
-		this.#closeChildren();
-		this.emit('@close');
-		this.#observer.safeEmit('close');
-		this.#native.close();
-	}
-
 	/**
 	 * @private The router closed (itself, or with its worker).
 	 */
 	_routerClosed() {
-		if (this.#closed) return;
-		this.#closed = true;
-		this.#closeChildren();
-		this.safeEmit('routerclose');
-		this.#observer.safeEmit('close');
+		this._closeLocally(undefined, 'routerclose');
 	}
 
 	/**
@@ -86,23 +51,17 @@ class Transport extends EnhancedEventEmitter {
 	 * transport with it.
 	 */
 	_listenServerClosed() {
-		if (this.#closed) return;
-		this.#closed = true;
+		if (!this._markClosed()) return;
 		// Tell the router first, as mediasoup does.
 		this.emit('@listenserverclose');
-		this.#closeChildren();
+		this._onClose();
 		this.safeEmit('listenserverclose');
-		this.#observer.safeEmit('close');
+		this.observer.safeEmit('close');
 	}
 
 	async getStats() {
 		this._assertOpen();
 		return call(() => this.#native.getStats());
-	}
-
-	async dump() {
-		this._assertOpen();
-		return call(() => this.#native.dump());
 	}
 
 	// Bandwidth limits and trace events are accepted (and validated) so apps written for mediasoup
@@ -138,7 +97,7 @@ class Transport extends EnhancedEventEmitter {
 		this.#producers.set(producer.id, producer);
 		this.#router._addProducer(producer);
 		producer.on('@close', () => this.#forgetProducer(producer));
-		this.#observer.safeEmit('newproducer', producer);
+		this.observer.safeEmit('newproducer', producer);
 		return producer;
 	}
 
@@ -151,7 +110,7 @@ class Transport extends EnhancedEventEmitter {
 		this.#consumers.set(consumer.id, consumer);
 		consumer.on('@close', () => this.#consumers.delete(consumer.id));
 		consumer.on('@producerclose', () => this.#consumers.delete(consumer.id));
-		this.#observer.safeEmit('newconsumer', consumer);
+		this.observer.safeEmit('newconsumer', consumer);
 		return consumer;
 	}
 
@@ -170,19 +129,15 @@ class Transport extends EnhancedEventEmitter {
 	 */
 	_onEngineEvent() {}
 
-	/**
-	 * @private
-	 */
-	_assertOpen() {
-		assertOpen(this.#closed, this.#worker, 'Transport');
-	}
-
 	#forgetProducer(producer) {
 		this.#producers.delete(producer.id);
 		this.#router._removeProducer(producer);
 	}
 
-	#closeChildren() {
+	/**
+	 * @private
+	 */
+	_onClose() {
 		this.#events.off(this.#id);
 		for (const producer of this.#producers.values()) {
 			this.#router._removeProducer(producer);

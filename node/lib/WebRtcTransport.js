@@ -85,7 +85,7 @@ class WebRtcTransport extends Transport {
 
 	close() {
 		if (this.closed) return;
-		this.#markClosed();
+		this.#markStatesClosed();
 		super.close();
 		this.#unhandle();
 	}
@@ -95,7 +95,7 @@ class WebRtcTransport extends Transport {
 	 */
 	_routerClosed() {
 		if (this.closed) return;
-		this.#markClosed();
+		this.#markStatesClosed();
 		super._routerClosed();
 		this.#unhandle();
 	}
@@ -105,7 +105,7 @@ class WebRtcTransport extends Transport {
 	 */
 	_listenServerClosed() {
 		if (this.closed) return;
-		this.#markClosed();
+		this.#markStatesClosed();
 		super._listenServerClosed();
 	}
 
@@ -158,7 +158,7 @@ class WebRtcTransport extends Transport {
 		}
 	}
 
-	#markClosed() {
+	#markStatesClosed() {
 		this.#iceState = 'closed';
 		this.#iceSelectedTuple = undefined;
 		this.#dtlsState = 'closed';

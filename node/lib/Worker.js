@@ -3,38 +3,32 @@
 // mediasoup's Worker. The engine's worker is a thread in this process, so `pid` is the host's
 // and 'subprocessclose' follows close at once.
 
-const { EnhancedEventEmitter } = require('./enhancedEvents');
+const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
-const { EngineEvents } = require('./engineEvents');
 const { call } = require('./native');
-const { assertOpen } = require('./errors');
-const { checkAppData, splitOptions, toJson } = require('./options');
+const { splitOptions, toJson } = require('./options');
 const { Router } = require('./Router');
 const { WebRtcServer } = require('./WebRtcServer');
 
 const logger = new Logger('Worker');
 
-class Worker extends EnhancedEventEmitter {
+class Worker extends EngineObject {
 	#native;
 	#events;
 	#pid;
-	#closed = false;
 	#died = false;
 	#subprocessClosed = false;
-	#appData;
 	#routers = new Set();
 	#webRtcServers = new Set();
-	#observer = new EnhancedEventEmitter();
 
 	/**
 	 * @private Use createWorker().
 	 */
 	constructor({ native, events, appData }) {
-		super();
+		super({ native, logger, appData: appData || {} });
 		this.#native = native;
 		this.#events = events;
 		this.#pid = native.pid();
-		this.#appData = appData || {};
 		events.bindWorker(native);
 		events.on(native.id(), (ev) => this.#onEngineEvent(ev));
 	}
@@ -43,29 +37,12 @@ class Worker extends EnhancedEventEmitter {
 		return this.#pid;
 	}
 
-	get closed() {
-		return this.#closed;
-	}
-
 	get died() {
 		return this.#died;
 	}
 
 	get subprocessClosed() {
 		return this.#subprocessClosed;
-	}
-
-	get appData() {
-		return this.#appData;
-	}
-
-	set appData(appData) {
-		checkAppData(appData);
-		this.#appData = appData;
-	}
-
-	get observer() {
-		return this.#observer;
 	}
 
 	/**
@@ -83,51 +60,42 @@ class Worker extends EnhancedEventEmitter {
 	}
 
 	close() {
-		if (this.#closed) return;
+		if (this.closed) return;
 		logger.debug('close()');
-		this.#closed = true;
-		this.#closeChildren();
+		this._markClosed();
+		this._onClose();
 		// Joins the worker thread; the engine then releases the event channel so Node may exit.
 		this.#native.close();
 		this.#events.clear();
-		this.#observer.safeEmit('close');
+		this.observer.safeEmit('close');
 		this.#subprocessDone();
 	}
 
 	async getResourceUsage() {
-		this.#assertOpen();
+		this._assertOpen();
 		return call(() => this.#native.getResourceUsage());
 	}
 
 	async updateSettings(settings) {
-		this.#assertOpen();
+		this._assertOpen();
 		call(() => this.#native.updateSettings(toJson(settings)));
 	}
 
-	async dump() {
-		this.#assertOpen();
-		return call(() => this.#native.dump());
-	}
-
 	async createWebRtcServer(options) {
-		this.#assertOpen();
+		this._assertOpen();
 		const { appData, json } = splitOptions(options);
 		const native = call(() => this.#native.createWebRtcServer(json));
 		const webRtcServer = new WebRtcServer({ native, worker: this, events: this.#events, appData });
-		this.#webRtcServers.add(webRtcServer);
-		webRtcServer.on('@close', () => this.#webRtcServers.delete(webRtcServer));
-		this.#observer.safeEmit('newwebrtcserver', webRtcServer);
+		this._addChild(this.#webRtcServers, webRtcServer, 'newwebrtcserver');
 		return webRtcServer;
 	}
 
 	async createRouter(options) {
-		this.#assertOpen();
+		this._assertOpen();
 		const { appData, json } = splitOptions(options);
 		const native = call(() => this.#native.createRouter(json));
 		const router = new Router({ native, worker: this, events: this.#events, appData });
-		this.#routers.add(router);
-		router.on('@close', () => this.#routers.delete(router));
-		this.#observer.safeEmit('newrouter', router);
+		this._addChild(this.#routers, router, 'newrouter');
 		return router;
 	}
 
@@ -138,12 +106,10 @@ class Worker extends EnhancedEventEmitter {
 		this.#native.injectPanicForTests(String(message));
 	}
 
-	#assertOpen() {
-		assertOpen(this.#closed, this, 'Worker');
-	}
-
-	// Routers first (their transports leave the WebRtcServers), then the WebRtcServers.
-	#closeChildren() {
+	/**
+	 * @private Routers first (their transports leave the WebRtcServers), then the WebRtcServers.
+	 */
+	_onClose() {
 		for (const router of this.#routers) router._workerClosed();
 		this.#routers.clear();
 		for (const webRtcServer of this.#webRtcServers) webRtcServer._workerClosed();
@@ -155,15 +121,15 @@ class Worker extends EnhancedEventEmitter {
 	}
 
 	#onDied(reason) {
-		if (this.#closed) return;
+		if (this.closed) return;
 		logger.error(`worker died: ${reason}`);
-		this.#closed = true;
+		this._markClosed();
 		this.#died = true;
-		this.#closeChildren();
+		this._onClose();
 		this.#events.clear();
 		const error = new Error(`Worker died unexpectedly: ${reason}`);
 		this.safeEmit('died', error);
-		this.#observer.safeEmit('close');
+		this.observer.safeEmit('close');
 		this.#subprocessDone();
 	}
 

@@ -441,12 +441,10 @@ export type PlainTransportStat = BaseTransportStats & {
 	rtcpTuple?: TransportTuple;
 };
 
-export type PlainTransportEvents = TransportEvents & { tuple: [TransportTuple]; rtcptuple: [TransportTuple]; sctpstatechange: [string] };
-export type PlainTransportObserverEvents = TransportObserverEvents & {
-	tuple: [TransportTuple];
-	rtcptuple: [TransportTuple];
-	sctpstatechange: [string];
-};
+/** What a PlainTransport emits both itself and on its observer. */
+type PlainTransportOwnEvents = { tuple: [TransportTuple]; rtcptuple: [TransportTuple]; sctpstatechange: [string] };
+export type PlainTransportEvents = TransportEvents & PlainTransportOwnEvents;
+export type PlainTransportObserverEvents = TransportObserverEvents & PlainTransportOwnEvents;
 export type PlainTransportObserver = EnhancedEventEmitter<PlainTransportObserverEvents>;
 
 export declare class PlainTransport<PlainTransportAppData extends AppData = AppData> extends Transport<
@@ -568,18 +566,15 @@ export type WebRtcTransportStat = BaseTransportStats & {
 	dtlsState: DtlsState;
 };
 
-export type WebRtcTransportEvents = TransportEvents & {
+/** What a WebRtcTransport emits both itself and on its observer. */
+type WebRtcTransportOwnEvents = {
 	icestatechange: [IceState];
 	iceselectedtuplechange: [TransportTuple];
 	dtlsstatechange: [DtlsState];
 	sctpstatechange: [SctpState];
 };
-export type WebRtcTransportObserverEvents = TransportObserverEvents & {
-	icestatechange: [IceState];
-	iceselectedtuplechange: [TransportTuple];
-	dtlsstatechange: [DtlsState];
-	sctpstatechange: [SctpState];
-};
+export type WebRtcTransportEvents = TransportEvents & WebRtcTransportOwnEvents;
+export type WebRtcTransportObserverEvents = TransportObserverEvents & WebRtcTransportOwnEvents;
 export type WebRtcTransportObserver = EnhancedEventEmitter<WebRtcTransportObserverEvents>;
 
 export declare class WebRtcTransport<WebRtcTransportAppData extends AppData = AppData> extends Transport<
@@ -675,7 +670,8 @@ export type ProducerScore = { encodingIdx: number; ssrc: number; rid?: string; s
 
 export type ProducerTraceEventType = 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir' | 'sr';
 
-export type RtpStreamRecvStats = {
+/** What the stats of a received (producer) and a sent (consumer) RTP stream share. */
+type BaseRtpStreamStats = {
 	type: string;
 	timestamp: number;
 	ssrc: number;
@@ -696,6 +692,9 @@ export type RtpStreamRecvStats = {
 	packetCount: number;
 	byteCount: number;
 	bitrate: number;
+};
+
+export type RtpStreamRecvStats = BaseRtpStreamStats & {
 	jitter: number;
 	bitrateByLayer?: any;
 };
@@ -773,27 +772,7 @@ export type ConsumerOptions<ConsumerAppData extends AppData = AppData> = {
 
 export type ConsumerTraceEventType = 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir';
 
-export type RtpStreamSendStats = {
-	type: string;
-	timestamp: number;
-	ssrc: number;
-	rtxSsrc?: number;
-	rid?: string;
-	kind: string;
-	mimeType: string;
-	packetsLost: number;
-	fractionLost: number;
-	packetsDiscarded: number;
-	packetsRetransmitted: number;
-	packetsRepaired: number;
-	nackCount: number;
-	nackPacketCount: number;
-	pliCount: number;
-	firCount: number;
-	score: number;
-	packetCount: number;
-	byteCount: number;
-	bitrate: number;
+export type RtpStreamSendStats = BaseRtpStreamStats & {
 	roundTripTime?: number;
 	rtxPacketsDiscarded?: number;
 };

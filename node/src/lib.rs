@@ -11,6 +11,7 @@ mod error;
 mod producer;
 mod router;
 mod transport;
+mod transport_base;
 mod webrtc_server;
 mod webrtc_transport;
 mod worker;

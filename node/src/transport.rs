@@ -2,11 +2,12 @@
 
 use napi_derive::napi;
 use serde_json::Value;
-use sfu_core::{ConsumerOptions, PlainTransport, PlainTransportConnect, ProducerOptions};
+use sfu_core::{PlainTransport, PlainTransportConnect};
 
 use crate::consumer::NativeConsumer;
 use crate::error::{core, parse, to_json};
 use crate::producer::NativeProducer;
+use crate::transport_base;
 
 /// A plain transport handle.
 #[napi]
@@ -62,31 +63,25 @@ impl NativePlainTransport {
     /// `transport.produce(options)`.
     #[napi]
     pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
-        let o: ProducerOptions = parse("options", options)?;
-        Ok(NativeProducer::new(core(
-            self.transport.produce_blocking(o),
-        )?))
+        transport_base::produce(&self.transport, options)
     }
 
     /// `transport.consume(options)`.
     #[napi]
     pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
-        let o: ConsumerOptions = parse("options", options)?;
-        Ok(NativeConsumer::new(core(
-            self.transport.consume_blocking(o),
-        )?))
+        transport_base::consume(&self.transport, options)
     }
 
     /// mediasoup's `transport.getStats()`.
     #[napi]
     pub fn get_stats(&self) -> napi::Result<Value> {
-        core(self.transport.get_stats_blocking())
+        transport_base::get_stats(&self.transport)
     }
 
     /// mediasoup's `transport.dump()`.
     #[napi]
     pub fn dump(&self) -> napi::Result<Value> {
-        core(self.transport.dump_blocking())
+        transport_base::dump(&self.transport)
     }
 
     /// Closes the transport (returns at once; the engine follows).
