@@ -282,7 +282,52 @@ async fn bad_arguments_give_type_errors_that_name_the_field() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)) && err.message().contains("nope"), "{err}");
+    let dir = std::env::temp_dir().join(format!("libsfu-cert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, "not a certificate").unwrap();
+    std::fs::write(&key, "not a key").unwrap();
+    let err = Worker::new(WorkerSettings {
+        dtls_certificate_file: Some(cert.to_string_lossy().into()),
+        dtls_private_key_file: Some(key.to_string_lossy().into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::Type(_)) && err.message().contains("dtlsCertificateFile"), "{err}");
+    let err = Worker::new(WorkerSettings { dtls_certificate_file: Some("/nonexistent/cert.pem".into()), dtls_private_key_file: Some("/nonexistent/key.pem".into()), ..Default::default() }).unwrap_err();
+    assert!(matches!(err, Error::Type(_)) && err.message().contains("dtlsCertificateFile"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
     let err = Worker::new(WorkerSettings { rtc_min_port: 5000, rtc_max_port: 4000, ..Default::default() }).unwrap_err();
     assert!(matches!(err, Error::Type(_)) && err.message().contains("rtcMinPort"), "{err}");
     r.worker.close();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dtls_certificate_files_are_loaded_and_their_fingerprint_announced() {
+    let dir = std::env::temp_dir().join(format!("libsfu-goodcert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=libsfu", "-days", "2", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl CLI (Debian package openssl)");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let fp = std::process::Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha256", "-in"]).arg(&cert).output().unwrap();
+    let want = String::from_utf8_lossy(&fp.stdout).trim().rsplit('=').next().unwrap().to_owned();
+    let worker = Worker::new(WorkerSettings {
+        dtls_certificate_file: Some(cert.to_string_lossy().into()),
+        dtls_private_key_file: Some(key.to_string_lossy().into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
+    let t = router.create_webrtc_transport(from_json("o", json!({ "listenInfos": [{ "protocol": "udp", "ip": "127.0.0.1" }] })).unwrap()).await.unwrap();
+    let fps = t.dtls_parameters().fingerprints;
+    let sha256 = fps.iter().find(|f| f.algorithm == "sha-256").unwrap();
+    assert_eq!(sha256.value, want, "announced fingerprint is the configured certificate's");
+    worker.close();
+    let _ = std::fs::remove_dir_all(dir);
 }

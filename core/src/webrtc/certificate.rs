@@ -38,7 +38,14 @@ impl WorkerCertificate {
         let provider = rtc_dtls::crypto_provider::default_provider().map_err(|e| Error::Io(format!("crypto provider: {e}")))?;
         let key = std::fs::read_to_string(key_file).map_err(|e| Error::type_err(format!("invalid dtlsPrivateKeyFile {key_file:?}: {e}")))?;
         let cert = std::fs::read_to_string(cert_file).map_err(|e| Error::type_err(format!("invalid dtlsCertificateFile {cert_file:?}: {e}")))?;
-        // The crate expects the key block first, then the certificate.
+        // The crate expects the key block first, then the certificate, and labels PKCS#8 keys
+        // `PRIVATE_KEY` where files from openssl & co say `PRIVATE KEY`.
+        if key.contains("BEGIN EC PRIVATE KEY") || key.contains("BEGIN RSA PRIVATE KEY") {
+            return Err(Error::type_err(format!(
+                "invalid dtlsPrivateKeyFile {key_file:?}: a PKCS#8 key (BEGIN PRIVATE KEY) is needed; convert with `openssl pkcs8 -topk8 -nocrypt`"
+            )));
+        }
+        let key = key.replace("-----BEGIN PRIVATE KEY-----", "-----BEGIN PRIVATE_KEY-----").replace("-----END PRIVATE KEY-----", "-----END PRIVATE_KEY-----");
         let pem = format!("{key}\n{cert}");
         let certificate = Certificate::from_pem(&pem, provider.crypto())
             .map_err(|e| Error::type_err(format!("invalid dtlsCertificateFile/dtlsPrivateKeyFile: {e}")))?;

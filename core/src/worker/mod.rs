@@ -180,6 +180,10 @@ impl Worker {
         if settings.dtls_certificate_file.is_some() != settings.dtls_private_key_file.is_some() {
             return Err(Error::type_err("dtlsCertificateFile and dtlsPrivateKeyFile must be given together"));
         }
+        // Load a given certificate now, so that a bad PEM fails createWorker(), not a later transport.
+        if let (Some(cf), Some(kf)) = (&settings.dtls_certificate_file, &settings.dtls_private_key_file) {
+            crate::webrtc::certificate::WorkerCertificate::from_files(cf, kf)?;
+        }
         logging::apply(level);
 
         let (tx, rx) = mpsc::unbounded_channel();
