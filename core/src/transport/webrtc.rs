@@ -22,7 +22,7 @@ use crate::producer::unix_ms;
 use crate::rtp::{is_rtcp, twcc::TwccRecorder};
 use crate::webrtc::dtls::{DtlsEvent, DtlsParameters, DtlsSession};
 use crate::webrtc::ice::{IceEvent, IceLite, IceParameters, IceState, StunOutcome};
-use crate::webrtc::srtp::{crypto_suite_name, SrtpSession};
+use crate::webrtc::srtp::{crypto_suite_name, SrtpTransport};
 use crate::webrtc::{DtlsRole, DtlsState};
 use crate::worker::{Key, WorkerInner, WorkerState};
 
@@ -128,7 +128,7 @@ pub(crate) struct WebRtcShared {
 pub(crate) struct WebRtcState {
     pub(crate) ice: IceLite,
     pub(crate) dtls: DtlsSession,
-    pub(crate) srtp: Option<SrtpSession>,
+    pub(crate) srtp: Option<SrtpTransport>,
     /// How each validated remote address is reached.
     pub(crate) routes: HashMap<SocketAddr, Route>,
     pub(crate) candidates: Vec<IceCandidate>,
@@ -142,25 +142,20 @@ pub(crate) struct WebRtcState {
 }
 
 impl WebRtcState {
-    fn selected_route(&self) -> Option<(SocketAddr, &Route)> {
-        let to = self.ice.selected()?;
-        Some((to, self.routes.get(&to)?))
-    }
-
     /// Sends a plaintext RTP packet (encrypted here) to the selected tuple.
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
-        let Some(srtp) = self.srtp.as_mut() else { return false };
-        let Some(enc) = srtp.protect_rtp(buf) else { return false };
-        let Some((to, route)) = self.selected_route() else { return false };
-        route.send(to, &enc)
+        let WebRtcState { srtp, ice, routes, .. } = self;
+        let Some(to) = ice.selected() else { return false };
+        let (Some(srtp), Some(route)) = (srtp.as_mut(), routes.get(&to)) else { return false };
+        srtp.protect_rtp(buf).is_some_and(|enc| route.send(to, enc))
     }
 
     /// Sends a plaintext RTCP packet (encrypted here) to the selected tuple.
     pub(crate) fn send_rtcp(&mut self, buf: &[u8]) -> bool {
-        let Some(srtp) = self.srtp.as_mut() else { return false };
-        let Some(enc) = srtp.protect_rtcp(buf) else { return false };
-        let Some((to, route)) = self.selected_route() else { return false };
-        route.send(to, &enc)
+        let WebRtcState { srtp, ice, routes, .. } = self;
+        let Some(to) = ice.selected() else { return false };
+        let (Some(srtp), Some(route)) = (srtp.as_mut(), routes.get(&to)) else { return false };
+        srtp.protect_rtcp(buf).is_some_and(|enc| route.send(to, enc))
     }
 
     fn flush_dtls(&mut self, fallback: Option<(SocketAddr, Route)>) {
@@ -487,31 +482,25 @@ impl WorkerState {
                     t.stats.discarded += 1;
                     return;
                 };
-                if is_rtcp(data) {
-                    match srtp.unprotect_rtcp(data) {
-                        Some(plain) => {
-                            w.ice.handle_media_from(from);
-                            self.process_webrtc_events(key);
-                            self.on_rtcp(key, &plain, now);
-                        }
-                        None => {
-                            w.srtp_decrypt_failures += 1;
-                            t.stats.discarded += 1;
-                        }
+                // Decrypt in place in the worker's reusable buffer: no allocation per packet.
+                let mut buf = std::mem::take(&mut self.srtp_buf);
+                buf.clear();
+                buf.extend_from_slice(data);
+                let rtcp = is_rtcp(data);
+                let ok = if rtcp { srtp.unprotect_rtcp(&mut buf) } else { srtp.unprotect_rtp(&mut buf) };
+                if ok {
+                    w.ice.handle_media_from(from);
+                    self.process_webrtc_events(key);
+                    if rtcp {
+                        self.on_rtcp(key, &buf, now);
+                    } else {
+                        self.on_rtp(key, &buf, now);
                     }
                 } else {
-                    match srtp.unprotect_rtp(data) {
-                        Some(plain) => {
-                            w.ice.handle_media_from(from);
-                            self.process_webrtc_events(key);
-                            self.on_rtp(key, &plain, now);
-                        }
-                        None => {
-                            w.srtp_decrypt_failures += 1;
-                            t.stats.discarded += 1;
-                        }
-                    }
+                    w.srtp_decrypt_failures += 1;
+                    t.stats.discarded += 1;
                 }
+                self.srtp_buf = buf;
                 return;
             }
             _ => {
@@ -572,7 +561,7 @@ impl WorkerState {
                         emits.push(EventKind::DtlsStateChange { dtls_state: s, dtls_remote_cert: cert });
                     }
                     DtlsEvent::SrtpKeys { profile, material, is_client } => {
-                        match SrtpSession::from_keying_material(profile, &material, is_client, self_crypto(&w.dtls)) {
+                        match SrtpTransport::from_keying_material(profile, &material, is_client) {
                             Ok(s) => w.srtp = Some(s),
                             Err(e) => tracing::warn!("SRTP setup failed: {e}"),
                         }
@@ -625,9 +614,6 @@ impl WorkerState {
     }
 }
 
-fn self_crypto(d: &DtlsSession) -> &dyn rtc_dtls::crypto_provider::RTCCrypto {
-    d.crypto()
-}
 
 /// Whose packets a socket loop delivers.
 #[derive(Clone, Copy)]

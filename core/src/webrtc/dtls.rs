@@ -136,6 +136,7 @@ impl DtlsSession {
     }
 
     /// The crypto backend (for the SRTP contexts keyed from this session).
+    #[cfg(test)]
     pub(crate) fn crypto(&self) -> &dyn rtc_dtls::crypto_provider::RTCCrypto {
         self.cert.provider.crypto()
     }

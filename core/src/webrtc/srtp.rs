@@ -1,13 +1,16 @@
 //! SRTP/SRTCP sessions keyed from a DTLS handshake (RFC 5764), with replay protection on.
 
 use rtc_dtls::extension::extension_use_srtp::SrtpProtectionProfile;
+#[cfg(test)]
 use rtc_srtp::context::Context;
+#[cfg(test)]
 use rtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
 use rtc_srtp::protection_profile::ProtectionProfile;
 
 use crate::error::{Error, Result};
 
 /// Replay window (packets), as libwebrtc uses for video.
+#[cfg(test)]
 const REPLAY_WINDOW: usize = 1024;
 
 /// The SRTP profile as mediasoup names it (`srtpParameters.cryptoSuite`).
@@ -33,12 +36,14 @@ pub(crate) fn from_dtls_profile(p: SrtpProtectionProfile) -> Option<ProtectionPr
 }
 
 /// Inbound (decrypt) and outbound (encrypt) contexts of one transport.
+#[cfg(test)]
 pub(crate) struct SrtpSession {
     inbound: Context,
     outbound: Context,
     pub(crate) profile: ProtectionProfile,
 }
 
+#[cfg(test)]
 impl SrtpSession {
     /// Splits DTLS-exported keying material into our write keys and the peer's.
     pub(crate) fn from_keying_material(
@@ -77,5 +82,68 @@ impl SrtpSession {
     /// Encrypts an RTCP packet.
     pub(crate) fn protect_rtcp(&mut self, data: &[u8]) -> Option<bytes::BytesMut> {
         self.outbound.encrypt_rtcp(data).ok()
+    }
+}
+
+/// The engine's SRTP for one transport: in-place protect/unprotect (`srtp_inplace`), no
+/// allocation per packet. (`SrtpSession` above, on `rtc-srtp`, serves as the independent peer in
+/// tests.)
+pub(crate) struct SrtpTransport {
+    inbound: super::srtp_inplace::SrtpContext,
+    outbound: super::srtp_inplace::SrtpContext,
+    pub(crate) profile: ProtectionProfile,
+    out: Vec<u8>,
+}
+
+impl SrtpTransport {
+    /// Splits DTLS-exported keying material into our write keys and the peer's.
+    pub(crate) fn from_keying_material(profile: ProtectionProfile, material: &[u8], is_client: bool) -> Result<Self> {
+        use super::srtp_inplace::{SrtpContext, SrtpProfile};
+        let p = match profile {
+            ProtectionProfile::Aes128CmHmacSha1_80 => SrtpProfile::Aes128CmSha1_80,
+            ProtectionProfile::Aes128CmHmacSha1_32 => SrtpProfile::Aes128CmSha1_32,
+            ProtectionProfile::AeadAes128Gcm => SrtpProfile::AeadAes128Gcm,
+            ProtectionProfile::AeadAes256Gcm => SrtpProfile::AeadAes256Gcm,
+            other => return Err(Error::Io(format!("unsupported SRTP profile {other:?}"))),
+        };
+        let (kl, sl) = (p.key_len(), p.salt_len());
+        if material.len() != 2 * (kl + sl) {
+            return Err(Error::Io(format!("SRTP keying material has {} bytes, expected {}", material.len(), 2 * (kl + sl))));
+        }
+        let client_key = &material[..kl];
+        let server_key = &material[kl..2 * kl];
+        let client_salt = &material[2 * kl..2 * kl + sl];
+        let server_salt = &material[2 * kl + sl..];
+        let (lk, ls, rk, rs) = if is_client { (client_key, client_salt, server_key, server_salt) } else { (server_key, server_salt, client_key, client_salt) };
+        let e = |e: super::srtp_inplace::SrtpError| Error::Io(format!("SRTP context: {e}"));
+        Ok(SrtpTransport {
+            outbound: SrtpContext::new(p, lk, ls, false).map_err(e)?,
+            inbound: SrtpContext::new(p, rk, rs, true).map_err(e)?,
+            profile,
+            out: Vec::with_capacity(1500 + super::srtp_inplace::MAX_TRAILER_LEN),
+        })
+    }
+
+    /// Authenticates and decrypts an SRTP packet in place.
+    pub(crate) fn unprotect_rtp(&mut self, buf: &mut Vec<u8>) -> bool {
+        self.inbound.unprotect_rtp(buf).is_ok()
+    }
+    /// Authenticates and decrypts an SRTCP packet in place.
+    pub(crate) fn unprotect_rtcp(&mut self, buf: &mut Vec<u8>) -> bool {
+        self.inbound.unprotect_rtcp(buf).is_ok()
+    }
+    /// Encrypts a copy of `plain` into the session's output buffer.
+    pub(crate) fn protect_rtp(&mut self, plain: &[u8]) -> Option<&[u8]> {
+        self.out.clear();
+        self.out.extend_from_slice(plain);
+        self.outbound.protect_rtp(&mut self.out).ok()?;
+        Some(&self.out)
+    }
+    /// Encrypts a copy of `plain` (RTCP) into the session's output buffer.
+    pub(crate) fn protect_rtcp(&mut self, plain: &[u8]) -> Option<&[u8]> {
+        self.out.clear();
+        self.out.extend_from_slice(plain);
+        self.outbound.protect_rtcp(&mut self.out).ok()?;
+        Some(&self.out)
     }
 }

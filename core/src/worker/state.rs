@@ -70,6 +70,8 @@ pub(crate) struct WorkerState {
     pub(crate) scratch: Vec<u8>,
     /// Reused buffer for RTX packets (restored or built).
     pub(crate) rtx_scratch: Vec<u8>,
+    /// Reused buffer SRTP/SRTCP is decrypted in.
+    pub(crate) srtp_buf: Vec<u8>,
     epoch: Instant,
     pub(crate) stopping: bool,
     last_report_ms: u64,
@@ -97,6 +99,7 @@ impl WorkerState {
             certificate: None,
             scratch: Vec::with_capacity(1500),
             rtx_scratch: Vec::with_capacity(1500),
+            srtp_buf: Vec::with_capacity(2048),
             epoch: Instant::now(),
             stopping: false,
             last_report_ms: 0,
