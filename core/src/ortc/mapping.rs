@@ -192,6 +192,12 @@ pub fn get_consumable_rtp_parameters(
             matched.apply(&mut parameters);
         }
         let payload_type = cap.preferred_payload_type.unwrap_or_default();
+        // Two producer codecs can map to the same router codec (e.g. `video/VP8` twice with
+        // different payload types): consumers get it once, or their SDP would repeat a payload
+        // type. (Found by the `ortc_json` fuzz target.)
+        if consumable.codecs.iter().any(|c| c.payload_type == payload_type) {
+            continue;
+        }
         consumable.codecs.push(RtpCodecParameters {
             mime_type: cap.mime_type.clone(),
             payload_type,

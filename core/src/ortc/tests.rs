@@ -1214,3 +1214,33 @@ fn odd_inputs_never_panic() {
     );
     let _ = generate_router_rtp_capabilities(&odd.codecs);
 }
+
+#[test]
+fn two_producer_codecs_mapping_to_one_router_codec_give_consumers_it_once() {
+    // Regression from the `ortc_json` fuzz target: VP8 twice (different case, different PTs).
+    let caps = generate_router_rtp_capabilities(
+        &serde_json::from_value::<Vec<crate::rtp_parameters::RtpCodecCapability>>(serde_json::json!([
+            { "kind": "video", "mimeType": "video/VP8", "clockRate": 90000 }
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut params: RtpParameters = serde_json::from_value(serde_json::json!({
+        "codecs": [
+            { "mimeType": "video/VP8", "payloadType": 9, "clockRate": 90000 },
+            { "mimeType": "video/vp8", "payloadType": 7, "clockRate": 90000 }
+        ],
+        "encodings": [{ "ssrc": 1 }]
+    }))
+    .unwrap();
+    validate_rtp_parameters(&mut params).unwrap();
+    let mapping = get_producer_rtp_parameters_mapping(&params, &caps).unwrap();
+    let consumable = get_consumable_rtp_parameters(MediaKind::Video, &params, &caps, &mapping);
+    let media: Vec<u8> = consumable.codecs.iter().filter(|c| !is_rtx_mime(&c.mime_type)).map(|c| c.payload_type).collect();
+    assert_eq!(media.len(), 1, "one VP8 for consumers: {:?}", consumable.codecs);
+    let consumer = get_consumer_rtp_parameters(&consumable, &caps, false, true).unwrap();
+    let mut pts: Vec<u8> = consumer.codecs.iter().map(|c| c.payload_type).collect();
+    pts.sort_unstable();
+    pts.dedup();
+    assert_eq!(pts.len(), consumer.codecs.len(), "no payload type twice: {:?}", consumer.codecs);
+}
