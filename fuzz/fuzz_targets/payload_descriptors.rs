@@ -1,0 +1,3 @@
+#![no_main]
+// The check lives in sfu_fuzz::payload_descriptors so that tests/regressions.rs runs the same code.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sfu_fuzz::payload_descriptors(data));
