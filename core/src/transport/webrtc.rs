@@ -519,7 +519,6 @@ impl WorkerState {
         let mut became_connected = false;
         let (id, server) = {
             let Some(t) = self.transports.get_mut(&key) else { return };
-            let id = t.id.clone();
             let TransportKind::WebRtc(w) = &mut t.kind else { return };
             while let Some(ev) = w.ice.poll_event() {
                 match ev {
@@ -569,6 +568,8 @@ impl WorkerState {
                     DtlsEvent::ApplicationData(_) => {} // SCTP arrives with data channels
                 }
             }
+            // Called for every decrypted packet: clone the id only when there is something to say.
+            let id = if emits.is_empty() { String::new() } else { t.id.clone() };
             (id, w.server)
         };
         if let Some(skey) = server {
