@@ -120,7 +120,7 @@ fn validate_rtp_codec_parameters(codec: &mut RtpCodecParameters) -> Result<()> {
     normalize_channels(kind, &mut codec.channels);
     check_codec_parameters(&codec.parameters)?;
     check_rtcp_feedback(&codec.rtcp_feedback)?;
-    if is_rtx_mime(&codec.mime_type) && apt_of(codec).is_none_or(|apt| apt == 0) {
+    if is_rtx_mime(&codec.mime_type) && apt_of(codec).is_none() {
         return Err(type_err("missing codec.parameters.apt in RTX codec"));
     }
     Ok(())
