@@ -106,7 +106,7 @@ impl NackGenerator {
             }
             let due = m
                 .last_requested_ms
-                .map_or(true, |t| now_ms >= t.saturating_add(interval));
+                .is_none_or(|t| now_ms >= t.saturating_add(interval));
             if !due {
                 return true;
             }

@@ -247,6 +247,47 @@ fn candidate_priority(index: usize, protocol: Protocol, prefer_udp: bool, prefer
     (64 << 24) + (local_pref << 8) + 255
 }
 
+/// UDP sockets, TCP listeners and the host candidates describing them.
+pub(crate) type IceSockets = (Vec<Rc<UdpSocket>>, Vec<TcpListener>, Vec<IceCandidate>);
+
+/// Binds one UDP socket or TCP listener per listen info and describes each as a host candidate
+/// (shared by WebRTC transports and WebRtcServers); `priority(index, protocol)` ranks them.
+pub(crate) fn bind_ice_sockets(
+    infos: &[ListenInfo],
+    range: PortRange,
+    priority: impl Fn(usize, Protocol) -> u32,
+) -> Result<IceSockets> {
+    let (mut udp, mut tcp, mut candidates) = (vec![], vec![], vec![]);
+    for (i, li) in infos.iter().enumerate() {
+        let field = format!("listenInfos[{i}]");
+        let port = match li.protocol {
+            Protocol::Udp => {
+                let s = Rc::new(UdpSocket::from_std(li.bind_udp(&field, range)?)?);
+                let p = s.local_addr()?.port();
+                udp.push(s);
+                p
+            }
+            Protocol::Tcp => {
+                let l = TcpListener::from_std(li.bind_tcp(&field, range)?)?;
+                let p = l.local_addr()?.port();
+                tcp.push(l);
+                p
+            }
+        };
+        candidates.push(IceCandidate {
+            foundation: format!("{}candidate", if li.protocol == Protocol::Udp { "udp" } else { "tcp" }),
+            priority: priority(i, li.protocol),
+            address: li.local_address(),
+            ip: li.local_address(),
+            protocol: li.protocol,
+            port,
+            typ: "host".into(),
+            tcp_type: (li.protocol == Protocol::Tcp).then(|| "passive".to_owned()),
+        });
+    }
+    Ok((udp, tcp, candidates))
+}
+
 /// The listen infos a transport uses, from `listenInfos` or the legacy `listenIps`.
 fn resolve_listen_infos(o: &WebRtcTransportOptions) -> Result<Vec<ListenInfo>> {
     let enable_udp = o.enable_udp.unwrap_or(true);
@@ -352,33 +393,8 @@ impl WorkerState {
             None => {
                 let infos = resolve_listen_infos(&o)?;
                 let range = PortRange { min: self.settings.rtc_min_port, max: self.settings.rtc_max_port };
-                for (i, li) in infos.iter().enumerate() {
-                    let field = format!("listenInfos[{i}]");
-                    let port = match li.protocol {
-                        Protocol::Udp => {
-                            let s = Rc::new(UdpSocket::from_std(li.bind_udp(&field, range)?)?);
-                            let p = s.local_addr()?.port();
-                            udp.push(s);
-                            p
-                        }
-                        Protocol::Tcp => {
-                            let l = li.bind_tcp(&field, range)?;
-                            let p = l.local_addr()?.port();
-                            tcp.push(TcpListener::from_std(l)?);
-                            p
-                        }
-                    };
-                    candidates.push(IceCandidate {
-                        foundation: format!("{}candidate", if li.protocol == Protocol::Udp { "udp" } else { "tcp" }),
-                        priority: candidate_priority(i, li.protocol, o.prefer_udp, o.prefer_tcp),
-                        address: li.local_address(),
-                        ip: li.local_address(),
-                        protocol: li.protocol,
-                        port,
-                        typ: "host".into(),
-                        tcp_type: (li.protocol == Protocol::Tcp).then(|| "passive".to_owned()),
-                    });
-                }
+                let (u, t, c) = bind_ice_sockets(&infos, range, |i, p| candidate_priority(i, p, o.prefer_udp, o.prefer_tcp))?;
+                (udp, tcp, candidates) = (u, t, c);
                 None
             }
         };

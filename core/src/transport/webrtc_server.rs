@@ -3,17 +3,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
 use super::io::Route;
-use super::webrtc::{tcp_accept_loop, udp_loop, IceCandidate, Target};
+use super::webrtc::{bind_ice_sockets, tcp_accept_loop, udp_loop, IceCandidate, Target};
 use super::{ListenInfo, PortRange, Protocol};
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, EventKind, ObjectKind};
@@ -53,36 +51,7 @@ impl WorkerState {
             return Err(Error::type_err("empty listenInfos"));
         }
         let range = PortRange { min: self.settings.rtc_min_port, max: self.settings.rtc_max_port };
-        let mut candidates = vec![];
-        let mut udp = vec![];
-        let mut tcp = vec![];
-        for (i, li) in o.listen_infos.iter().enumerate() {
-            let field = format!("listenInfos[{i}]");
-            let port = match li.protocol {
-                Protocol::Udp => {
-                    let s = Rc::new(UdpSocket::from_std(li.bind_udp(&field, range)?)?);
-                    let p = s.local_addr()?.port();
-                    udp.push(s);
-                    p
-                }
-                Protocol::Tcp => {
-                    let l = TcpListener::from_std(li.bind_tcp(&field, range)?)?;
-                    let p = l.local_addr()?.port();
-                    tcp.push(l);
-                    p
-                }
-            };
-            candidates.push(IceCandidate {
-                foundation: format!("{}candidate", if li.protocol == Protocol::Udp { "udp" } else { "tcp" }),
-                priority: 0,
-                address: li.local_address(),
-                ip: li.local_address(),
-                protocol: li.protocol,
-                port,
-                typ: "host".into(),
-                tcp_type: (li.protocol == Protocol::Tcp).then(|| "passive".to_owned()),
-            });
-        }
+        let (udp, tcp, candidates) = bind_ice_sockets(&o.listen_infos, range, |_, _| 0)?;
         let key = self.next_key();
         let mut tasks = vec![];
         for s in udp {
