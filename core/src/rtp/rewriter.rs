@@ -5,6 +5,8 @@
 //! every such discontinuity the rewriter re-anchors: the next packet gets the last sent sequence
 //! number + 1 and a timestamp advanced by the wall-clock time elapsed since the last sent packet.
 
+use std::collections::VecDeque;
+
 /// Packets older than this many sequence numbers behind the newest are dropped.
 const MAX_AGE: u16 = 0x4000;
 
@@ -24,6 +26,9 @@ pub struct SeqTsRewriter {
     max_out_ts: u32,
     last_sent_ms: u64,
     source_ssrc: u32,
+    /// Incoming sequence numbers filtered out since the last sync (oldest first): later packets
+    /// are numbered as if these never existed, so the receiver sees no gap.
+    dropped: VecDeque<u16>,
 }
 
 impl SeqTsRewriter {
@@ -41,7 +46,44 @@ impl SeqTsRewriter {
             max_out_ts: initial_ts,
             last_sent_ms: 0,
             source_ssrc: 0,
+            dropped: VecDeque::new(),
         }
+    }
+
+    /// The source packet `seq` is deliberately not forwarded (a filtered layer): packets after
+    /// it close the gap. Drops older than the newest packet seen are ignored (their successors
+    /// already went out with their numbers; the receiver sees an ordinary loss).
+    pub fn drop_packet(&mut self, ssrc: u32, seq: u16) {
+        if !self.started || self.sync_required || ssrc != self.source_ssrc {
+            return;
+        }
+        if (seq.wrapping_sub(self.max_in_seq) as i16) <= 0 {
+            return;
+        }
+        self.max_in_seq = seq;
+        self.dropped.push_back(seq);
+        self.trim_window();
+    }
+
+    /// Keeps the drop window relative to the newest packet so 16-bit wrap never bites; drops that
+    /// leave the window are folded into the offset.
+    fn trim_window(&mut self) {
+        if self.max_in_seq.wrapping_sub(self.sync_in_seq) > MAX_AGE {
+            self.sync_in_seq = self.max_in_seq.wrapping_sub(MAX_AGE);
+        }
+        while let Some(&d) = self.dropped.front() {
+            if (d.wrapping_sub(self.sync_in_seq) as i16) >= 0 {
+                break;
+            }
+            self.dropped.pop_front();
+            self.seq_offset = self.seq_offset.wrapping_sub(1);
+        }
+    }
+
+    /// How many dropped packets precede `seq` (all drops are within the window, oldest first).
+    fn drops_before(&self, seq: u16) -> u16 {
+        let dist = seq.wrapping_sub(self.sync_in_seq);
+        self.dropped.partition_point(|d| d.wrapping_sub(self.sync_in_seq) < dist) as u16
     }
 
     /// Forces a re-anchor on the next packet (after pause/resume or a layer switch).
@@ -83,18 +125,20 @@ impl SeqTsRewriter {
             self.sync_in_seq = seq;
             self.max_in_seq = seq;
             self.source_ssrc = ssrc;
+            self.dropped.clear();
             self.sync_required = false;
             self.started = true;
         } else if (seq.wrapping_sub(self.sync_in_seq) as i16) < 0 {
             return None;
         } else if (seq.wrapping_sub(self.max_in_seq) as i16) > 0 {
-            // Keep the drop window relative to the newest packet so 16-bit wrap never bites.
             self.max_in_seq = seq;
-            if self.max_in_seq.wrapping_sub(self.sync_in_seq) > MAX_AGE {
-                self.sync_in_seq = self.max_in_seq.wrapping_sub(MAX_AGE);
-            }
+            self.trim_window();
         }
-        let out_seq = seq.wrapping_add(self.seq_offset);
+        let before = self.drops_before(seq);
+        if self.dropped.get(before as usize) == Some(&seq) {
+            return None; // a late duplicate of a packet that was filtered out
+        }
+        let out_seq = seq.wrapping_add(self.seq_offset).wrapping_sub(before);
         let out_ts = ts.wrapping_add(self.ts_offset);
         if (out_seq.wrapping_sub(self.max_out_seq) as i16) > 0 {
             self.max_out_seq = out_seq;
@@ -151,6 +195,41 @@ mod tests {
         let newest = (199_999u32 % 65536) as u16;
         assert!(r.rewrite(9, newest.wrapping_sub(20_000), 0, 0).is_none());
         assert!(r.rewrite(9, newest.wrapping_sub(5), 0, 0).is_some());
+    }
+
+    #[test]
+    fn filtered_packets_leave_no_gap_and_reordering_keeps_numbers() {
+        let mut r = SeqTsRewriter::new(90000, 500, 0);
+        assert_eq!(r.rewrite(3, 10, 0, 0).unwrap().0, 500);
+        r.drop_packet(3, 11);
+        r.drop_packet(3, 12);
+        // 14 arrives before 13: numbers are still assigned as if 11 and 12 never existed.
+        assert_eq!(r.rewrite(3, 14, 0, 1).unwrap().0, 502);
+        assert_eq!(r.rewrite(3, 13, 0, 2).unwrap().0, 501);
+        assert_eq!(r.rewrite(3, 15, 0, 3).unwrap().0, 503);
+        // A late duplicate of a filtered packet is not sent; a drop older than the newest is ignored.
+        assert_eq!(r.rewrite(3, 12, 0, 4), None);
+        r.drop_packet(3, 14);
+        assert_eq!(r.rewrite(3, 16, 0, 5).unwrap().0, 504);
+        assert_eq!(r.last_seq(), 504);
+    }
+
+    #[test]
+    fn many_drops_across_wraparound_keep_the_output_continuous() {
+        let mut r = SeqTsRewriter::new(90000, 0, 0);
+        let mut expect = 0u16;
+        // Every third packet filtered (a temporal layer), for longer than the drop window.
+        for i in 0..150_000u32 {
+            let seq = (i % 65536) as u16;
+            if i % 3 == 2 {
+                r.drop_packet(5, seq);
+                continue;
+            }
+            let (s, _) = r.rewrite(5, seq, i * 3000, i as u64).unwrap_or_else(|| panic!("packet {i} dropped"));
+            assert_eq!(s, expect, "packet {i}");
+            expect = expect.wrapping_add(1);
+        }
+        assert!(r.dropped.len() <= super::MAX_AGE as usize);
     }
 
     #[test]
