@@ -670,6 +670,13 @@ sfu_result sfu_producer_get_stats(const sfu_producer *producer, char **out_json)
 sfu_result sfu_producer_dump(const sfu_producer *producer, char **out_json);
 
 /**
+ * mediasoup's `producer.enableTraceEvent()`: `types_json` is a JSON array of `"rtp"`, `"keyframe"`,
+ * `"nack"`, `"pli"`, `"fir"`, `"sr"` (`[]` disables). Trace events reach the worker's event
+ * callback as `{"targetId":…,"event":"trace","trace":{"type","timestamp","direction","info"}}`.
+ */
+sfu_result sfu_producer_enable_trace_event(const sfu_producer *producer, const char *types_json);
+
+/**
  * Closes the consumer. Idempotent, returns at once; NULL is a no-op. The handle stays valid
  * until `sfu_consumer_free`.
  */
@@ -760,6 +767,12 @@ sfu_result sfu_consumer_get_stats(const sfu_consumer *consumer, char **out_json)
  * mediasoup's `consumer.dump()` as JSON (free with `sfu_string_free`).
  */
 sfu_result sfu_consumer_dump(const sfu_consumer *consumer, char **out_json);
+
+/**
+ * mediasoup's `consumer.enableTraceEvent()`: `types_json` is a JSON array of `"rtp"`, `"keyframe"`,
+ * `"nack"`, `"pli"`, `"fir"` (`[]` disables); events arrive like the producer's.
+ */
+sfu_result sfu_consumer_enable_trace_event(const sfu_consumer *consumer, const char *types_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -17,6 +17,7 @@ use crate::producer::{unix_ms, NO_PT};
 use crate::rate::RateCalculator;
 use crate::rtp::retransmission::{SendHistory, SentRecord};
 use crate::rtp::{write_forwarded, ExtensionMap, ForwardHeader, RtpPacket, SeqTsRewriter};
+use crate::trace::{self, TraceDirection, TraceEvent, TraceEventType, TraceMask};
 use crate::rtp_parameters::{ConsumerLayers, ConsumerType, MediaKind, RtpCapabilities, RtpParameters};
 use crate::worker::{Key, WorkerInner, WorkerState};
 
@@ -100,6 +101,11 @@ pub(crate) struct ConsumerState {
     pub(crate) fraction_lost: u8,
     /// What the last `score` event reported: (score, producer encoding scores).
     pub(crate) reported_score: Option<(u8, Vec<u8>)>,
+    /// PLIs / FIRs received from the remote.
+    pub(crate) pli_count: u64,
+    pub(crate) fir_count: u64,
+    /// Enabled `trace` event types.
+    pub(crate) trace: TraceMask,
 }
 
 /// How often a consumer waiting to switch layers asks again for a key frame of the target.
@@ -158,6 +164,21 @@ impl ConsumerState {
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
         true
+    }
+
+    /// Emits the `rtp` / `keyframe` trace events enabled for a packet just written to `out`.
+    pub(crate) fn trace_rtp(&self, bus: &crate::events::EventBus, out: &[u8], key_frame: bool) {
+        let rtp = self.trace.has(TraceEventType::Rtp);
+        let key = key_frame && self.trace.has(TraceEventType::Keyframe);
+        let Some(pkt) = RtpPacket::parse(out).filter(|_| rtp || key) else { return };
+        let ctx = trace::RtpTraceContext { key_frame, mid: self.rtp_parameters.mid.as_deref(), ..Default::default() };
+        let info = trace::rtp_info(&pkt, &ctx);
+        if key {
+            bus.emit(&self.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Keyframe, TraceDirection::Out, info.clone()) });
+        }
+        if rtp {
+            bus.emit(&self.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Rtp, TraceDirection::Out, info) });
+        }
     }
 
     /// A receiver report block from the remote about this consumer's stream.
@@ -266,8 +287,8 @@ impl ConsumerState {
             "packetsRepaired": 0,
             "nackCount": self.nack_count,
             "nackPacketCount": self.nack_packet_count,
-            "pliCount": 0,
-            "firCount": 0,
+            "pliCount": self.pli_count,
+            "firCount": self.fir_count,
             "score": self.score,
             "packetCount": self.packets,
             "byteCount": self.bytes,
@@ -388,6 +409,9 @@ impl WorkerState {
             packets_lost: 0,
             fraction_lost: 0,
             reported_score: None,
+            pli_count: 0,
+            fir_count: 0,
+            trace: TraceMask::default(),
         };
         let active = state.active();
         self.consumers.insert(key, state);
@@ -468,13 +492,22 @@ impl WorkerState {
     fn consumer_stats(&mut self, key: Key) -> Result<Value> {
         let now = self.now_ms();
         let c = self.consumers.get_mut(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))?;
-        let mine = c.stats(now);
+        let mut mine = c.stats(now);
+        if let Some(rtt) = self.transports.get(&c.transport).and_then(|t| t.rtt_ms) {
+            mine["roundTripTime"] = json!(rtt);
+        }
         let (pkey, enc) = (c.producer, c.source_encoding.unwrap_or(c.target_encoding));
         let mut out = vec![mine];
         if let Some(Value::Array(ps)) = self.producers.get_mut(&pkey).map(|p| p.stats_for_consumer(now, enc)) {
             out.extend(ps);
         }
         Ok(Value::Array(out))
+    }
+
+    fn consumer_enable_trace(&mut self, key: Key, types: Vec<String>) -> Result<()> {
+        let types = TraceEventType::parse_list(&types, trace::CONSUMER_TYPES, "consumer")?;
+        self.consumer_mut(key)?.trace = TraceMask::from_types(&types);
+        Ok(())
     }
 
     fn consumer_dump(&self, key: Key) -> Result<Value> {
@@ -491,7 +524,7 @@ impl WorkerState {
             "rtpParameters": c.rtp_parameters,
             "consumableRtpEncodings": consumable,
             "supportedCodecPayloadTypes": supported,
-            "traceEventTypes": [],
+            "traceEventTypes": c.trace.names(),
             "paused": c.paused,
             "producerPaused": c.producer_paused,
             "priority": c.priority,
@@ -594,6 +627,12 @@ impl Consumer {
     fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut WorkerState, Key) -> Result<T> + Send + 'static) -> Result<T> {
         let key = self.key;
         self.worker.call_blocking(move |st| f(st, key))
+    }
+
+    /// mediasoup's `consumer.enableTraceEvent(types)`: `rtp`, `keyframe`, `nack`, `pli`, `fir`
+    /// (an empty list disables tracing); events arrive as [`EventKind::Trace`].
+    pub fn enable_trace_event_blocking(&self, types: Vec<String>) -> Result<()> {
+        self.call(move |st, k| st.consumer_enable_trace(k, types))
     }
 
     /// Stops sending to the remote.

@@ -94,6 +94,11 @@ pub enum EventKind {
         /// Producer: `[{encodingIdx, ssrc, rid?, score}]`; consumer: `{score, producerScore, producerScores}`.
         score: serde_json::Value,
     },
+    /// A traced packet or feedback message (`enableTraceEvent`).
+    Trace {
+        /// mediasoup's `{type, timestamp, direction, info}`.
+        trace: crate::trace::TraceEvent,
+    },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {
         /// The tuple.

@@ -41,6 +41,7 @@ mod router;
 mod transport;
 mod producer;
 mod consumer;
+mod trace;
 
 pub use app_data::AppData;
 pub use error::{from_json, Error, ErrorCode, Result};
@@ -56,6 +57,7 @@ pub use webrtc::{DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceParame
 pub use producer::{Producer, ProducerOptions};
 pub use consumer::{Consumer, ConsumerOptions};
 pub use rate::RateCalculator;
+pub use trace::{TraceDirection, TraceEvent, TraceEventType};
 
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

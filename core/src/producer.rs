@@ -16,6 +16,7 @@ use crate::rtp::nack::{write_nack, NackGenerator};
 use crate::rtp::receive_stats::{write_rr, ReceiveStats};
 use crate::rtp::retransmission::PacketCache;
 use crate::rtp::{rtcp, ExtensionMap, RtpPacket};
+use crate::trace::{self, TraceDirection, TraceEvent, TraceEventType, TraceMask};
 use crate::rtp_parameters::{MediaKind, ProducerType, RtpCapabilities, RtpMapping, RtpParameters};
 use crate::worker::{Key, WorkerInner, WorkerState};
 
@@ -75,7 +76,7 @@ pub(crate) struct RecvStream {
 /// Packets kept per video stream for retransmission (about 2 s of 2.5 Mbit/s video).
 const PACKET_CACHE: usize = 512;
 /// Round-trip time assumed for NACK spacing until RTCP measures it.
-const DEFAULT_RTT_MS: u64 = 50;
+pub(crate) const DEFAULT_RTT_MS: u64 = 50;
 
 pub(crate) struct ProducerState {
     pub(crate) id: String,
@@ -100,6 +101,8 @@ pub(crate) struct ProducerState {
     rtx_pt_map: [u8; 128],
     key_frame_request_delay: u64,
     use_fir: bool,
+    /// Enabled `trace` event types.
+    pub(crate) trace: TraceMask,
     closed: Arc<AtomicBool>,
 }
 
@@ -137,6 +140,23 @@ impl ProducerState {
         Some((idx, key_frame))
     }
 
+    /// Emits the `rtp` / `keyframe` trace events enabled for a received packet.
+    pub(crate) fn trace_rtp(&self, bus: &crate::events::EventBus, pkt: &RtpPacket<'_>, encoding: usize, key_frame: bool, is_rtx: bool) {
+        let rtp = self.trace.has(TraceEventType::Rtp);
+        let key = key_frame && self.trace.has(TraceEventType::Keyframe);
+        if !rtp && !key {
+            return;
+        }
+        let ctx = trace::RtpTraceContext { key_frame, is_rtx, rid: self.streams.get(encoding).and_then(|s| s.rid.as_deref()), ..Default::default() };
+        let info = trace::rtp_info(pkt, &ctx);
+        if key {
+            bus.emit(&self.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Keyframe, TraceDirection::In, info.clone()) });
+        }
+        if rtp {
+            bus.emit(&self.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Rtp, TraceDirection::In, info) });
+        }
+    }
+
     /// For an RTX packet of this producer: the media SSRC and payload type to restore it to.
     /// Binds the RTX SSRC of a RID-identified stream from its repaired-rid extension.
     pub(crate) fn rtx_target(&mut self, pkt: &RtpPacket<'_>) -> Option<(u32, u8)> {
@@ -160,7 +180,7 @@ impl ProducerState {
     }
 
     /// NACK packets to send upstream now (one RTCP packet per stream with gaps).
-    pub(crate) fn poll_nacks(&mut self, now: u64, sender_ssrc: u32, out: &mut Vec<Vec<u8>>) {
+    pub(crate) fn poll_nacks(&mut self, now: u64, rtt_ms: u64, sender_ssrc: u32, out: &mut Vec<Vec<u8>>) {
         let mut seqs = vec![];
         for s in &mut self.streams {
             let (Some(n), Some(ssrc)) = (s.nack.as_mut(), s.ssrc) else { continue };
@@ -168,7 +188,7 @@ impl ProducerState {
                 continue;
             }
             seqs.clear();
-            n.poll_nacks(now, DEFAULT_RTT_MS, &mut seqs);
+            n.poll_nacks(now, rtt_ms, &mut seqs);
             if !seqs.is_empty() {
                 s.nack_count += 1;
                 s.nack_packet_count += seqs.len() as u64;
@@ -492,6 +512,7 @@ impl WorkerState {
                 rtx_pt_map,
                 key_frame_request_delay: if o.key_frame_request_delay > 0 { o.key_frame_request_delay as u64 } else { DEFAULT_KEY_FRAME_REQUEST_DELAY_MS },
                 use_fir,
+                trace: TraceMask::default(),
                 closed: closed.clone(),
             },
         );
@@ -569,15 +590,20 @@ impl WorkerState {
             }
             s.last_key_frame_request_ms = Some(now);
             let mut buf = Vec::with_capacity(20);
-            if p.use_fir {
+            let typ = if p.use_fir {
                 s.fir_seq = s.fir_seq.wrapping_add(1);
                 rtcp::write_fir(&mut buf, t.rtcp_ssrc, ssrc, s.fir_seq);
                 s.fir_count += 1;
+                TraceEventType::Fir
             } else {
                 rtcp::write_pli(&mut buf, t.rtcp_ssrc, ssrc);
                 s.pli_count += 1;
-            }
+                TraceEventType::Pli
+            };
             t.send_rtcp(&buf, now);
+            if p.trace.has(typ) {
+                self.bus.emit(&p.id, EventKind::Trace { trace: TraceEvent::new(typ, TraceDirection::Out, json!({ "ssrc": ssrc })) });
+            }
         }
     }
 
@@ -596,9 +622,16 @@ impl WorkerState {
             "rtpParameters": p.rtp_parameters,
             "rtpMapping": p.rtp_mapping,
             "rtpStreams": streams,
-            "traceEventTypes": [],
+            "traceEventTypes": p.trace.names(),
             "paused": p.paused,
         }))
+    }
+
+    fn producer_enable_trace(&mut self, key: Key, types: Vec<String>) -> Result<()> {
+        let types = TraceEventType::parse_list(&types, trace::PRODUCER_TYPES, "producer")?;
+        let p = self.producers.get_mut(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))?;
+        p.trace = TraceMask::from_types(&types);
+        Ok(())
     }
 
     fn producer_stats(&mut self, key: Key) -> Result<Value> {
@@ -701,6 +734,17 @@ impl Producer {
     pub async fn get_stats(&self) -> Result<Value> {
         let key = self.key;
         self.worker.call(move |st| st.producer_stats(key)).await
+    }
+    /// mediasoup's `producer.enableTraceEvent(types)`: `rtp`, `keyframe`, `nack`, `pli`, `fir`,
+    /// `sr` (an empty list disables tracing); events arrive as [`EventKind::Trace`].
+    pub fn enable_trace_event_blocking(&self, types: Vec<String>) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| st.producer_enable_trace(key, types))
+    }
+    /// Async twin of [`Producer::enable_trace_event_blocking`].
+    pub async fn enable_trace_event(&self, types: Vec<String>) -> Result<()> {
+        let key = self.key;
+        self.worker.call(move |st| st.producer_enable_trace(key, types)).await
     }
     /// mediasoup's `producer.dump()`.
     pub fn dump_blocking(&self) -> Result<Value> {

@@ -165,3 +165,14 @@ pub unsafe extern "C" fn sfu_consumer_dump(consumer: *const sfu_consumer, out_js
         Ok(())
     })
 }
+
+/// mediasoup's `consumer.enableTraceEvent()`: `types_json` is a JSON array of `"rtp"`, `"keyframe"`,
+/// `"nack"`, `"pli"`, `"fir"` (`[]` disables); events arrive like the producer's.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_consumer_enable_trace_event(consumer: *const sfu_consumer, types_json: *const c_char) -> sfu_result {
+    ffi_call(|| {
+        let c = unsafe { handle(consumer, "consumer") }?;
+        let types: Vec<String> = unsafe { crate::json_arg(types_json, "types_json", "types") }?;
+        Ok(c.inner.enable_trace_event_blocking(types)?)
+    })
+}

@@ -133,3 +133,15 @@ pub unsafe extern "C" fn sfu_producer_dump(producer: *const sfu_producer, out_js
         Ok(())
     })
 }
+
+/// mediasoup's `producer.enableTraceEvent()`: `types_json` is a JSON array of `"rtp"`, `"keyframe"`,
+/// `"nack"`, `"pli"`, `"fir"`, `"sr"` (`[]` disables). Trace events reach the worker's event
+/// callback as `{"targetId":…,"event":"trace","trace":{"type","timestamp","direction","info"}}`.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_producer_enable_trace_event(producer: *const sfu_producer, types_json: *const c_char) -> sfu_result {
+    ffi_call(|| {
+        let p = unsafe { handle(producer, "producer") }?;
+        let types: Vec<String> = unsafe { crate::json_arg(types_json, "types_json", "types") }?;
+        Ok(p.inner.enable_trace_event_blocking(types)?)
+    })
+}

@@ -145,7 +145,10 @@ class Consumer extends EngineObject {
 
 	async enableTraceEvent(types = []) {
 		this._assertOpen();
-		if (!Array.isArray(types)) throw new TypeError('types must be an array');
+		if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+			throw new TypeError('types must be an array of strings');
+		}
+		call(() => this.#native.enableTraceEvent(types));
 	}
 
 	/**
@@ -170,6 +173,10 @@ class Consumer extends EngineObject {
 			this.#score = ev.score;
 			this.safeEmit('score', this.#score);
 			this.observer.safeEmit('score', this.#score);
+		} else if (ev.event === 'trace') {
+			if (this.closed) return;
+			this.safeEmit('trace', ev.trace);
+			this.observer.safeEmit('trace', ev.trace);
 		} else if (ev.event === 'layersChange') {
 			if (this.closed) return;
 			this.#currentLayers = ev.layers ?? undefined;

@@ -35,9 +35,11 @@ class Producer extends EngineObject {
 		this.#paused = native.paused();
 		// The engine reports score changes about once a second (from its receive statistics).
 		events?.on(this.#id, (ev) => {
-			if (ev.event !== 'score' || this.closed) return;
-			this.safeEmit('score', ev.score);
-			this.observer.safeEmit('score', ev.score);
+			if (this.closed) return;
+			if (ev.event === 'score' || ev.event === 'trace') {
+				this.safeEmit(ev.event, ev[ev.event]);
+				this.observer.safeEmit(ev.event, ev[ev.event]);
+			}
 		});
 	}
 
@@ -92,7 +94,10 @@ class Producer extends EngineObject {
 
 	async enableTraceEvent(types = []) {
 		this._assertOpen();
-		if (!Array.isArray(types)) throw new TypeError('types must be an array');
+		if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+			throw new TypeError('types must be an array of strings');
+		}
+		call(() => this.#native.enableTraceEvent(types));
 	}
 
 	/**

@@ -32,7 +32,12 @@ class Transport extends EngineObject {
 		this.#router = router;
 		this.#events = events;
 		this.#id = native.id();
-		events.on(this.#id, (ev) => this._onEngineEvent(ev));
+		events.on(this.#id, (ev) => {
+			if (ev.event !== 'trace') return this._onEngineEvent(ev);
+			if (this.closed) return;
+			this.safeEmit('trace', ev.trace);
+			this.observer.safeEmit('trace', ev.trace);
+		});
 	}
 
 	get id() {
@@ -64,8 +69,8 @@ class Transport extends EngineObject {
 		return call(() => this.#native.getStats());
 	}
 
-	// Bandwidth limits and trace events are accepted (and validated) so apps written for mediasoup
-	// keep running; the engine does not apply them yet.
+	// Bandwidth limits are accepted (and validated) so apps written for mediasoup keep running; the
+	// engine does not apply them yet.
 	async setMaxIncomingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);
@@ -83,7 +88,10 @@ class Transport extends EngineObject {
 
 	async enableTraceEvent(types = []) {
 		this._assertOpen();
-		if (!Array.isArray(types)) throw new TypeError('types must be an array');
+		if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+			throw new TypeError('types must be an array of strings');
+		}
+		call(() => this.#native.enableTraceEvent(types));
 	}
 
 	async produce(options) {

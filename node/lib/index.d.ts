@@ -355,14 +355,22 @@ export type BaseTransportStats = {
 	probationSendBitrate: number;
 };
 
-export type TransportEvents = ListenerError & { routerclose: []; listenserverclose: []; trace: [unknown] };
+/** A `trace` event: what `enableTraceEvent()` asked for. */
+export interface TraceEventData {
+	type: 'rtp' | 'keyframe' | 'nack' | 'pli' | 'fir' | 'sr' | 'probation' | 'bwe';
+	timestamp: number;
+	direction: 'in' | 'out';
+	info: any;
+}
+
+export type TransportEvents = ListenerError & { routerclose: []; listenserverclose: []; trace: [TraceEventData] };
 export type TransportObserverEvents = {
 	close: [];
 	newproducer: [Producer];
 	newconsumer: [Consumer];
 	newdataproducer: [unknown];
 	newdataconsumer: [unknown];
-	trace: [unknown];
+	trace: [TraceEventData];
 };
 
 export declare class Transport<
@@ -387,7 +395,6 @@ export declare class Transport<
 	setMaxOutgoingBitrate(bitrate: number): Promise<void>;
 	/** Validated and accepted for compatibility; not applied by the engine yet. */
 	setMinOutgoingBitrate(bitrate: number): Promise<void>;
-	/** Accepted for compatibility; no trace events are emitted yet. */
 	enableTraceEvent(types?: TransportTraceEventType[]): Promise<void>;
 	produce<ProducerAppData extends AppData = AppData>(options: ProducerOptions<ProducerAppData>): Promise<Producer<ProducerAppData>>;
 	consume<ConsumerAppData extends AppData = AppData>(options: ConsumerOptions<ConsumerAppData>): Promise<Consumer<ConsumerAppData>>;
@@ -716,7 +723,7 @@ export type ProducerEvents = ListenerError & {
 	transportclose: [];
 	score: [ProducerScore[]];
 	videoorientationchange: [unknown];
-	trace: [unknown];
+	trace: [TraceEventData];
 };
 export type ProducerObserverEvents = {
 	close: [];
@@ -724,7 +731,7 @@ export type ProducerObserverEvents = {
 	resume: [];
 	score: [ProducerScore[]];
 	videoorientationchange: [unknown];
-	trace: [unknown];
+	trace: [TraceEventData];
 };
 export type ProducerObserver = EnhancedEventEmitter<ProducerObserverEvents>;
 
@@ -745,7 +752,6 @@ export declare class Producer<ProducerAppData extends AppData = AppData> extends
 	getStats(): Promise<ProducerStat[]>;
 	pause(): Promise<void>;
 	resume(): Promise<void>;
-	/** Accepted for compatibility; no trace events are emitted yet. */
 	enableTraceEvent(types?: ProducerTraceEventType[]): Promise<void>;
 }
 
@@ -801,7 +807,7 @@ export type ConsumerEvents = ListenerError & {
 	producerresume: [];
 	score: [ConsumerScore];
 	layerschange: [ConsumerLayers?];
-	trace: [unknown];
+	trace: [TraceEventData];
 	rtp: [Buffer];
 };
 export type ConsumerObserverEvents = {
@@ -810,7 +816,7 @@ export type ConsumerObserverEvents = {
 	resume: [];
 	score: [ConsumerScore];
 	layerschange: [ConsumerLayers?];
-	trace: [unknown];
+	trace: [TraceEventData];
 };
 export type ConsumerObserver = EnhancedEventEmitter<ConsumerObserverEvents>;
 
@@ -842,7 +848,6 @@ export declare class Consumer<ConsumerAppData extends AppData = AppData> extends
 	setPriority(priority: number): Promise<void>;
 	unsetPriority(): Promise<void>;
 	requestKeyFrame(): Promise<void>;
-	/** Accepted for compatibility; no trace events are emitted yet. */
 	enableTraceEvent(types?: ConsumerTraceEventType[]): Promise<void>;
 }
 

@@ -115,6 +115,12 @@ impl NativeConsumer {
         core(self.consumer.set_priority_blocking(p))
     }
 
+    /// mediasoup's `consumer.enableTraceEvent()`.
+    #[napi]
+    pub fn enable_trace_event(&self, types: Vec<String>) -> napi::Result<()> {
+        core(self.consumer.enable_trace_event_blocking(types))
+    }
+
     /// Asks the producer for a key frame.
     #[napi]
     pub fn request_key_frame(&self) -> napi::Result<()> {

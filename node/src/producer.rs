@@ -74,6 +74,12 @@ impl NativeProducer {
         core(self.producer.get_stats_blocking())
     }
 
+    /// mediasoup's `producer.enableTraceEvent()`.
+    #[napi]
+    pub fn enable_trace_event(&self, types: Vec<String>) -> napi::Result<()> {
+        core(self.producer.enable_trace_event_blocking(types))
+    }
+
     /// mediasoup's `producer.dump()`.
     #[napi]
     pub fn dump(&self) -> napi::Result<Value> {

@@ -33,6 +33,11 @@ pub(crate) fn get_stats(transport: &TransportBase) -> napi::Result<Value> {
     core(transport.get_stats_blocking())
 }
 
+/// mediasoup's `transport.enableTraceEvent()`.
+pub(crate) fn enable_trace_event(transport: &TransportBase, types: Vec<String>) -> napi::Result<()> {
+    core(transport.enable_trace_event_blocking(types))
+}
+
 /// mediasoup's `transport.dump()`.
 pub(crate) fn dump(transport: &TransportBase) -> napi::Result<Value> {
     core(transport.dump_blocking())

@@ -119,6 +119,12 @@ impl NativeWebRtcTransport {
         transport_base::get_stats(&self.transport)
     }
 
+    /// mediasoup's `transport.enableTraceEvent()`.
+    #[napi]
+    pub fn enable_trace_event(&self, types: Vec<String>) -> napi::Result<()> {
+        transport_base::enable_trace_event(&self.transport, types)
+    }
+
     /// mediasoup's `transport.dump()`.
     #[napi]
     pub fn dump(&self) -> napi::Result<Value> {

@@ -31,6 +31,7 @@ use crate::producer::{Producer, ProducerOptions};
 use crate::rate::RateCalculator;
 use crate::rtp::receive_stats::ReportBlock;
 use crate::rtp::{nack, retransmission, rtcp, RtpPacket};
+use crate::trace::{TraceDirection, TraceEvent, TraceEventType};
 use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
 
 /// Local and remote address of a transport's flow, as mediasoup's `TransportTuple`.
@@ -105,6 +106,12 @@ pub(crate) struct TransportState {
     /// The CNAME all producers of this transport get (the first one given, else random).
     pub(crate) cname_for_producers: Option<String>,
     pub(crate) stats: TransportStats,
+    /// Round-trip time to the remote (ms), from its receiver reports about our sender reports.
+    pub(crate) rtt_ms: Option<f64>,
+    /// Enabled `trace` event types.
+    pub(crate) trace: crate::trace::TraceMask,
+    /// When the last round of sender reports went out.
+    last_sr_ms: Option<u64>,
     pub(crate) kind: TransportKind,
     pub(crate) closed: Arc<AtomicBool>,
 }
@@ -126,6 +133,9 @@ impl TransportState {
             rtcp_ssrc: crate::ortc::generate_ssrc(),
             cname_for_producers: None,
             stats: TransportStats::default(),
+            rtt_ms: None,
+            trace: Default::default(),
+            last_sr_ms: None,
             kind,
             closed,
         }
@@ -219,7 +229,7 @@ impl WorkerState {
 
     /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
     pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
-        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, .. } = self;
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
@@ -243,7 +253,9 @@ impl WorkerState {
         };
         let Some(p) = producers.get_mut(&pkey) else { return };
         // A retransmission from the publisher: restore the original and carry on with it.
-        let pkt = match p.rtx_target(&pkt) {
+        let rtx = p.rtx_target(&pkt);
+        let is_rtx = rtx.is_some();
+        let pkt = match rtx {
             Some((media_ssrc, media_pt)) => {
                 if !retransmission::restore_rtx(rtx_scratch, data, media_ssrc, media_pt) {
                     return; // padding-only probe or malformed
@@ -256,11 +268,18 @@ impl WorkerState {
             None => pkt,
         };
         let Some((encoding, key_frame)) = p.receive(&pkt, now) else { return };
+        if p.trace.any() {
+            p.trace_rtp(bus, &pkt, encoding, key_frame, is_rtx);
+        }
         if p.has_pending_nacks() {
             let mut nacks = vec![];
-            p.poll_nacks(now, t.rtcp_ssrc, &mut nacks);
+            let rtt = t.rtt_ms.map(|r| r as u64).unwrap_or(crate::producer::DEFAULT_RTT_MS);
+            p.poll_nacks(now, rtt, t.rtcp_ssrc, &mut nacks);
             for n in &nacks {
                 t.send_rtcp(n, now);
+            }
+            if !nacks.is_empty() && p.trace.has(TraceEventType::Nack) {
+                bus.emit(&p.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Nack, TraceDirection::Out, json!({})) });
             }
         }
         if p.paused {
@@ -270,6 +289,9 @@ impl WorkerState {
             let Some(c) = consumers.get_mut(ck) else { continue };
             if !c.forward(&pkt, encoding, key_frame, now, scratch) {
                 continue;
+            }
+            if c.trace.any() {
+                c.trace_rtp(bus, scratch, key_frame);
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
                 ct.send_rtp(scratch, now);
@@ -282,10 +304,11 @@ impl WorkerState {
         let Some(t) = self.transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
-        let mut key_frame_requests: Vec<Key> = vec![];
+        let mut key_frame_requests: Vec<(Key, TraceEventType, u32)> = vec![];
         let mut nacked: Vec<(Key, Vec<u16>)> = vec![];
         let mut reports: Vec<(Key, ReportBlock)> = vec![];
-        let mut sender_reports: Vec<(Key, u32, u64)> = vec![];
+        let mut sender_reports: Vec<(Key, u32, u64, [u8; 12])> = vec![];
+        let mut ntp_mid_now = None;
         for p in rtcp::compound(data) {
             if p.packet_type == 200 || p.packet_type == 201 {
                 // Report blocks about what we send (consumers), and SRs about what we receive.
@@ -293,15 +316,23 @@ impl WorkerState {
                 for i in 0..p.count as usize {
                     if let Some(b) = p.data.get(first + 24 * i..first + 24 * (i + 1)).and_then(ReportBlock::parse) {
                         if let Some(c) = t.consumer_ssrcs.get(&(b.ssrc as u64)) {
+                            if b.last_sr != 0 {
+                                // RFC 3550 §6.4.1: A - LSR - DLSR, in 1/65536 s.
+                                let a = *ntp_mid_now.get_or_insert_with(|| (rtcp::ntp_now(crate::producer::unix_ms()) >> 16) as u32);
+                                let rtt = a.wrapping_sub(b.last_sr).wrapping_sub(b.delay_since_last_sr);
+                                if rtt < 65536 * 10 {
+                                    t.rtt_ms = Some(rtt as f64 * 1000.0 / 65536.0);
+                                }
+                            }
                             reports.push((*c, b));
                         }
                     }
                 }
                 if p.packet_type == 200 {
-                    if let (Some(ssrc), Some(ntp)) = (p.data.get(4..8), p.data.get(8..16)) {
+                    if let (Some(ssrc), Some(ntp), Some(rest)) = (p.data.get(4..8), p.data.get(8..16), p.data.get(16..28)) {
                         let ssrc = u32::from_be_bytes(ssrc.try_into().unwrap_or_default());
                         if let Some(pk) = t.listener.ssrc.get(&(ssrc as u64)) {
-                            sender_reports.push((*pk, ssrc, u64::from_be_bytes(ntp.try_into().unwrap_or_default())));
+                            sender_reports.push((*pk, ssrc, u64::from_be_bytes(ntp.try_into().unwrap_or_default()), rest.try_into().unwrap_or_default()));
                         }
                     }
                 }
@@ -311,13 +342,15 @@ impl WorkerState {
                     nacked.push((*c, seqs));
                 }
             } else if p.is_pli() {
-                if let Some(c) = p.media_ssrc().and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
-                    key_frame_requests.push(*c);
+                if let Some(s) = p.media_ssrc() {
+                    if let Some(c) = t.consumer_ssrcs.get(&(s as u64)) {
+                        key_frame_requests.push((*c, TraceEventType::Pli, s));
+                    }
                 }
             } else if p.is_fir() {
                 for s in p.fir_ssrcs() {
                     if let Some(c) = t.consumer_ssrcs.get(&(s as u64)) {
-                        key_frame_requests.push(*c);
+                        key_frame_requests.push((*c, TraceEventType::Fir, s));
                     }
                 }
             }
@@ -327,17 +360,55 @@ impl WorkerState {
                 c.on_receiver_report(&b);
             }
         }
-        for (pk, ssrc, ntp) in sender_reports {
+        for (pk, ssrc, ntp, rest) in sender_reports {
             if let Some(p) = self.producers.get_mut(&pk) {
                 p.on_sender_report(ssrc, ntp, now);
+                if p.trace.has(TraceEventType::Sr) {
+                    let word = |i: usize| u32::from_be_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
+                    let info = json!({ "ssrc": ssrc, "ntpSec": (ntp >> 32) as u32, "ntpFrac": ntp as u32, "rtpTs": word(0), "packetCount": word(4), "octetCount": word(8) });
+                    self.bus.emit(&p.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Sr, TraceDirection::In, info) });
+                }
             }
         }
         for (c, seqs) in nacked {
+            if let Some(cs) = self.consumers.get(&c) {
+                if cs.trace.has(TraceEventType::Nack) {
+                    self.bus.emit(&cs.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Nack, TraceDirection::In, json!({})) });
+                }
+            }
             self.retransmit(c, &seqs, now);
         }
-        for c in key_frame_requests {
-            if let Some(pk) = self.consumers.get(&c).map(|c| c.producer) {
-                self.request_key_frame(pk, now);
+        for (c, typ, ssrc) in key_frame_requests {
+            let Some(cs) = self.consumers.get_mut(&c) else { continue };
+            if typ == TraceEventType::Fir {
+                cs.fir_count += 1;
+            } else {
+                cs.pli_count += 1;
+            }
+            if cs.trace.has(typ) {
+                self.bus.emit(&cs.id, EventKind::Trace { trace: TraceEvent::new(typ, TraceDirection::In, json!({ "ssrc": ssrc })) });
+            }
+            let pk = cs.producer;
+            self.request_key_frame(pk, now);
+        }
+    }
+
+    /// Sends an RTCP sender report per consumer that has sent media (NTP ↔ RTP mapping for lip
+    /// sync, and what the remote's RTT measurement answers), about once a second.
+    pub(crate) fn send_sender_reports(&mut self, key: Key, now: u64) {
+        let WorkerState { transports, consumers, .. } = self;
+        let Some(t) = transports.get_mut(&key) else { return };
+        if t.consumers.is_empty() || t.last_sr_ms.is_some_and(|last| now < last + SENDER_REPORT_INTERVAL_MS) {
+            return;
+        }
+        t.last_sr_ms = Some(now);
+        let ntp = rtcp::ntp_now(crate::producer::unix_ms());
+        let mut buf = Vec::with_capacity(64);
+        for i in 0..t.consumers.len() {
+            let Some(c) = consumers.get(&t.consumers[i]) else { continue };
+            buf.clear();
+            if c.write_sender_report(&mut buf, now, ntp) {
+                t.send_rtcp(&buf, now);
             }
         }
     }
@@ -453,7 +524,7 @@ impl WorkerState {
             "recvRtpHeaderExtensions": recv_exts,
             "rtpListener": { "ssrcTable": ssrc_table, "midTable": mid_table, "ridTable": rid_table },
             "maxMessageSize": 262144,
-            "traceEventTypes": [],
+            "traceEventTypes": t.trace.names(),
         });
         match &t.kind {
             TransportKind::Plain(p) => p.add_dump(&mut v),
@@ -465,6 +536,8 @@ impl WorkerState {
 
 /// Packets older than this are not retransmitted (the receiver has moved on).
 const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
+/// Spacing of a transport's sender reports.
+const SENDER_REPORT_INTERVAL_MS: u64 = 1000;
 
 /// Sub-millisecond part of the arrival time: the engine clock is in ms, transport-cc wants µs.
 fn micros_in_ms() -> u64 {
@@ -559,6 +632,16 @@ impl TransportBase {
     pub async fn get_stats(&self) -> Result<Value> {
         let key = self.key;
         self.worker.call(move |st| st.transport_stats(key)).await
+    }
+
+    /// mediasoup's `transport.enableTraceEvent(types)`: `probation`, `bwe`.
+    pub fn enable_trace_event_blocking(&self, types: Vec<String>) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| {
+            let types = TraceEventType::parse_list(&types, crate::trace::TRANSPORT_TYPES, "transport")?;
+            st.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?.trace = crate::trace::TraceMask::from_types(&types);
+            Ok(())
+        })
     }
 
     /// mediasoup's `transport.dump()`.

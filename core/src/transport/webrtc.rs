@@ -18,7 +18,6 @@ use super::{ListenInfo, PortRange, Protocol, TransportBase, TransportKind, Trans
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::new_uuid;
-use crate::producer::unix_ms;
 use crate::rtp::{is_rtcp, twcc::TwccRecorder};
 use crate::webrtc::dtls::{DtlsEvent, DtlsParameters, DtlsSession};
 use crate::webrtc::ice::{IceEvent, IceLite, IceParameters, IceState, StunOutcome};
@@ -138,7 +137,6 @@ pub(crate) struct WebRtcState {
     pub(crate) server: Option<Key>,
     pub(crate) twcc: TwccRecorder,
     pub(crate) srtp_decrypt_failures: u64,
-    pub(crate) last_sr_ms: u64,
 }
 
 impl WebRtcState {
@@ -410,7 +408,6 @@ impl WorkerState {
             server,
             twcc: TwccRecorder::new(crate::ortc::generate_ssrc()),
             srtp_decrypt_failures: 0,
-            last_sr_ms: 0,
         };
         let ufrag = state.ice.local_parameters().username_fragment;
         let t = TransportState::new(id.clone(), router, TransportKind::WebRtc(Box::new(state)), closed.clone());
@@ -627,7 +624,6 @@ impl WorkerState {
                 t.send_rtcp(f, now);
             }
         }
-        self.send_sender_reports(key, now);
     }
 }
 
@@ -716,32 +712,6 @@ impl WorkerState {
                 }
             }
             self.process_webrtc_events(k);
-        }
-    }
-
-    /// Sends an RTCP sender report per active consumer of the transport, about once a second.
-    pub(crate) fn send_sender_reports(&mut self, key: Key, now: u64) {
-        let WorkerState { transports, consumers, .. } = self;
-        let Some(t) = transports.get_mut(&key) else { return };
-        let due = match &mut t.kind {
-            TransportKind::WebRtc(w) if now >= w.last_sr_ms + 1000 => {
-                w.last_sr_ms = now;
-                true
-            }
-            _ => false,
-        };
-        if !due {
-            return;
-        }
-        let ntp = crate::rtp::rtcp::ntp_now(unix_ms());
-        let mut buf = Vec::with_capacity(64);
-        for ck in t.consumers.clone() {
-            if let Some(c) = consumers.get(&ck) {
-                buf.clear();
-                if c.write_sender_report(&mut buf, now, ntp) {
-                    t.send_rtcp(&buf, now);
-                }
-            }
         }
     }
 }

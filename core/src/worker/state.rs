@@ -184,6 +184,10 @@ impl WorkerState {
         for k in webrtc {
             self.webrtc_tick(k, now);
         }
+        let all: Vec<Key> = self.transports.keys().copied().collect();
+        for k in all {
+            self.send_sender_reports(k, now);
+        }
     }
 
     /// Receiver reports to publishers and `score` events for producers and consumers.
