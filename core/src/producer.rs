@@ -278,7 +278,7 @@ impl ProducerState {
                     "kind": kind,
                     "mimeType": s.mime_type,
                     "packetsLost": s.recv_stats.lost().max(0),
-                    "fractionLost": 0,
+                    "fractionLost": s.recv_stats.fraction_lost,
                     "packetsDiscarded": 0,
                     "packetsRetransmitted": s.packets_retransmitted,
                     "packetsRepaired": s.packets_repaired,
@@ -637,7 +637,14 @@ impl WorkerState {
     fn producer_stats(&mut self, key: Key) -> Result<Value> {
         let now = self.now_ms();
         let p = self.producers.get_mut(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))?;
-        Ok(p.stats_value(now))
+        let mut v = p.stats_value(now);
+        // The publisher's RTT, as this transport measures it from the remote's reports.
+        if let (Some(rtt), Value::Array(streams)) = (self.transports.get(&p.transport).and_then(|t| t.rtt_ms), &mut v) {
+            for s in streams {
+                s["roundTripTime"] = json!(rtt);
+            }
+        }
+        Ok(v)
     }
 }
 

@@ -88,6 +88,8 @@ pub struct ReceiveStats {
     bad_seq: Option<u16>,
     /// The current score (10 until measured).
     pub score: u8,
+    /// Fraction lost (1/256) in the last reporting interval.
+    pub fraction_lost: u8,
 }
 
 /// Largest forward gap still taken as the same stream (RFC 3550 A.1).
@@ -193,6 +195,7 @@ impl ReceiveStats {
             self.push_score(score_from_delivery(delivered as f64 / expected_interval as f64));
         }
         self.repaired_interval = 0;
+        self.fraction_lost = fraction_lost;
         let dlsr = self.last_sr_arrival_ms.map(|t| ((now_ms.saturating_sub(t)) * 65536 / 1000) as u32).unwrap_or(0);
         ReportBlock {
             ssrc,

@@ -186,9 +186,19 @@ class RoomServer {
 	}
 }
 
-async function startServer(extraEnv = {}) {
+/**
+ * Starts examples/room/server.js. `extraEnv` is passed to it; `options.announcedAddress` makes every
+ * listenInfo of its WebRtcServer / WebRtcTransports announce that address instead of the one it
+ * binds (127.0.0.1), e.g. to send the browsers through an impairment relay on 127.0.0.2.
+ */
+async function startServer(extraEnv = {}, options = {}) {
 	await prepare();
 	const port = await freeTcpPort();
+	const preload = [];
+	if (options.announcedAddress) {
+		extraEnv = { ...extraEnv, LIBSFU_E2E_ANNOUNCED_ADDRESS: options.announcedAddress };
+		preload.push('--require', __filename);
+	}
 	const env = {
 		...process.env,
 		PORT: String(port),
@@ -199,7 +209,7 @@ async function startServer(extraEnv = {}) {
 		NODE_PATH: [OWN_MODULES, process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
 		...extraEnv,
 	};
-	const proc = spawn(process.execPath, [path.join(ROOM_DIR, 'server.js')], {
+	const proc = spawn(process.execPath, [...preload, path.join(ROOM_DIR, 'server.js')], {
 		cwd: ROOM_DIR,
 		env,
 		// The IPC channel makes the server exit if this process dies without cleaning up.
@@ -276,8 +286,9 @@ class Session {
 		this.participants = [];
 	}
 
-	async start(env) {
-		this.server = await startServer(env);
+	/** `env`: extra environment of the room server; `options`: see startServer. */
+	async start(env, options) {
+		this.server = await startServer(env, options);
 		return this.server;
 	}
 
@@ -382,6 +393,48 @@ function consumerOf(report, peerName, kind) {
 function inbound(report, peerName, kind) {
 	const c = consumerOf(report, peerName, kind);
 	return (c && c.inbound) || {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside the room server
+
+/**
+ * Runs in the room server's process when startServer preloads this file (`node --require
+ * harness.js server.js`, see `announcedAddress`): replaces the SFU module the server is about to
+ * require with one whose workers' createWebRtcServer and routers' createWebRtcTransport add
+ * `announcedAddress` to every listenInfo. The server itself stays unchanged.
+ */
+function announceListenInfos(address) {
+	const { createRequire } = require('node:module');
+	const roomRequire = createRequire(path.join(ROOM_DIR, 'server.js'));
+	const name = process.env.SFU_MODULE || 'libsfu';
+	const sfu = roomRequire(name);
+	const announce = (options) =>
+		options && Array.isArray(options.listenInfos)
+			? { ...options, listenInfos: options.listenInfos.map((info) => ({ ...info, announcedAddress: address })) }
+			: options;
+	const createWorker = async (...args) => {
+		const worker = await sfu.createWorker(...args);
+		const createWebRtcServer = worker.createWebRtcServer.bind(worker);
+		worker.createWebRtcServer = (options) => createWebRtcServer(announce(options));
+		const createRouter = worker.createRouter.bind(worker);
+		worker.createRouter = async (...routerArgs) => {
+			const router = await createRouter(...routerArgs);
+			const createWebRtcTransport = router.createWebRtcTransport.bind(router);
+			router.createWebRtcTransport = (options) => createWebRtcTransport(announce(options));
+			return router;
+		};
+		return worker;
+	};
+	require.cache[roomRequire.resolve(name)].exports = Object.create(sfu, {
+		createWorker: { value: createWorker, enumerable: true },
+	});
+	console.log(`[e2e preload] every listenInfo announces ${address}`);
+}
+
+// Preloaded (no main module yet) into a room server that was asked to announce an address.
+if (require.main === undefined && process.env.LIBSFU_E2E_ANNOUNCED_ADDRESS) {
+	announceListenInfos(process.env.LIBSFU_E2E_ANNOUNCED_ADDRESS);
 }
 
 module.exports = {
