@@ -16,6 +16,7 @@ use crate::ortc;
 use crate::producer::{unix_ms, NO_PT};
 use crate::rate::RateCalculator;
 use crate::rtp::retransmission::{SendHistory, SentRecord};
+use crate::rtp::layers::{Decision, LayerCodec, LayerFilter, PacketInfo};
 use crate::rtp::{write_forwarded, ExtensionMap, ForwardHeader, RtpPacket, SeqTsRewriter};
 use crate::trace::{self, TraceDirection, TraceEvent, TraceEventType, TraceMask};
 use crate::rtp_parameters::{ConsumerLayers, ConsumerType, MediaKind, RtpCapabilities, RtpParameters};
@@ -76,6 +77,11 @@ pub(crate) struct ConsumerState {
     pub(crate) target_encoding: usize,
     /// Number of producer encodings (simulcast layers).
     num_encodings: usize,
+    /// The video codec's layer structure, as the payload descriptors tell it.
+    layer_codec: LayerCodec,
+    /// Temporal (simulcast) or spatial + temporal (SVC) layer dropping and payload-descriptor
+    /// continuity; `None` for simple and pipe consumers, which forward everything.
+    filter: Option<LayerFilter>,
     pub(crate) packets: u64,
     pub(crate) bytes: u64,
     rate: RateCalculator,
@@ -131,14 +137,20 @@ impl ConsumerState {
     }
 
     /// Writes this consumer's copy of `pkt` into `out`; false when the packet is not for it.
-    pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, key_frame: bool, now: u64, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, info: &PacketInfo, now: u64, out: &mut Vec<u8>) -> bool {
         if !self.active() {
             return false;
         }
-        if encoding == self.target_encoding && self.source_encoding != Some(encoding) && key_frame {
+        // A decodable entry point: the first packet of a key frame (H264 descriptors carry no
+        // frame boundaries, its key-frame NAL units are the entry).
+        let entry = info.key_frame && (info.start_of_frame || self.layer_codec == LayerCodec::H264);
+        if encoding == self.target_encoding && self.source_encoding != Some(encoding) && entry {
             // Switch layers only at a key frame of the target; the output stays continuous.
             self.source_encoding = Some(encoding);
             self.rewriter.request_sync();
+            if let Some(f) = &mut self.filter {
+                f.resync();
+            }
             self.layers_changed = true;
         }
         if self.source_encoding != Some(encoding) {
@@ -148,18 +160,39 @@ impl ConsumerState {
         if pt == NO_PT {
             return false;
         }
-        let Some((seq, ts)) = self.rewriter.rewrite(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now) else { return false };
-        if self.history.capacity() > 0 {
-            self.history.record(SentRecord { out_seq: seq, out_ts: ts, source_seq: pkt.sequence_number(), encoding: encoding as u8, sent_ms: now });
-        }
+        // Copy first (sequence number and timestamp are filled in below), so the layer filter can
+        // rewrite the payload descriptor in this consumer's copy.
         let hdr = ForwardHeader {
             ssrc: self.ssrc,
             payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
+            sequence_number: 0,
+            timestamp: 0,
             override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())),
         };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
+        let mut marker = pkt.marker();
+        if let Some(f) = &mut self.filter {
+            let before = f.current();
+            // The payload sits before any padding at the end of the copy.
+            let payload_offset = pkt.payload().as_ptr() as usize - pkt.data().as_ptr() as usize;
+            let start = out.len() - (pkt.data().len() - payload_offset);
+            let Some(payload) = out.get_mut(start..start + pkt.payload().len()) else { return false };
+            match f.process(info, payload, marker) {
+                Decision::Drop => {
+                    self.rewriter.drop_packet(pkt.ssrc(), pkt.sequence_number());
+                    return false;
+                }
+                Decision::Forward { marker: m } => marker = m,
+            }
+            self.layers_changed |= f.current() != before;
+        }
+        let Some((seq, ts)) = self.rewriter.rewrite(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now) else { return false };
+        out[1] = (out[1] & 0x7f) | if marker { 0x80 } else { 0 };
+        out[2..4].copy_from_slice(&seq.to_be_bytes());
+        out[4..8].copy_from_slice(&ts.to_be_bytes());
+        if self.history.capacity() > 0 {
+            self.history.record(SentRecord { out_seq: seq, out_ts: ts, source_seq: pkt.sequence_number(), encoding: encoding as u8, sent_ms: now });
+        }
         self.packets += 1;
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
@@ -195,13 +228,43 @@ impl ConsumerState {
         json!({ "score": self.score, "producerScore": producer_score, "producerScores": producer_scores })
     }
 
-    /// The layers currently forwarded (simulcast: spatial = encoding index).
+    /// The layers currently forwarded (simulcast: spatial = encoding index; SVC: what the layer
+    /// filter lets through). `None` for simple consumers and before anything was forwarded.
     pub(crate) fn current_layers(&self) -> Option<ConsumerLayers> {
-        if self.num_encodings < 2 {
-            return None;
+        let filter = self.filter.as_ref().and_then(|f| f.current());
+        match self.consumer_type {
+            ConsumerType::Simulcast => {
+                let temporal = filter.map(|(_, t)| t).or(self.preferred_layers.and_then(|l| l.temporal_layer)).unwrap_or(0);
+                self.source_encoding.map(|e| ConsumerLayers { spatial_layer: e as u8, temporal_layer: Some(temporal) })
+            }
+            ConsumerType::Svc => filter.map(|(s, t)| ConsumerLayers { spatial_layer: s, temporal_layer: Some(t) }),
+            _ => None,
         }
-        let temporal = self.preferred_layers.and_then(|l| l.temporal_layer);
-        self.source_encoding.map(|e| ConsumerLayers { spatial_layer: e as u8, temporal_layer: temporal.or(Some(0)) })
+    }
+
+    /// Applies the preferred layers to the layer filter (simulcast: the temporal layer within
+    /// the chosen encoding; SVC: both).
+    fn apply_preferred_layers(&mut self) {
+        let (Some(f), Some(l)) = (&mut self.filter, self.preferred_layers) else { return };
+        let temporal = l.temporal_layer.unwrap_or(u8::MAX);
+        let spatial = if self.consumer_type == ConsumerType::Svc { l.spatial_layer } else { 0 };
+        f.set_target(spatial, temporal);
+    }
+
+    /// An SVC consumer that wants a higher spatial layer than it forwards needs a key frame
+    /// (upper layers of `L*T*` and `L*T*_KEY` streams only become decodable there); asks again
+    /// every `SWITCH_RETRY_MS` until the switch happened.
+    pub(crate) fn wants_svc_key_frame(&mut self, now: u64) -> bool {
+        if self.consumer_type != ConsumerType::Svc || !self.active() {
+            return false;
+        }
+        let Some(f) = &self.filter else { return false };
+        let below = f.current().is_some_and(|(s, _)| s < f.target().0);
+        if below && now >= self.last_switch_request_ms + SWITCH_RETRY_MS {
+            self.last_switch_request_ms = now;
+            return true;
+        }
+        false
     }
 
     /// Rewrites a cached source packet as it was first sent (for a retransmission).
@@ -363,6 +426,15 @@ impl WorkerState {
             _ => None,
         };
         let num_encodings = if o.pipe { 1 } else { p.streams.len() };
+        let layer_codec = LayerCodec::from_mime(&mime_type);
+        let filter = match consumer_type {
+            ConsumerType::Simulcast | ConsumerType::Svc if kind == MediaKind::Video && layer_codec != LayerCodec::Other => {
+                let mode = ortc::parse_scalability_mode(params.encodings.first().and_then(|e| e.scalability_mode.as_deref()));
+                let spatial = if consumer_type == ConsumerType::Svc { mode.spatial_layers } else { 1 };
+                Some(LayerFilter::new(layer_codec, spatial, mode.temporal_layers))
+            }
+            _ => None,
+        };
 
         let mut rng = rand::thread_rng();
         let key = self.next_key();
@@ -372,7 +444,7 @@ impl WorkerState {
         flags.producer_paused.store(producer_paused, Ordering::Release);
         flags.priority.store(1, Ordering::Release);
         *flags.preferred_layers.lock() = preferred_layers;
-        let state = ConsumerState {
+        let mut state = ConsumerState {
             id: id.clone(),
             transport: tkey,
             producer: pkey,
@@ -389,6 +461,8 @@ impl WorkerState {
             source_encoding: if num_encodings < 2 { Some(0) } else { None },
             target_encoding: num_encodings.saturating_sub(1),
             num_encodings,
+            layer_codec,
+            filter,
             packets: 0,
             bytes: 0,
             rate: RateCalculator::default(),
@@ -413,6 +487,7 @@ impl WorkerState {
             fir_count: 0,
             trace: TraceMask::default(),
         };
+        state.apply_preferred_layers();
         let active = state.active();
         self.consumers.insert(key, state);
         if let Some(p) = self.producers.get_mut(&pkey) {
@@ -486,6 +561,7 @@ impl WorkerState {
         let clamped = ortc::consumer_preferred_layers(c.consumer_type, &c.rtp_parameters, Some(layers));
         c.preferred_layers = clamped;
         *c.flags.preferred_layers.lock() = clamped;
+        c.apply_preferred_layers();
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::ids::new_uuid;
 use crate::ortc;
 use crate::rate::RateCalculator;
-use crate::rtp::codecs::KeyFrameCodec;
+use crate::rtp::layers::{self, Av1Structure, LayerCodec, PacketInfo};
 use crate::rtp::nack::{write_nack, NackGenerator};
 use crate::rtp::receive_stats::{write_rr, ReceiveStats};
 use crate::rtp::retransmission::PacketCache;
@@ -42,6 +42,9 @@ pub struct ProducerOptions {
     pub app_data: serde_json::Value,
 }
 
+/// URI of the frame-marking header extension (H264 temporal layers).
+const FRAMEMARKING_URI: &str = "urn:ietf:params:rtp-hdrext:framemarking";
+
 /// Minimum spacing of key-frame requests when the app sets none.
 const DEFAULT_KEY_FRAME_REQUEST_DELAY_MS: u64 = 100;
 
@@ -59,7 +62,9 @@ pub(crate) struct RecvStream {
     pub(crate) last_key_frame_request_ms: Option<u64>,
     pub(crate) fir_seq: u8,
     pub(crate) mime_type: String,
-    pub(crate) codec: KeyFrameCodec,
+    pub(crate) codec: LayerCodec,
+    /// The AV1 dependency structure last announced on this stream.
+    av1: Av1Structure,
     /// Gaps to ask the publisher to resend (when it negotiated NACK).
     pub(crate) nack: Option<NackGenerator>,
     /// Recent packets, to answer consumers' NACKs (video).
@@ -97,6 +102,9 @@ pub(crate) struct ProducerState {
     pub(crate) consumers: Vec<Key>,
     pub(crate) rid_ext_id: u8,
     pub(crate) rrid_ext_id: u8,
+    /// AV1 dependency descriptor / H264 frame-marking extension ids (0: not negotiated).
+    dd_ext_id: u8,
+    framemarking_ext_id: u8,
     /// RTX payload type → media payload type.
     rtx_pt_map: [u8; 128],
     key_frame_request_delay: u64,
@@ -110,9 +118,9 @@ pub(crate) struct ProducerState {
 pub(crate) const NO_PT: u8 = 0xff;
 
 impl ProducerState {
-    /// Accounts for one packet; returns its encoding index and whether it starts a key frame
-    /// when it is media to forward.
-    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<(usize, bool)> {
+    /// Accounts for one packet; returns its encoding index and its layer information (key frame,
+    /// spatial/temporal layer from the payload descriptor) when it is media to forward.
+    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<(usize, PacketInfo)> {
         let ssrc = pkt.ssrc();
         let idx = match self.streams.iter().position(|s| s.ssrc == Some(ssrc)) {
             Some(i) => i,
@@ -126,7 +134,16 @@ impl ProducerState {
         s.bytes += pkt.data().len() as u64;
         s.rate.update(pkt.data().len(), now);
         s.last_packet_ms = Some(now);
-        let key_frame = self.kind == MediaKind::Video && s.codec.is_key_frame(pkt.payload());
+        let info = if self.kind == MediaKind::Video {
+            let ext = |id: u8| (id != 0).then(|| pkt.extension(id)).flatten();
+            let dd = ext(self.dd_ext_id);
+            let fm = ext(self.framemarking_ext_id);
+            // A packet whose descriptor does not parse is forwarded as a plain delta packet.
+            layers::parse(s.codec, pkt.payload(), dd, fm, &mut s.av1).unwrap_or_default()
+        } else {
+            PacketInfo::default()
+        };
+        let key_frame = info.key_frame;
         let seq = pkt.sequence_number();
         s.recv_stats.on_packet(seq, pkt.timestamp(), now * s.clock_rate as u64 / 1000);
         if let Some(n) = s.nack.as_mut() {
@@ -137,17 +154,26 @@ impl ProducerState {
         if let Some(c) = s.cache.as_mut() {
             c.store(seq, pkt.data());
         }
-        Some((idx, key_frame))
+        Some((idx, info))
     }
 
     /// Emits the `rtp` / `keyframe` trace events enabled for a received packet.
-    pub(crate) fn trace_rtp(&self, bus: &crate::events::EventBus, pkt: &RtpPacket<'_>, encoding: usize, key_frame: bool, is_rtx: bool) {
+    pub(crate) fn trace_rtp(&self, bus: &crate::events::EventBus, pkt: &RtpPacket<'_>, encoding: usize, info: &PacketInfo, is_rtx: bool) {
+        let key_frame = info.key_frame;
         let rtp = self.trace.has(TraceEventType::Rtp);
         let key = key_frame && self.trace.has(TraceEventType::Keyframe);
         if !rtp && !key {
             return;
         }
-        let ctx = trace::RtpTraceContext { key_frame, is_rtx, rid: self.streams.get(encoding).and_then(|s| s.rid.as_deref()), ..Default::default() };
+        let video = self.kind == MediaKind::Video;
+        let ctx = trace::RtpTraceContext {
+            key_frame,
+            is_rtx,
+            rid: self.streams.get(encoding).and_then(|s| s.rid.as_deref()),
+            spatial_layer: video.then_some(info.spatial),
+            temporal_layer: video.then_some(info.temporal),
+            ..Default::default()
+        };
         let info = trace::rtp_info(pkt, &ctx);
         if key {
             bus.emit(&self.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Keyframe, TraceDirection::In, info.clone()) });
@@ -375,6 +401,8 @@ impl WorkerState {
         let rid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
         let rrid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id");
         let twcc_id = ext_id(ortc::TRANSPORT_WIDE_CC_URI);
+        let dd_ext_id = ext_id(ortc::DEPENDENCY_DESCRIPTOR_URI);
+        let framemarking_ext_id = ext_id(FRAMEMARKING_URI);
 
         let t = self.transport(tkey)?;
         for e in &params.encodings {
@@ -445,7 +473,8 @@ impl WorkerState {
                 fir_count: 0,
                 last_key_frame_request_ms: None,
                 fir_seq: 0,
-                codec: KeyFrameCodec::from_mime(&mime_of(e.codec_payload_type)),
+                codec: LayerCodec::from_mime(&mime_of(e.codec_payload_type)),
+                av1: Av1Structure::new(),
                 nack: nack_enabled.then(NackGenerator::new),
                 cache: (o.kind == MediaKind::Video).then(|| PacketCache::new(PACKET_CACHE)),
                 nack_count: 0,
@@ -509,6 +538,8 @@ impl WorkerState {
                 consumers: vec![],
                 rid_ext_id: rid_id,
                 rrid_ext_id: rrid_id,
+                dd_ext_id,
+                framemarking_ext_id,
                 rtx_pt_map,
                 key_frame_request_delay: if o.key_frame_request_delay > 0 { o.key_frame_request_delay as u64 } else { DEFAULT_KEY_FRAME_REQUEST_DELAY_MS },
                 use_fir,

@@ -3,7 +3,7 @@
 
 mod packet;
 mod rewriter;
-pub mod codecs;
+pub mod layers;
 pub mod nack;
 pub mod retransmission;
 pub mod receive_stats;

@@ -267,9 +267,9 @@ impl WorkerState {
             }
             None => pkt,
         };
-        let Some((encoding, key_frame)) = p.receive(&pkt, now) else { return };
+        let Some((encoding, info)) = p.receive(&pkt, now) else { return };
         if p.trace.any() {
-            p.trace_rtp(bus, &pkt, encoding, key_frame, is_rtx);
+            p.trace_rtp(bus, &pkt, encoding, &info, is_rtx);
         }
         if p.has_pending_nacks() {
             let mut nacks = vec![];
@@ -287,11 +287,11 @@ impl WorkerState {
         }
         for ck in &p.consumers {
             let Some(c) = consumers.get_mut(ck) else { continue };
-            if !c.forward(&pkt, encoding, key_frame, now, scratch) {
+            if !c.forward(&pkt, encoding, &info, now, scratch) {
                 continue;
             }
             if c.trace.any() {
-                c.trace_rtp(bus, scratch, key_frame);
+                c.trace_rtp(bus, scratch, info.key_frame);
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
                 ct.send_rtp(scratch, now);

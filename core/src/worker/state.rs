@@ -157,6 +157,8 @@ impl WorkerState {
                     if let Some(e) = c.choose_layer(&p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS), now) {
                         wants_key_frame.push((c.producer, e));
                     }
+                } else if c.wants_svc_key_frame(now) {
+                    wants_key_frame.push((c.producer, 0));
                 }
             }
         }
