@@ -18,6 +18,8 @@ const state = {
 	name: params.get('name') || '',
 	tcp: params.get('tcp') === '1',
 	publish: params.get('nocam') !== '1',
+	// `vp8` (default): 3-layer simulcast; `vp9svc`: one VP9 stream with 3 spatial × 3 temporal layers.
+	video: params.get('video') || 'vp8',
 	phase: 'idle', // idle | joining | joined | left | failed
 	peerId: null,
 	device: null,
@@ -209,16 +211,21 @@ async function publish() {
 	const videoTrack = stream.getVideoTracks()[0];
 	if (videoTrack && state.device.canProduce('video')) {
 		setTrack(me, 'video', videoTrack);
-		const vp8 = state.device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+		const svc = state.video === 'vp9svc';
+		const mime = svc ? 'video/vp9' : 'video/vp8';
+		const codec = state.device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === mime);
 		const producer = await state.sendTransport.produce({
 			track: videoTrack,
-			codec: vp8,
-			// Three spatial layers (quarter, half, full resolution), three temporal layers each.
-			encodings: [
-				{ scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
-				{ scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
-				{ scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
-			],
+			codec,
+			encodings: svc
+				? // One stream, three spatial layers (quarter, half, full) with key-frame-only inter-layer prediction.
+					[{ maxBitrate: 2_000_000, scalabilityMode: 'L3T3_KEY' }]
+				: // Three spatial layers (quarter, half, full resolution), three temporal layers each.
+					[
+						{ scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+						{ scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+						{ scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
+					],
 			codecOptions: { videoGoogleStartBitrate: 1000 },
 			appData: { source: 'camera' },
 		});

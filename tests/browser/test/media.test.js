@@ -125,6 +125,51 @@ test('WebRtcServer: every transport on one UDP/TCP port (LIBSFU_WEBRTC_SERVER=1)
 });
 
 // The camera is 1280x720, so Chrome sends three spatial layers: 320x180, 640x360, 1280x720.
+/**
+ * Samples what Bob decodes of Alice's video, what the server's consumer forwards and what Alice
+ * encodes; `reach(what, wantWidth, spatial)` waits until Bob decodes frames of the wanted width
+ * while the consumer's currentLayers.spatialLayer is `spatial`.
+ */
+function layerFollower(s, alice, bob) {
+	const seen = [];
+	const timeline = [];
+	const t0 = Date.now();
+	const mark = (what) => timeline.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+	const sample = async () => {
+		const v = inbound(await bob.report(), 'Alice', 'video');
+		const state = await s.server.debugState();
+		const peers = (state.rooms || []).flatMap((r) => r.peers);
+		const consumer = peers.flatMap((p) => p.consumers).find((c) => c.kind === 'video') || {};
+		const producer = peers.flatMap((p) => p.producers).find((p) => p.kind === 'video') || {};
+		const video = (await alice.report()).producers.find((p) => p.kind === 'video');
+		const enc = (video ? video.outbound : []).map((o) => `${o.rid}:${o.scalabilityMode || ''}:kf=${o.keyFramesEncoded},pli=${o.pliCount}`).sort();
+		const srv = (Array.isArray(producer.stats) ? producer.stats : []).map((x) => `${x.rid}:pli=${x.pliCount},pkts=${x.packetCount}`);
+		mark(
+			`Bob ${v.frameWidth}px decoded=${v.framesDecoded} kf=${v.keyFramesDecoded} | ` +
+				`server consumer ${consumer.type} preferred=${JSON.stringify(consumer.preferredLayers)} current=${JSON.stringify(consumer.currentLayers)} | ` +
+				`server producer ${srv.join(' ')} | Alice ${enc.join(' ')}`,
+		);
+		return { width: v.frameWidth || 0, spatial: consumer.currentLayers ? consumer.currentLayers.spatialLayer : undefined, type: consumer.type };
+	};
+	const context = () => `timeline:\n${timeline.slice(-40).join('\n')}`;
+	const reach = async (what, want, spatial) => {
+		await s.waitFor(
+			what,
+			async () => {
+				const now = await sample();
+				if (seen[seen.length - 1] !== now.width) seen.push(now.width);
+				return want(now.width) && now.spatial === spatial;
+			},
+			{ timeout: 15_000, context },
+		);
+	};
+	const prefer = async (spatial, temporal) => {
+		mark(`setPreferredLayers(${spatial}, ${temporal})`);
+		await bob.page.evaluate(([sl, tl]) => window.room.setPreferredLayers(sl, tl), [spatial, temporal]);
+	};
+	return { seen, sample, reach, prefer };
+}
+
 test('simulcast: the consumer reaches the top layer and follows preferred layers', { timeout: 90_000 }, async (t) => {
 	const s = new Session();
 	try {
@@ -137,47 +182,40 @@ test('simulcast: the consumer reaches the top layer and follows preferred layers
 		// Alice must really send three layers, or the rest says nothing.
 		await s.waitFor('Alice sends three simulcast layers', async () => (await layers()).length === 3, { timeout: 15_000 });
 		const top = Math.max(...(await layers()).map((l) => Number(l.split(':')[1])));
-		// A timeline of what Bob decodes, what the server's consumer wants, and what Alice encodes.
-		const seen = [];
-		const timeline = [];
-		const t0 = Date.now();
-		const sample = async () => {
-			const v = inbound(await bob.report(), 'Alice', 'video');
-			const state = await s.server.debugState();
-			const peers = (state.rooms || []).flatMap((r) => r.peers);
-			const consumer = peers.flatMap((p) => p.consumers).find((c) => c.kind === 'video') || {};
-			const producer = peers.flatMap((p) => p.producers).find((p) => p.kind === 'video') || {};
-			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
-			const enc = (video ? video.outbound : []).map((o) => `${o.rid}:kf=${o.keyFramesEncoded},pli=${o.pliCount}`).sort();
-			const srv = (Array.isArray(producer.stats) ? producer.stats : []).map((x) => `${x.rid}:pli=${x.pliCount},pkts=${x.packetCount}`);
-			timeline.push(
-				`+${((Date.now() - t0) / 1000).toFixed(1)}s Bob ${v.frameWidth}px decoded=${v.framesDecoded} kf=${v.keyFramesDecoded} | ` +
-					`server consumer preferred=${JSON.stringify(consumer.preferredLayers)} current=${JSON.stringify(consumer.currentLayers)} | ` +
-					`server producer ${srv.join(' ')} | Alice ${enc.join(' ')}`,
-			);
-			return { width: v.frameWidth || 0, spatial: consumer.currentLayers ? consumer.currentLayers.spatialLayer : undefined };
-		};
-		const context = () => `timeline:\n${timeline.slice(-40).join('\n')}`;
-		// Bob decodes frames of the wanted size, and the server's consumer.currentLayers agrees.
-		const reach = async (what, want, spatial) => {
-			await s.waitFor(
-				what,
-				async () => {
-					const now = await sample();
-					if (seen[seen.length - 1] !== now.width) seen.push(now.width);
-					return want(now.width) && now.spatial === spatial;
-				},
-				{ timeout: 15_000, context },
-			);
-		};
-		await reach(`Bob receives Alice's top layer (${top} wide), currentLayers.spatialLayer 2`, (w) => w === top, 2);
-		timeline.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s setPreferredLayers(0, 2)`);
-		await bob.page.evaluate(() => window.room.setPreferredLayers(0, 2));
-		await reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4, 0);
-		timeline.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s setPreferredLayers(2, 2)`);
-		await bob.page.evaluate(() => window.room.setPreferredLayers(2, 2));
-		await reach('Bob goes back to the top layer after setPreferredLayers(2)', (w) => w === top, 2);
-		t.diagnostic(`frame widths at Bob: ${seen.join(' → ')}`);
+		const f = layerFollower(s, alice, bob);
+		await f.reach(`Bob receives Alice's top layer (${top} wide), currentLayers.spatialLayer 2`, (w) => w === top, 2);
+		await f.prefer(0, 2);
+		await f.reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4, 0);
+		await f.prefer(2, 2);
+		await f.reach('Bob goes back to the top layer after setPreferredLayers(2)', (w) => w === top, 2);
+		t.diagnostic(`frame widths at Bob: ${f.seen.join(' → ')}`);
+	} finally {
+		await s.close();
+	}
+});
+
+test('VP9 SVC (L3T3_KEY): a consumer at a lower spatial layer decodes the lower size', { timeout: 90_000 }, async (t) => {
+	const s = new Session();
+	try {
+		await s.start();
+		const { alice, bob } = await publishConsume(s, { video: 'vp9svc' });
+		const f = layerFollower(s, alice, bob);
+		const first = await f.sample();
+		assert.equal(first.type, 'svc', 'the server consumes a VP9 SVC producer with an svc consumer');
+		// The top spatial layer's width is what Bob decodes with every layer forwarded.
+		let top = 0;
+		await s.waitFor('Bob decodes the top spatial layer (currentLayers.spatialLayer 2)', async () => {
+			const now = await f.sample();
+			top = now.width;
+			return now.spatial === 2 && now.width >= 320;
+		}, { timeout: 20_000 });
+		await f.prefer(0, 2);
+		await f.reach(`Bob decodes the base layer (a quarter of ${top}) after setPreferredLayers(0)`, (w) => w > 0 && w <= top / 4 + 8, 0);
+		await f.prefer(1, 2);
+		await f.reach('Bob decodes the middle layer after setPreferredLayers(1)', (w) => w > top / 4 + 8 && w <= top / 2 + 8, 1);
+		await f.prefer(2, 2);
+		await f.reach(`Bob decodes the top layer (${top}) again after setPreferredLayers(2)`, (w) => w === top, 2);
+		t.diagnostic(`frame widths at Bob: ${f.seen.join(' → ')}`);
 	} finally {
 		await s.close();
 	}
