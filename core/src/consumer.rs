@@ -177,14 +177,16 @@ impl ConsumerState {
             let payload_offset = pkt.payload().as_ptr() as usize - pkt.data().as_ptr() as usize;
             let start = out.len() - (pkt.data().len() - payload_offset);
             let Some(payload) = out.get_mut(start..start + pkt.payload().len()) else { return false };
-            match f.process(info, payload, marker) {
+            let decision = f.process(info, payload, marker);
+            // (A switch down happens on a packet the new layers drop.)
+            self.layers_changed |= f.current() != before;
+            match decision {
                 Decision::Drop => {
                     self.rewriter.drop_packet(pkt.ssrc(), pkt.sequence_number());
                     return false;
                 }
                 Decision::Forward { marker: m } => marker = m,
             }
-            self.layers_changed |= f.current() != before;
         }
         let Some((seq, ts)) = self.rewriter.rewrite(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now) else { return false };
         out[1] = (out[1] & 0x7f) | if marker { 0x80 } else { 0 };

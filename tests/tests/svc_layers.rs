@@ -89,6 +89,17 @@ async fn vp8_temporal_layers_are_dropped_without_gaps_and_climbed_at_layer_sync(
     assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "{seqs:?}");
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(consumer.current_layers(), Some(ConsumerLayers { spatial_layer: 1, temporal_layer: Some(2) }));
+
+    // Down again: from the next frame start on, and currentLayers says so (the switch happens on
+    // a dropped frame).
+    consumer.set_preferred_layers_blocking(ConsumerLayers { spatial_layer: 1, temporal_layer: Some(0) }).unwrap();
+    send(18, false); // TL1: dropped
+    send(19, false); // TL2: dropped
+    send(20, false); // TL0
+    let got = sink.collect_rtp(3, Duration::from_millis(800));
+    assert_eq!(got.iter().map(|d| vp8_picture_id(d)).count(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(consumer.current_layers(), Some(ConsumerLayers { spatial_layer: 1, temporal_layer: Some(0) }));
     worker.close();
 }
 

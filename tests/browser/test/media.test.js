@@ -149,7 +149,8 @@ function layerFollower(s, alice, bob) {
 				`server consumer ${consumer.type} preferred=${JSON.stringify(consumer.preferredLayers)} current=${JSON.stringify(consumer.currentLayers)} | ` +
 				`server producer ${srv.join(' ')} | Alice ${enc.join(' ')}`,
 		);
-		return { width: v.frameWidth || 0, spatial: consumer.currentLayers ? consumer.currentLayers.spatialLayer : undefined, type: consumer.type };
+		const current = consumer.currentLayers || {};
+		return { width: v.frameWidth || 0, fps: v.framesPerSecond || 0, spatial: current.spatialLayer, temporal: current.temporalLayer, type: consumer.type };
 	};
 	const context = () => `timeline:\n${timeline.slice(-40).join('\n')}`;
 	const reach = async (what, want, spatial) => {
@@ -167,7 +168,9 @@ function layerFollower(s, alice, bob) {
 		mark(`setPreferredLayers(${spatial}, ${temporal})`);
 		await bob.page.evaluate(([sl, tl]) => window.room.setPreferredLayers(sl, tl), [spatial, temporal]);
 	};
-	return { seen, sample, reach, prefer };
+	/** Waits until `pred(sample)` holds. */
+	const until = (what, pred) => s.waitFor(what, async () => pred(await sample()), { timeout: 15_000, context });
+	return { seen, sample, reach, prefer, until };
 }
 
 test('simulcast: the consumer reaches the top layer and follows preferred layers', { timeout: 90_000 }, async (t) => {
@@ -184,6 +187,13 @@ test('simulcast: the consumer reaches the top layer and follows preferred layers
 		const top = Math.max(...(await layers()).map((l) => Number(l.split(':')[1])));
 		const f = layerFollower(s, alice, bob);
 		await f.reach(`Bob receives Alice's top layer (${top} wide), currentLayers.spatialLayer 2`, (w) => w === top, 2);
+		// Temporal layers: L1T3's base layer is a quarter of the frames.
+		let full = 0;
+		await f.until('Bob decodes at a steady frame rate', (x) => (full = x.fps) >= 12);
+		await f.prefer(2, 0);
+		await f.until(`Bob's frame rate drops below half of ${full} fps at temporal layer 0`, (x) => x.temporal === 0 && x.fps > 0 && x.fps <= full / 2 && x.width === top);
+		await f.prefer(2, 2);
+		await f.until('Bob gets the full frame rate back at temporal layer 2', (x) => x.temporal === 2 && x.fps >= full * 0.75);
 		await f.prefer(0, 2);
 		await f.reach('Bob drops to the lowest layer after setPreferredLayers(0)', (w) => w > 0 && w <= top / 4, 0);
 		await f.prefer(2, 2);
