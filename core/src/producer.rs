@@ -65,6 +65,10 @@ pub(crate) struct RecvStream {
     pub(crate) codec: LayerCodec,
     /// The AV1 dependency structure last announced on this stream.
     av1: Av1Structure,
+    /// `(spatial, temporal)` layers of this encoding (from its scalabilityMode) and a rate per
+    /// layer, row-major (empty for single-layer streams).
+    layers: (u8, u8),
+    layer_rates: Vec<RateCalculator>,
     /// Gaps to ask the publisher to resend (when it negotiated NACK).
     pub(crate) nack: Option<NackGenerator>,
     /// Recent packets, to answer consumers' NACKs (video).
@@ -82,6 +86,29 @@ pub(crate) struct RecvStream {
 const PACKET_CACHE: usize = 512;
 /// Round-trip time assumed for NACK spacing until RTCP measures it.
 pub(crate) const DEFAULT_RTT_MS: u64 = 50;
+
+impl RecvStream {
+    /// mediasoup's `bitrateByLayer`: for each `"S.T"`, what decoding that layer takes — every
+    /// layer of the lower spatial layers plus this spatial layer up to temporal layer T — or 0
+    /// when layer S.T itself is not arriving.
+    fn bitrate_by_layer(&mut self, now: u64) -> Value {
+        let (sl, tl) = (self.layers.0 as usize, self.layers.1 as usize);
+        let rates: Vec<u64> = self.layer_rates.iter_mut().map(|r| r.rate(now) as u64).collect();
+        let mut out = serde_json::Map::new();
+        if rates.len() != sl * tl {
+            return Value::Object(out);
+        }
+        for s in 0..sl {
+            let below: u64 = rates[..s * tl].iter().sum();
+            for t in 0..tl {
+                let own = rates[s * tl + t];
+                let v = if own == 0 { 0 } else { below + rates[s * tl..=s * tl + t].iter().sum::<u64>() };
+                out.insert(format!("{s}.{t}"), json!(v));
+            }
+        }
+        Value::Object(out)
+    }
+}
 
 pub(crate) struct ProducerState {
     pub(crate) id: String,
@@ -144,6 +171,12 @@ impl ProducerState {
             PacketInfo::default()
         };
         let key_frame = info.key_frame;
+        if !s.layer_rates.is_empty() && info.spatial < s.layers.0 && info.temporal < s.layers.1 {
+            let i = info.spatial as usize * s.layers.1 as usize + info.temporal as usize;
+            if let Some(r) = s.layer_rates.get_mut(i) {
+                r.update(pkt.data().len(), now);
+            }
+        }
         let seq = pkt.sequence_number();
         s.recv_stats.on_packet(seq, pkt.timestamp(), now * s.clock_rate as u64 / 1000);
         if let Some(n) = s.nack.as_mut() {
@@ -317,7 +350,7 @@ impl ProducerState {
                     "byteCount": s.bytes,
                     "bitrate": s.rate.rate(now),
                     "jitter": s.recv_stats.jitter(),
-                    "bitrateByLayer": {},
+                    "bitrateByLayer": s.bitrate_by_layer(now),
                 });
                 if let Some(r) = &s.rid {
                     v["rid"] = json!(r);
@@ -444,6 +477,7 @@ impl WorkerState {
                 rtx_pt_map[(c.payload_type & 0x7f) as usize] = apt as u8;
             }
         }
+        let layer_mode = |e: &crate::rtp_parameters::RtpEncodingParameters| ortc::parse_scalability_mode(e.scalability_mode.as_deref());
         let clock_of = |pt: Option<u8>| -> u32 {
             let c = match pt {
                 Some(pt) => params.codecs.iter().find(|c| c.payload_type == pt),
@@ -475,6 +509,12 @@ impl WorkerState {
                 fir_seq: 0,
                 codec: LayerCodec::from_mime(&mime_of(e.codec_payload_type)),
                 av1: Av1Structure::new(),
+                layers: (layer_mode(e).spatial_layers.max(1), layer_mode(e).temporal_layers.max(1)),
+                layer_rates: {
+                    let m = layer_mode(e);
+                    let n = m.spatial_layers.max(1) as usize * m.temporal_layers.max(1) as usize;
+                    if o.kind == MediaKind::Video && n > 1 { (0..n).map(|_| RateCalculator::default()).collect() } else { vec![] }
+                },
                 nack: nack_enabled.then(NackGenerator::new),
                 cache: (o.kind == MediaKind::Video).then(|| PacketCache::new(PACKET_CACHE)),
                 nack_count: 0,

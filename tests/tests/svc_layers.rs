@@ -100,6 +100,16 @@ async fn vp8_temporal_layers_are_dropped_without_gaps_and_climbed_at_layer_sync(
     assert_eq!(got.iter().map(|d| vp8_picture_id(d)).count(), 1);
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(consumer.current_layers(), Some(ConsumerLayers { spatial_layer: 1, temporal_layer: Some(0) }));
+
+    // The producer's stats break the arriving stream down by layer (cumulative up to T).
+    for f in 21..25 {
+        send(f, false);
+    }
+    sink.collect_rtp(1, Duration::from_millis(300));
+    let stats = producer.get_stats().await.unwrap();
+    let by_layer = &stats.as_array().unwrap().iter().find(|s| s["ssrc"] == 200).unwrap()["bitrateByLayer"];
+    let (l0, l1, l2) = (by_layer["0.0"].as_u64().unwrap(), by_layer["0.1"].as_u64().unwrap(), by_layer["0.2"].as_u64().unwrap());
+    assert!(l0 > 0 && l1 > l0 && l2 > l1, "{by_layer}");
     worker.close();
 }
 
