@@ -23,6 +23,12 @@ pub enum ObjectKind {
     Consumer,
     /// A WebRTC server.
     WebRtcServer,
+    /// A data producer.
+    DataProducer,
+    /// A data consumer.
+    DataConsumer,
+    /// An audio level or active speaker observer.
+    RtpObserver,
 }
 
 /// Why an object was closed.
@@ -39,6 +45,8 @@ pub enum CloseReason {
     TransportClosed,
     /// The producer it consumed closed.
     ProducerClosed,
+    /// The data producer it consumed closed.
+    DataProducerClosed,
 }
 
 /// What happened.
@@ -98,6 +106,42 @@ pub enum EventKind {
     Trace {
         /// mediasoup's `{type, timestamp, direction, info}`.
         trace: crate::trace::TraceEvent,
+    },
+    /// A consumer of a DirectTransport sent an RTP packet (to the application).
+    Rtp {
+        /// The packet.
+        #[serde(skip)]
+        packet: Vec<u8>,
+    },
+    /// A DirectTransport sent an RTCP packet (to the application).
+    Rtcp {
+        /// The packet.
+        #[serde(skip)]
+        packet: Vec<u8>,
+    },
+    /// A data consumer of a DirectTransport received a message (for the application).
+    Message {
+        /// PPID: 51 text, 53 binary, 56/57 empty.
+        ppid: u32,
+        /// The message.
+        #[serde(skip)]
+        message: Vec<u8>,
+    },
+    /// A data consumer's data producer was paused.
+    DataProducerPause,
+    /// A data consumer's data producer was resumed.
+    DataProducerResume,
+    /// A data consumer's message did not fit the SCTP send buffer and was dropped.
+    SctpSendBufferFull,
+    /// A data consumer's SCTP buffered amount fell to its threshold.
+    BufferedAmountLow {
+        /// Bytes still buffered.
+        buffered_amount: usize,
+    },
+    /// A transport's SCTP association changed state.
+    SctpStateChange {
+        /// `new`, `connecting`, `connected`, `failed` or `closed`.
+        sctp_state: String,
     },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {

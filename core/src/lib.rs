@@ -41,6 +41,7 @@ mod router;
 mod transport;
 mod producer;
 mod consumer;
+mod data;
 mod trace;
 
 pub use app_data::AppData;
@@ -50,12 +51,13 @@ pub use rtp_parameters::*;
 pub use worker::{ResourceUsage, Worker, WorkerSettings, WorkerUpdateableSettings};
 pub use router::{Router, RouterOptions};
 pub use transport::{
-    IceCandidate, ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, PortRange, Protocol, TransportBase, TransportTuple,
+    DirectTransport, DirectTransportOptions, IceCandidate, ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, PortRange, Protocol, TransportBase, TransportTuple,
     WebRtcServer, WebRtcServerOptions, WebRtcTransport, WebRtcTransportOptions,
 };
 pub use webrtc::{DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceParameters, IceState};
 pub use producer::{Producer, ProducerOptions};
 pub use consumer::{Consumer, ConsumerOptions};
+pub use data::{ppid, DataConsumer, DataConsumerOptions, DataProducer, DataProducerOptions, DataType, SctpStreamParameters};
 pub use rate::RateCalculator;
 pub use trace::{TraceDirection, TraceEvent, TraceEventType};
 

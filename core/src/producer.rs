@@ -396,6 +396,7 @@ pub(crate) struct ProducerData {
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
+    direct: bool,
 }
 
 impl WorkerState {
@@ -587,7 +588,8 @@ impl WorkerState {
                 closed: closed.clone(),
             },
         );
-        Ok(ProducerData { app_data: o.app_data, key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed })
+        let direct = matches!(self.transport(tkey)?.kind, crate::transport::TransportKind::Direct(_));
+        Ok(ProducerData { app_data: o.app_data, key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed, direct })
     }
 
     pub(crate) fn producer(&self, key: Key) -> Result<&ProducerState> {
@@ -731,6 +733,8 @@ pub struct Producer {
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
+    /// Produced on a DirectTransport (the application sends its RTP with `send()`).
+    direct: bool,
 }
 
 impl Producer {
@@ -750,6 +754,7 @@ impl Producer {
             producer_type: d.producer_type,
             paused: d.paused,
             closed: d.closed,
+            direct: d.direct,
         }
     }
 
@@ -813,6 +818,28 @@ impl Producer {
         let key = self.key;
         self.worker.call(move |st| st.producer_stats(key)).await
     }
+    /// Injects an RTP packet (producers of a DirectTransport only): routed to the consumers as if
+    /// a remote had sent it. Does not wait for the engine; malformed packets are dropped and
+    /// counted like any other.
+    pub fn send(&self, packet: Vec<u8>) -> Result<()> {
+        if !self.direct {
+            return Err(Error::unsupported("send() is only available on producers of a DirectTransport"));
+        }
+        if self.closed() {
+            return Err(Error::InvalidState("producer closed".into()));
+        }
+        if crate::rtp::RtpPacket::parse(&packet).is_none() {
+            return Err(Error::type_err("rtpPacket is not an RTP packet"));
+        }
+        let key = self.key;
+        self.worker.post(move |st| {
+            if let Err(e) = st.direct_producer_send(key, &packet) {
+                tracing::warn!("producer.send(): {e}");
+            }
+        });
+        Ok(())
+    }
+
     /// mediasoup's `producer.enableTraceEvent(types)`: `rtp`, `keyframe`, `nack`, `pli`, `fir`,
     /// `sr` (an empty list disables tracing); events arrive as [`EventKind::Trace`].
     pub fn enable_trace_event_blocking(&self, types: Vec<String>) -> Result<()> {

@@ -32,6 +32,8 @@ pub(crate) struct RouterState {
     pub(crate) transports: Vec<Key>,
     /// Producers of this router by id (consume() and canConsume() look them up here).
     pub(crate) producers: HashMap<String, Key>,
+    /// Data producers of this router by id (consumeData() looks them up here).
+    pub(crate) data_producers: HashMap<String, Key>,
     closed: Arc<AtomicBool>,
 }
 
@@ -51,7 +53,7 @@ impl WorkerState {
         let closed = Arc::new(AtomicBool::new(false));
         self.routers.insert(
             key,
-            RouterState { id: id.clone(), rtp_capabilities: rtp_capabilities.clone(), transports: vec![], producers: HashMap::new(), closed: closed.clone() },
+            RouterState { id: id.clone(), rtp_capabilities: rtp_capabilities.clone(), transports: vec![], producers: HashMap::new(), data_producers: HashMap::new(), closed: closed.clone() },
         );
         Ok(RouterData { app_data: options.app_data, key, id, rtp_capabilities, closed })
     }
@@ -161,6 +163,20 @@ impl Router {
         let key = self.key;
         let d = self.worker.call_blocking(move |st| st.create_plain_transport(key, options))?;
         Ok(PlainTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates a DirectTransport: RTP and data to and from the application itself.
+    pub fn create_direct_transport_blocking(&self, options: crate::DirectTransportOptions) -> Result<crate::DirectTransport> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_direct_transport(key, options))?;
+        Ok(crate::DirectTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Async twin of [`Router::create_direct_transport_blocking`].
+    pub async fn create_direct_transport(&self, options: crate::DirectTransportOptions) -> Result<crate::DirectTransport> {
+        let key = self.key;
+        let d = self.worker.call(move |st| st.create_direct_transport(key, options)).await?;
+        Ok(crate::DirectTransport::from_data(self.worker.clone(), d))
     }
 
     /// Creates a WebRTC transport (ICE-lite, DTLS, SRTP) for a browser.

@@ -104,7 +104,14 @@ async fn producer_and_consumer_trace_packets_and_feedback() {
     assert!(rtp_out.iter().all(|t| t.direction == TraceDirection::Out && t.info["rtpPacket"]["ssrc"] == cssrc));
     assert!(ctr.iter().any(|t| t.typ == TraceEventType::Pli && t.direction == TraceDirection::In && t.info["ssrc"] == cssrc), "{ctr:?}");
 
-    let stats = consumer.get_stats().await.unwrap();
+    let mut stats = consumer.get_stats().await.unwrap();
+    for _ in 0..100 {
+        if stats[0]["roundTripTime"].is_number() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stats = consumer.get_stats().await.unwrap();
+    }
     assert_eq!(stats[0]["pliCount"], 1, "{stats}");
     let rtt = stats[0]["roundTripTime"].as_f64().unwrap_or_else(|| panic!("roundTripTime in {stats}"));
     assert!((0.0..100.0).contains(&rtt), "loopback RTT {rtt}");

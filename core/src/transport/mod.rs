@@ -2,8 +2,10 @@
 //! every kind shares live here (RTP listener, produce/consume, stats, close cascade); each kind
 //! adds its own I/O (`plain.rs`).
 
+mod direct;
 pub(crate) mod io;
 mod listen;
+pub(crate) mod sctp;
 mod plain;
 pub(crate) mod webrtc;
 pub(crate) mod webrtc_server;
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use listen::{ListenInfo, PortRange, Protocol};
+pub use direct::{DirectTransport, DirectTransportOptions};
 pub use plain::{PlainTransport, PlainTransportConnect, PlainTransportOptions};
 pub(crate) use plain::PlainState;
 pub use webrtc::{IceCandidate, WebRtcTransport, WebRtcTransportOptions};
@@ -86,6 +89,7 @@ pub(crate) struct TransportStats {
 pub(crate) enum TransportKind {
     Plain(PlainState),
     WebRtc(Box<webrtc::WebRtcState>),
+    Direct(direct::DirectState),
 }
 
 pub(crate) struct TransportState {
@@ -93,6 +97,13 @@ pub(crate) struct TransportState {
     pub(crate) router: Key,
     pub(crate) producers: Vec<Key>,
     pub(crate) consumers: Vec<Key>,
+    pub(crate) data_producers: Vec<Key>,
+    pub(crate) data_consumers: Vec<Key>,
+    /// Largest data message accepted or delivered (SCTP `maxMessageSize`, DirectTransport
+    /// `maxMessageSize`).
+    pub(crate) max_message_size: usize,
+    /// The SCTP association, when `enableSctp`.
+    pub(crate) sctp: Option<sctp::SctpTransport>,
     pub(crate) listener: RtpListener,
     /// Consumer SSRC → consumer, for RTCP feedback from the remote.
     pub(crate) consumer_ssrcs: KeyMap<Key>,
@@ -123,6 +134,10 @@ impl TransportState {
             router,
             producers: vec![],
             consumers: vec![],
+            data_producers: vec![],
+            data_consumers: vec![],
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            sctp: None,
             listener: RtpListener::default(),
             consumer_ssrcs: KeyMap::default(),
             mid_ext_id: 0,
@@ -141,11 +156,13 @@ impl TransportState {
         }
     }
 
-    /// Sends an RTP packet to the remote, if it is known.
-    pub(crate) fn send_rtp(&mut self, buf: &[u8], now: u64) {
+    /// Sends consumer `from`'s RTP packet to the remote, if it is known (a DirectTransport hands
+    /// it to the application as the consumer's `rtp` event).
+    pub(crate) fn send_rtp(&mut self, from: &str, buf: &[u8], now: u64) {
         let sent = match &mut self.kind {
             TransportKind::Plain(p) => p.send_rtp(buf),
             TransportKind::WebRtc(w) => w.send_rtp(buf),
+            TransportKind::Direct(d) => d.deliver(from, EventKind::Rtp { packet: buf.to_vec() }),
         };
         if sent {
             self.stats.bytes_sent += buf.len() as u64;
@@ -160,6 +177,7 @@ impl TransportState {
         let sent = match &mut self.kind {
             TransportKind::Plain(p) => p.send_rtcp(buf),
             TransportKind::WebRtc(w) => w.send_rtcp(buf),
+            TransportKind::Direct(d) => d.deliver(&self.id, EventKind::Rtcp { packet: buf.to_vec() }),
         };
         if sent {
             self.stats.bytes_sent += buf.len() as u64;
@@ -177,6 +195,7 @@ impl TransportState {
         match self.kind {
             TransportKind::Plain(_) => "plain-rtp-transport",
             TransportKind::WebRtc(_) => "webrtc-transport",
+            TransportKind::Direct(_) => "direct-transport",
         }
     }
 }
@@ -202,16 +221,24 @@ impl WorkerState {
     pub(crate) fn close_transport(&mut self, key: Key, reason: CloseReason) {
         let Some(t) = self.transports.get(&key) else { return };
         let (producers, consumers) = (t.producers.clone(), t.consumers.clone());
+        let (data_producers, data_consumers) = (t.data_producers.clone(), t.data_consumers.clone());
         for c in consumers {
             self.close_consumer(c, CloseReason::TransportClosed);
         }
         for p in producers {
             self.close_producer(p, CloseReason::TransportClosed);
         }
+        for c in data_consumers {
+            self.close_data_consumer(c, CloseReason::TransportClosed);
+        }
+        for p in data_producers {
+            self.close_data_producer(p, CloseReason::TransportClosed);
+        }
         let now = self.now_ms();
         if let Some(mut t) = self.transports.remove(&key) {
             match &mut t.kind {
                 TransportKind::Plain(p) => p.shutdown(),
+                TransportKind::Direct(_) => {}
                 TransportKind::WebRtc(w) => {
                     w.shutdown(now);
                     if let Some(s) = w.server {
@@ -294,7 +321,7 @@ impl WorkerState {
                 c.trace_rtp(bus, scratch, info.key_frame);
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(scratch, now);
+                ct.send_rtp(&c.id, scratch, now);
             }
         }
     }
@@ -440,7 +467,7 @@ impl WorkerState {
             };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(out, now);
+                ct.send_rtp(&c.id, out, now);
             }
         }
     }
@@ -491,6 +518,7 @@ impl WorkerState {
         match &t.kind {
             TransportKind::Plain(p) => p.add_stats(&mut v),
             TransportKind::WebRtc(w) => w.add_stats(&mut v),
+            TransportKind::Direct(_) => {}
         }
         Ok(Value::Array(vec![v]))
     }
@@ -500,6 +528,8 @@ impl WorkerState {
         let ids = |keys: &Vec<Key>, f: &dyn Fn(Key) -> Option<String>| keys.iter().filter_map(|k| f(*k)).collect::<Vec<_>>();
         let producer_ids = ids(&t.producers, &|k| self.producers.get(&k).map(|p| p.id.clone()));
         let consumer_ids = ids(&t.consumers, &|k| self.consumers.get(&k).map(|c| c.id.clone()));
+        let data_producer_ids = ids(&t.data_producers, &|k| self.data_producers.get(&k).map(|p| p.id.clone()));
+        let data_consumer_ids = ids(&t.data_consumers, &|k| self.data_consumers.get(&k).map(|c| c.id.clone()));
         let pid = |k: &Key| self.producers.get(k).map(|p| p.id.clone()).unwrap_or_default();
         let ssrc_table: Vec<Value> = t.listener.ssrc.iter().map(|(s, k)| json!({"key": s, "value": pid(k)})).collect();
         let mid_table: Vec<Value> = t.listener.mid.iter().map(|(m, k)| json!({"key": m, "value": pid(k)})).collect();
@@ -514,21 +544,22 @@ impl WorkerState {
         }
         let mut v = json!({
             "id": t.id,
-            "direct": false,
+            "direct": matches!(t.kind, TransportKind::Direct(_)),
             "producerIds": producer_ids,
             "consumerIds": consumer_ids,
             "mapSsrcConsumerId": map_ssrc_consumer,
             "mapRtxSsrcConsumerId": [],
-            "dataProducerIds": [],
-            "dataConsumerIds": [],
+            "dataProducerIds": data_producer_ids,
+            "dataConsumerIds": data_consumer_ids,
             "recvRtpHeaderExtensions": recv_exts,
             "rtpListener": { "ssrcTable": ssrc_table, "midTable": mid_table, "ridTable": rid_table },
-            "maxMessageSize": 262144,
+            "maxMessageSize": t.max_message_size,
             "traceEventTypes": t.trace.names(),
         });
         match &t.kind {
             TransportKind::Plain(p) => p.add_dump(&mut v),
             TransportKind::WebRtc(w) => w.add_dump(&mut v),
+            TransportKind::Direct(_) => {}
         }
         Ok(v)
     }
@@ -536,6 +567,8 @@ impl WorkerState {
 
 /// Packets older than this are not retransmitted (the receiver has moved on).
 const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
+/// mediasoup's default `maxMessageSize` (SCTP and DirectTransport).
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 262_144;
 /// Spacing of a transport's sender reports.
 const SENDER_REPORT_INTERVAL_MS: u64 = 1000;
 
@@ -620,6 +653,22 @@ impl TransportBase {
         let key = self.key;
         let d = self.worker.call_blocking(move |st| st.consume(key, options))?;
         Ok(Consumer::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates a data producer: the remote sends messages on an SCTP stream (or, on a
+    /// DirectTransport, the application sends them with [`crate::DataProducer::send_blocking`]).
+    pub fn produce_data_blocking(&self, options: crate::DataProducerOptions) -> Result<crate::DataProducer> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_data_producer(key, options))?;
+        Ok(crate::DataProducer::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates a data consumer: a router data producer's messages go to this transport's remote
+    /// (or, on a DirectTransport, to the application as `message` events).
+    pub fn consume_data_blocking(&self, options: crate::DataConsumerOptions) -> Result<crate::DataConsumer> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_data_consumer(key, options))?;
+        Ok(crate::DataConsumer::from_data(self.worker.clone(), d))
     }
 
     /// mediasoup's `transport.getStats()`.

@@ -64,6 +64,8 @@ pub(crate) struct WorkerState {
     pub(crate) transports: KeyMap<TransportState>,
     pub(crate) producers: KeyMap<ProducerState>,
     pub(crate) consumers: KeyMap<ConsumerState>,
+    pub(crate) data_producers: KeyMap<crate::data::DataProducerState>,
+    pub(crate) data_consumers: KeyMap<crate::data::DataConsumerState>,
     pub(crate) webrtc_servers: KeyMap<WebRtcServerState>,
     certificate: Option<std::sync::Arc<WorkerCertificate>>,
     /// Reused output buffer for forwarded packets.
@@ -95,6 +97,8 @@ impl WorkerState {
             transports: KeyMap::default(),
             producers: KeyMap::default(),
             consumers: KeyMap::default(),
+            data_producers: KeyMap::default(),
+            data_consumers: KeyMap::default(),
             webrtc_servers: KeyMap::default(),
             certificate: None,
             scratch: Vec::with_capacity(1500),
