@@ -48,7 +48,7 @@ class Consumer extends EngineObject {
 		const producerScores = (producer ? producer.rtpParameters.encodings : [{}]).map(() => 10);
 		this.#score = { score: 10, producerScore: 10, producerScores };
 		if (producer) producer._addConsumer(this);
-		events.on(this.#id, (ev) => this.#onEngineEvent(ev));
+		events.on(this.#id, (ev, data) => this.#onEngineEvent(ev, data));
 	}
 
 	get id() {
@@ -163,8 +163,10 @@ class Consumer extends EngineObject {
 		if (!this.#paused) this.observer.safeEmit(producerPaused ? 'pause' : 'resume');
 	}
 
-	#onEngineEvent(ev) {
-		if (ev.event === 'producerPause' || ev.event === 'producerResume') {
+	#onEngineEvent(ev, data) {
+		if (ev.event === 'rtp') {
+			if (!this.closed) this.safeEmit('rtp', data);
+		} else if (ev.event === 'producerPause' || ev.event === 'producerResume') {
 			this._syncProducerPaused();
 		} else if (ev.event === 'closed' && ev.reason === 'producerClosed') {
 			this._closeLocally('@producerclose', 'producerclose');

@@ -92,6 +92,15 @@ class Producer extends EngineObject {
 		this.#setPaused(false);
 	}
 
+	/**
+	 * Injects an RTP packet (producers of a DirectTransport only).
+	 */
+	send(rtpPacket) {
+		this._assertOpen();
+		if (!Buffer.isBuffer(rtpPacket)) throw new TypeError('rtpPacket must be a Buffer');
+		call(() => this.#native.send(rtpPacket));
+	}
+
 	async enableTraceEvent(types = []) {
 		this._assertOpen();
 		if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {

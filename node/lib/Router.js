@@ -9,6 +9,7 @@ const { call } = require('./native');
 const { UnsupportedError } = require('./errors');
 const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
+const { DirectTransport } = require('./DirectTransport');
 const { WebRtcTransport } = require('./WebRtcTransport');
 const { WebRtcServer } = require('./WebRtcServer');
 
@@ -66,6 +67,15 @@ class Router extends EngineObject {
 		return transport;
 	}
 
+	async createDirectTransport(options = {}) {
+		this._assertOpen();
+		const { appData, json } = splitOptions(options);
+		const native = call(() => this.#native.createDirectTransport(json));
+		const transport = new DirectTransport({ native, worker: this.#worker, router: this, events: this.#events, appData });
+		this.#addTransport(transport);
+		return transport;
+	}
+
 	// mediasoup's options, with `webRtcServer` (a WebRtcServer) passed to the engine by its id.
 	async createWebRtcTransport(options) {
 		this._assertOpen();
@@ -85,10 +95,6 @@ class Router extends EngineObject {
 
 	async createPipeTransport() {
 		return this.#unsupported('createPipeTransport');
-	}
-
-	async createDirectTransport() {
-		return this.#unsupported('createDirectTransport');
 	}
 
 	async pipeToRouter() {

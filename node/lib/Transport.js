@@ -10,6 +10,8 @@ const { UnsupportedError } = require('./errors');
 const { splitOptions } = require('./options');
 const { Producer } = require('./Producer');
 const { Consumer } = require('./Consumer');
+const { DataProducer } = require('./DataProducer');
+const { DataConsumer } = require('./DataConsumer');
 
 const logger = new Logger('Transport');
 
@@ -21,6 +23,8 @@ class Transport extends EngineObject {
 	#id;
 	#producers = new Map();
 	#consumers = new Map();
+	#dataProducers = new Map();
+	#dataConsumers = new Map();
 
 	/**
 	 * @private
@@ -32,8 +36,8 @@ class Transport extends EngineObject {
 		this.#router = router;
 		this.#events = events;
 		this.#id = native.id();
-		events.on(this.#id, (ev) => {
-			if (ev.event !== 'trace') return this._onEngineEvent(ev);
+		events.on(this.#id, (ev, data) => {
+			if (ev.event !== 'trace') return this._onEngineEvent(ev, data);
 			if (this.closed) return;
 			this.safeEmit('trace', ev.trace);
 			this.observer.safeEmit('trace', ev.trace);
@@ -122,14 +126,31 @@ class Transport extends EngineObject {
 		return consumer;
 	}
 
-	async produceData() {
+	async produceData(options = {}) {
 		this._assertOpen();
-		throw new UnsupportedError('produceData() is not supported by libsfu yet');
+		const { appData, json } = splitOptions(options);
+		if (json && json.id !== undefined && this.#dataProducers.has(json.id)) {
+			throw new TypeError(`a DataProducer with same id "${json.id}" already exists`);
+		}
+		const native = call(() => this.#native.produceData(json));
+		const dataProducer = new DataProducer({ native, worker: this.#worker, events: this.#events, appData });
+		this.#dataProducers.set(dataProducer.id, dataProducer);
+		dataProducer.on('@close', () => this.#dataProducers.delete(dataProducer.id));
+		this.observer.safeEmit('newdataproducer', dataProducer);
+		return dataProducer;
 	}
 
-	async consumeData() {
+	async consumeData(options) {
 		this._assertOpen();
-		throw new UnsupportedError('consumeData() is not supported by libsfu yet');
+		const { appData, json } = splitOptions(options);
+		if (!json || typeof json.dataProducerId !== 'string') throw new TypeError('missing dataProducerId');
+		const native = call(() => this.#native.consumeData(json));
+		const dataConsumer = new DataConsumer({ native, worker: this.#worker, events: this.#events, appData });
+		this.#dataConsumers.set(dataConsumer.id, dataConsumer);
+		dataConsumer.on('@close', () => this.#dataConsumers.delete(dataConsumer.id));
+		dataConsumer.on('@dataproducerclose', () => this.#dataConsumers.delete(dataConsumer.id));
+		this.observer.safeEmit('newdataconsumer', dataConsumer);
+		return dataConsumer;
 	}
 
 	/**
@@ -154,6 +175,10 @@ class Transport extends EngineObject {
 		this.#producers.clear();
 		for (const consumer of this.#consumers.values()) consumer._transportClosed();
 		this.#consumers.clear();
+		for (const dataProducer of this.#dataProducers.values()) dataProducer._transportClosed();
+		this.#dataProducers.clear();
+		for (const dataConsumer of this.#dataConsumers.values()) dataConsumer._transportClosed();
+		this.#dataConsumers.clear();
 	}
 }
 

@@ -33,12 +33,13 @@ class EngineEvents {
 		this.#handlers.clear();
 	}
 
-	dispatch(event) {
+	// `data`: the packet or message (a Buffer) of 'rtp', 'rtcp' and 'message' events.
+	dispatch(event, data) {
 		const handler = this.#handlers.get(event.targetId);
 		if (!handler) return;
 		if (this.#worker && event.targetId !== this.#worker.id && this.#worker.native.closed()) return;
 		try {
-			handler(event);
+			handler(event, data);
 		} catch (error) {
 			// Called from the addon: an exception here would be an uncaught one.
 			logger.error(`engine event "${event.event}" handler failed:`, error);

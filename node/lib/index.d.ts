@@ -267,8 +267,9 @@ export declare class Router<RouterAppData extends AppData = AppData> extends Enh
 	): Promise<WebRtcTransport<WebRtcTransportAppData>>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
 	createPipeTransport(options?: unknown): Promise<never>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createDirectTransport(options?: unknown): Promise<never>;
+	createDirectTransport<DirectTransportAppData extends AppData = AppData>(
+		options?: DirectTransportOptions<DirectTransportAppData>,
+	): Promise<DirectTransport<DirectTransportAppData>>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
 	pipeToRouter(options?: unknown): Promise<never>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
@@ -368,8 +369,8 @@ export type TransportObserverEvents = {
 	close: [];
 	newproducer: [Producer];
 	newconsumer: [Consumer];
-	newdataproducer: [unknown];
-	newdataconsumer: [unknown];
+	newdataproducer: [DataProducer];
+	newdataconsumer: [DataConsumer];
 	trace: [TraceEventData];
 };
 
@@ -398,10 +399,147 @@ export declare class Transport<
 	enableTraceEvent(types?: TransportTraceEventType[]): Promise<void>;
 	produce<ProducerAppData extends AppData = AppData>(options: ProducerOptions<ProducerAppData>): Promise<Producer<ProducerAppData>>;
 	consume<ConsumerAppData extends AppData = AppData>(options: ConsumerOptions<ConsumerAppData>): Promise<Consumer<ConsumerAppData>>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	produceData(options?: unknown): Promise<never>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	consumeData(options?: unknown): Promise<never>;
+	produceData<DataProducerAppData extends AppData = AppData>(
+		options?: DataProducerOptions<DataProducerAppData>,
+	): Promise<DataProducer<DataProducerAppData>>;
+	consumeData<DataConsumerAppData extends AppData = AppData>(
+		options: DataConsumerOptions<DataConsumerAppData>,
+	): Promise<DataConsumer<DataConsumerAppData>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DirectTransport, DataProducer, DataConsumer
+
+export type DirectTransportOptions<DirectTransportAppData extends AppData = AppData> = {
+	/** Largest data message, default 262144. */
+	maxMessageSize?: number;
+	appData?: DirectTransportAppData;
+};
+
+export type DirectTransportEvents = TransportEvents & { rtcp: [Buffer] };
+
+export declare class DirectTransport<DirectTransportAppData extends AppData = AppData> extends Transport<
+	DirectTransportAppData,
+	DirectTransportEvents
+> {
+	get type(): 'direct';
+	/** Feeds an RTCP packet from the application into the transport. */
+	sendRtcp(rtcpPacket: Buffer): void;
+	/** Rejects with UnsupportedError, as mediasoup's DirectTransport. */
+	setMaxIncomingBitrate(bitrate: number): Promise<void>;
+}
+
+export type SctpStreamParameters = {
+	streamId: number;
+	ordered?: boolean;
+	maxPacketLifeTime?: number;
+	maxRetransmits?: number;
+};
+
+export type DataProducerType = 'sctp' | 'direct';
+export type DataConsumerType = 'sctp' | 'direct';
+
+export type DataProducerOptions<DataProducerAppData extends AppData = AppData> = {
+	id?: string;
+	/** Required except on a DirectTransport. */
+	sctpStreamParameters?: SctpStreamParameters;
+	label?: string;
+	protocol?: string;
+	paused?: boolean;
+	appData?: DataProducerAppData;
+};
+
+export type DataProducerStat = {
+	type: string;
+	timestamp: number;
+	label: string;
+	protocol: string;
+	messagesReceived: number;
+	bytesReceived: number;
+};
+
+export type DataProducerEvents = ListenerError & { transportclose: [] };
+export type DataProducerObserverEvents = { close: []; pause: []; resume: [] };
+
+export declare class DataProducer<DataProducerAppData extends AppData = AppData> extends EnhancedEventEmitter<DataProducerEvents> {
+	protected constructor();
+	get id(): string;
+	get closed(): boolean;
+	get type(): DataProducerType;
+	get sctpStreamParameters(): SctpStreamParameters | undefined;
+	get label(): string;
+	get protocol(): string;
+	get paused(): boolean;
+	get appData(): DataProducerAppData;
+	set appData(appData: DataProducerAppData);
+	get observer(): EnhancedEventEmitter<DataProducerObserverEvents>;
+	close(): void;
+	dump(): Promise<any>;
+	getStats(): Promise<DataProducerStat[]>;
+	pause(): Promise<void>;
+	resume(): Promise<void>;
+	/** DataProducers of a DirectTransport only. */
+	send(message: string | Buffer, ppid?: number, subchannels?: number[], requiredSubchannel?: number): void;
+}
+
+export type DataConsumerOptions<DataConsumerAppData extends AppData = AppData> = {
+	dataProducerId: string;
+	ordered?: boolean;
+	maxPacketLifeTime?: number;
+	maxRetransmits?: number;
+	paused?: boolean;
+	subchannels?: number[];
+	appData?: DataConsumerAppData;
+};
+
+export type DataConsumerStat = {
+	type: string;
+	timestamp: number;
+	label: string;
+	protocol: string;
+	messagesSent: number;
+	bytesSent: number;
+	bufferedAmount: number;
+};
+
+export type DataConsumerEvents = ListenerError & {
+	transportclose: [];
+	dataproducerclose: [];
+	dataproducerpause: [];
+	dataproducerresume: [];
+	message: [Buffer, number];
+	sctpsendbufferfull: [];
+	bufferedamountlow: [number];
+};
+export type DataConsumerObserverEvents = { close: []; pause: []; resume: [] };
+
+export declare class DataConsumer<DataConsumerAppData extends AppData = AppData> extends EnhancedEventEmitter<DataConsumerEvents> {
+	protected constructor();
+	get id(): string;
+	get dataProducerId(): string;
+	get closed(): boolean;
+	get type(): DataConsumerType;
+	get sctpStreamParameters(): SctpStreamParameters | undefined;
+	get label(): string;
+	get protocol(): string;
+	get paused(): boolean;
+	get dataProducerPaused(): boolean;
+	get subchannels(): number[];
+	get appData(): DataConsumerAppData;
+	set appData(appData: DataConsumerAppData);
+	get observer(): EnhancedEventEmitter<DataConsumerObserverEvents>;
+	close(): void;
+	dump(): Promise<any>;
+	getStats(): Promise<DataConsumerStat[]>;
+	pause(): Promise<void>;
+	resume(): Promise<void>;
+	setBufferedAmountLowThreshold(threshold: number): Promise<void>;
+	getBufferedAmount(): Promise<number>;
+	/** DataConsumers of type 'sctp' only: a message straight to the remote. */
+	send(message: string | Buffer, ppid?: number): Promise<void>;
+	setSubchannels(subchannels: number[]): Promise<void>;
+	addSubchannel(subchannel: number): Promise<void>;
+	removeSubchannel(subchannel: number): Promise<void>;
 }
 
 export type PlainTransportOptions<PlainTransportAppData extends AppData = AppData> = {
@@ -753,6 +891,8 @@ export declare class Producer<ProducerAppData extends AppData = AppData> extends
 	pause(): Promise<void>;
 	resume(): Promise<void>;
 	enableTraceEvent(types?: ProducerTraceEventType[]): Promise<void>;
+	/** Producers of a DirectTransport only: injects an RTP packet. */
+	send(rtpPacket: Buffer): void;
 }
 
 // ---------------------------------------------------------------------------------------------

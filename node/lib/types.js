@@ -12,6 +12,9 @@ const { WebRtcTransport } = require('./WebRtcTransport');
 const { WebRtcServer } = require('./WebRtcServer');
 const { Producer } = require('./Producer');
 const { Consumer } = require('./Consumer');
+const { DirectTransport } = require('./DirectTransport');
+const { DataProducer } = require('./DataProducer');
+const { DataConsumer } = require('./DataConsumer');
 const { EnhancedEventEmitter } = require('./enhancedEvents');
 
 module.exports = {
@@ -23,6 +26,9 @@ module.exports = {
 	WebRtcServer,
 	Producer,
 	Consumer,
+	DirectTransport,
+	DataProducer,
+	DataConsumer,
 	EnhancedEventEmitter,
 	UnsupportedError: errors.UnsupportedError,
 	InvalidStateError: errors.InvalidStateError,

@@ -7,6 +7,8 @@
 //! beyond that (object graph, synchronous close cascades, EventEmitters) lives in `lib/`.
 
 mod consumer;
+mod data;
+mod direct_transport;
 mod error;
 mod producer;
 mod router;
@@ -20,6 +22,8 @@ use napi_derive::napi;
 use serde_json::Value;
 
 pub use consumer::NativeConsumer;
+pub use data::{NativeDataConsumer, NativeDataProducer};
+pub use direct_transport::NativeDirectTransport;
 pub use producer::NativeProducer;
 pub use router::NativeRouter;
 pub use transport::NativePlainTransport;

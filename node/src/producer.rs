@@ -74,6 +74,12 @@ impl NativeProducer {
         core(self.producer.get_stats_blocking())
     }
 
+    /// Injects an RTP packet (producers of a direct transport).
+    #[napi]
+    pub fn send(&self, packet: napi::bindgen_prelude::Buffer) -> napi::Result<()> {
+        core(self.producer.send(packet.to_vec()))
+    }
+
     /// mediasoup's `producer.enableTraceEvent()`.
     #[napi]
     pub fn enable_trace_event(&self, types: Vec<String>) -> napi::Result<()> {

@@ -46,6 +46,13 @@ impl NativeRouter {
         )?))
     }
 
+    /// Creates a direct transport.
+    #[napi]
+    pub fn create_direct_transport(&self, options: Option<Value>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {
+        let o: sfu_core::DirectTransportOptions = parse("options", options)?;
+        Ok(crate::direct_transport::NativeDirectTransport::new(core(self.router.create_direct_transport_blocking(o))?))
+    }
+
     /// Creates a WebRTC transport (own ports, or a WebRtcServer's with `webRtcServerId`).
     #[napi(js_name = "createWebRtcTransport")]
     pub fn create_webrtc_transport(

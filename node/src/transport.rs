@@ -72,6 +72,18 @@ impl NativePlainTransport {
         transport_base::consume(&self.transport, options)
     }
 
+    /// `transport.produceData(options)`.
+    #[napi]
+    pub fn produce_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataProducer> {
+        transport_base::produce_data(&self.transport, options)
+    }
+
+    /// `transport.consumeData(options)`.
+    #[napi]
+    pub fn consume_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataConsumer> {
+        transport_base::consume_data(&self.transport, options)
+    }
+
     /// mediasoup's `transport.getStats()`.
     #[napi]
     pub fn get_stats(&self) -> napi::Result<Value> {

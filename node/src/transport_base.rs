@@ -4,9 +4,10 @@
 //! declare its own methods), as `ffi/src/transport_base.rs` does for the C face.
 
 use serde_json::Value;
-use sfu_core::{ConsumerOptions, ProducerOptions, TransportBase};
+use sfu_core::{ConsumerOptions, DataConsumerOptions, DataProducerOptions, ProducerOptions, TransportBase};
 
 use crate::consumer::NativeConsumer;
+use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::{core, parse};
 use crate::producer::NativeProducer;
 
@@ -26,6 +27,18 @@ pub(crate) fn consume(
 ) -> napi::Result<NativeConsumer> {
     let o: ConsumerOptions = parse("options", options)?;
     Ok(NativeConsumer::new(core(transport.consume_blocking(o))?))
+}
+
+/// `transport.produceData(options)`.
+pub(crate) fn produce_data(transport: &TransportBase, options: Option<Value>) -> napi::Result<NativeDataProducer> {
+    let o: DataProducerOptions = parse("options", options)?;
+    Ok(NativeDataProducer::new(core(transport.produce_data_blocking(o))?))
+}
+
+/// `transport.consumeData(options)`.
+pub(crate) fn consume_data(transport: &TransportBase, options: Option<Value>) -> napi::Result<NativeDataConsumer> {
+    let o: DataConsumerOptions = parse("options", options)?;
+    Ok(NativeDataConsumer::new(core(transport.consume_data_blocking(o))?))
 }
 
 /// mediasoup's `transport.getStats()`.

@@ -1,11 +1,11 @@
 //! `NativeWorker`: a worker thread, and the threadsafe function that carries its events to JS.
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Buffer, FnArgs, Function};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use serde_json::Value;
 use sfu_core::{
-    RouterOptions, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings,
+    EventKind, RouterOptions, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings,
 };
 
 use crate::error::{core, parse, to_json};
@@ -28,18 +28,24 @@ pub struct NativeWorker {
 #[napi]
 pub fn create_worker(
     settings: Option<Value>,
-    on_event: Function<'_, Value, ()>,
+    on_event: Function<'_, FnArgs<(Value, Option<Buffer>)>, ()>,
 ) -> napi::Result<NativeWorker> {
     let settings: WorkerSettings = parse("settings", settings)?;
     let tsfn = on_event
-        .build_threadsafe_function::<Value>()
-        .build_callback(|ctx| Ok(ctx.value))?;
+        .build_threadsafe_function::<(Value, Option<Vec<u8>>)>()
+        .build_callback(|ctx| Ok(FnArgs::from((ctx.value.0, ctx.value.1.map(Buffer::from)))))?;
     let worker = core(Worker::new(settings))?;
     worker
         .subscribe(move |ev| {
             // Listeners run on the worker thread: queue without blocking; JS drains the queue.
+            // Packets and messages travel as a Buffer next to the JSON.
+            let data = match &ev.kind {
+                EventKind::Rtp { packet } | EventKind::Rtcp { packet } => Some(packet.clone()),
+                EventKind::Message { message, .. } => Some(message.clone()),
+                _ => None,
+            };
             if let Ok(v) = serde_json::to_value(ev) {
-                let _ = tsfn.call(v, ThreadsafeFunctionCallMode::NonBlocking);
+                let _ = tsfn.call((v, data), ThreadsafeFunctionCallMode::NonBlocking);
             }
         })
         .detach();
