@@ -143,6 +143,18 @@ pub enum EventKind {
         /// `new`, `connecting`, `connected`, `failed` or `closed`.
         sctp_state: String,
     },
+    /// An audio level observer's loudest producers of the last interval, loudest first.
+    Volumes {
+        /// `[{producerId, volume}]` (volume in dBov, -127..=0).
+        volumes: Vec<serde_json::Value>,
+    },
+    /// An audio level observer found nobody above its threshold.
+    Silence,
+    /// An active speaker observer's dominant speaker changed.
+    DominantSpeaker {
+        /// The producer now dominant.
+        producer_id: String,
+    },
     /// A comedia plain transport learnt its remote RTCP tuple.
     RtcpTuple {
         /// The tuple.

@@ -42,6 +42,8 @@ mod transport;
 mod producer;
 mod consumer;
 mod data;
+pub mod observers;
+mod rtp_observer;
 mod trace;
 
 pub use app_data::AppData;
@@ -59,6 +61,7 @@ pub use producer::{Producer, ProducerOptions};
 pub use consumer::{Consumer, ConsumerOptions};
 pub use data::{ppid, DataConsumer, DataConsumerOptions, DataProducer, DataProducerOptions, DataType, SctpStreamParameters};
 pub use rate::RateCalculator;
+pub use rtp_observer::{ActiveSpeakerObserverOptions, AudioLevelObserverOptions, RtpObserver, RtpObserverType};
 pub use trace::{TraceDirection, TraceEvent, TraceEventType};
 
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).

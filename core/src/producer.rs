@@ -127,6 +127,10 @@ pub(crate) struct ProducerState {
     pub(crate) paused: bool,
     paused_flag: Arc<AtomicBool>,
     pub(crate) consumers: Vec<Key>,
+    /// Audio level / active speaker observers fed by this producer.
+    pub(crate) observers: Vec<Key>,
+    /// The producer's own id of the ssrc-audio-level extension (0: not negotiated).
+    pub(crate) audio_level_ext_id: u8,
     pub(crate) rid_ext_id: u8,
     pub(crate) rrid_ext_id: u8,
     /// AV1 dependency descriptor / H264 frame-marking extension ids (0: not negotiated).
@@ -577,6 +581,8 @@ impl WorkerState {
                 paused: o.paused,
                 paused_flag: paused_flag.clone(),
                 consumers: vec![],
+                observers: vec![],
+                audio_level_ext_id: ext_id(crate::rtp_observer::AUDIO_LEVEL_URI),
                 rid_ext_id: rid_id,
                 rrid_ext_id: rrid_id,
                 dd_ext_id,
@@ -598,8 +604,12 @@ impl WorkerState {
 
     pub(crate) fn close_producer(&mut self, key: Key, reason: CloseReason) {
         let Some(p) = self.producers.get(&key) else { return };
-        for c in p.consumers.clone() {
+        let (consumers, observers) = (p.consumers.clone(), p.observers.clone());
+        for c in consumers {
             self.close_consumer(c, CloseReason::ProducerClosed);
+        }
+        for o in observers {
+            self.rtp_observer_remove_producer(o, key);
         }
         let Some(p) = self.producers.remove(&key) else { return };
         if let Some(t) = self.transports.get_mut(&p.transport) {
@@ -624,6 +634,7 @@ impl WorkerState {
             return Ok(());
         }
         let consumers = p.consumers.clone();
+        self.rtp_observers_producer_paused(key, paused);
         let now = self.now_ms();
         let mut wants_key_frame = false;
         for c in consumers {

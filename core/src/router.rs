@@ -34,6 +34,8 @@ pub(crate) struct RouterState {
     pub(crate) producers: HashMap<String, Key>,
     /// Data producers of this router by id (consumeData() looks them up here).
     pub(crate) data_producers: HashMap<String, Key>,
+    /// Audio level / active speaker observers.
+    pub(crate) rtp_observers: Vec<Key>,
     closed: Arc<AtomicBool>,
 }
 
@@ -53,7 +55,7 @@ impl WorkerState {
         let closed = Arc::new(AtomicBool::new(false));
         self.routers.insert(
             key,
-            RouterState { id: id.clone(), rtp_capabilities: rtp_capabilities.clone(), transports: vec![], producers: HashMap::new(), data_producers: HashMap::new(), closed: closed.clone() },
+            RouterState { id: id.clone(), rtp_capabilities: rtp_capabilities.clone(), transports: vec![], producers: HashMap::new(), data_producers: HashMap::new(), rtp_observers: vec![], closed: closed.clone() },
         );
         Ok(RouterData { app_data: options.app_data, key, id, rtp_capabilities, closed })
     }
@@ -64,7 +66,10 @@ impl WorkerState {
 
     pub(crate) fn close_router(&mut self, key: Key, reason: CloseReason) {
         let Some(r) = self.routers.get(&key) else { return };
-        let transports = r.transports.clone();
+        let (transports, observers) = (r.transports.clone(), r.rtp_observers.clone());
+        for o in observers {
+            self.close_rtp_observer(o, CloseReason::RouterClosed);
+        }
         for t in transports {
             self.close_transport(t, CloseReason::RouterClosed);
         }
@@ -177,6 +182,20 @@ impl Router {
         let key = self.key;
         let d = self.worker.call(move |st| st.create_direct_transport(key, options)).await?;
         Ok(crate::DirectTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates an audio level observer (`volumes` / `silence` events).
+    pub fn create_audio_level_observer_blocking(&self, options: crate::AudioLevelObserverOptions) -> Result<crate::RtpObserver> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_rtp_observer(key, crate::RtpObserverType::AudioLevel, Some(options), None))?;
+        Ok(crate::RtpObserver::from_data(self.worker.clone(), d))
+    }
+
+    /// Creates an active speaker observer (`dominantspeaker` events).
+    pub fn create_active_speaker_observer_blocking(&self, options: crate::ActiveSpeakerObserverOptions) -> Result<crate::RtpObserver> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_rtp_observer(key, crate::RtpObserverType::ActiveSpeaker, None, Some(options)))?;
+        Ok(crate::RtpObserver::from_data(self.worker.clone(), d))
     }
 
     /// Creates a WebRTC transport (ICE-lite, DTLS, SRTP) for a browser.

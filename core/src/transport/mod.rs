@@ -256,7 +256,7 @@ impl WorkerState {
 
     /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
     pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
-        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, .. } = self;
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
@@ -297,6 +297,15 @@ impl WorkerState {
         let Some((encoding, info)) = p.receive(&pkt, now) else { return };
         if p.trace.any() {
             p.trace_rtp(bus, &pkt, encoding, &info, is_rtx);
+        }
+        if !p.observers.is_empty() && p.audio_level_ext_id != 0 {
+            if let Some(&level) = pkt.extension(p.audio_level_ext_id).and_then(|v| v.first()) {
+                for o in &p.observers {
+                    if let Some(o) = rtp_observers.get_mut(o) {
+                        o.on_audio_level(pkey, level, now);
+                    }
+                }
+            }
         }
         if p.has_pending_nacks() {
             let mut nacks = vec![];

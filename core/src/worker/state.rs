@@ -66,6 +66,7 @@ pub(crate) struct WorkerState {
     pub(crate) consumers: KeyMap<ConsumerState>,
     pub(crate) data_producers: KeyMap<crate::data::DataProducerState>,
     pub(crate) data_consumers: KeyMap<crate::data::DataConsumerState>,
+    pub(crate) rtp_observers: KeyMap<crate::rtp_observer::RtpObserverState>,
     pub(crate) webrtc_servers: KeyMap<WebRtcServerState>,
     certificate: Option<std::sync::Arc<WorkerCertificate>>,
     /// Reused output buffer for forwarded packets.
@@ -99,6 +100,7 @@ impl WorkerState {
             consumers: KeyMap::default(),
             data_producers: KeyMap::default(),
             data_consumers: KeyMap::default(),
+            rtp_observers: KeyMap::default(),
             webrtc_servers: KeyMap::default(),
             certificate: None,
             scratch: Vec::with_capacity(1500),
@@ -182,6 +184,7 @@ impl WorkerState {
         for (p, e) in wants_key_frame {
             self.request_key_frame_on(p, Some(e), now);
         }
+        self.tick_rtp_observers(now);
         if now >= self.last_report_ms + REPORT_INTERVAL_MS {
             self.last_report_ms = now;
             self.report_and_score(now);
