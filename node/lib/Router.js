@@ -10,6 +10,7 @@ const { UnsupportedError } = require('./errors');
 const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
 const { DirectTransport } = require('./DirectTransport');
+const { AudioLevelObserver, ActiveSpeakerObserver } = require('./RtpObserver');
 const { WebRtcTransport } = require('./WebRtcTransport');
 const { WebRtcServer } = require('./WebRtcServer');
 
@@ -23,6 +24,7 @@ class Router extends EngineObject {
 	#rtpCapabilities;
 	#transports = new Set();
 	#producers = new Map();
+	#rtpObservers = new Set();
 
 	/**
 	 * @private Use worker.createRouter().
@@ -101,12 +103,22 @@ class Router extends EngineObject {
 		return this.#unsupported('pipeToRouter');
 	}
 
-	async createActiveSpeakerObserver() {
-		return this.#unsupported('createActiveSpeakerObserver');
+	async createActiveSpeakerObserver(options = {}) {
+		return this.#createRtpObserver(ActiveSpeakerObserver, options, (json) => this.#native.createActiveSpeakerObserver(json));
 	}
 
-	async createAudioLevelObserver() {
-		return this.#unsupported('createAudioLevelObserver');
+	async createAudioLevelObserver(options = {}) {
+		return this.#createRtpObserver(AudioLevelObserver, options, (json) => this.#native.createAudioLevelObserver(json));
+	}
+
+	#createRtpObserver(Class, options, create) {
+		this._assertOpen();
+		const { appData, json } = splitOptions(options);
+		const native = call(() => create(json));
+		const getProducer = (id) => this.#producers.get(id);
+		const rtpObserver = new Class({ native, worker: this.#worker, events: this.#events, appData, getProducer });
+		this._addChild(this.#rtpObservers, rtpObserver, 'newrtpobserver');
+		return rtpObserver;
 	}
 
 	// Like mediasoup: a plain boolean, false (never an exception) for an unknown producer or bad
@@ -159,6 +171,8 @@ class Router extends EngineObject {
 	 * @private
 	 */
 	_onClose() {
+		for (const rtpObserver of this.#rtpObservers) rtpObserver._routerClosed();
+		this.#rtpObservers.clear();
 		for (const transport of this.#transports) transport._routerClosed();
 		this.#transports.clear();
 		this.#producers.clear();

@@ -244,7 +244,7 @@ export type RouterDump = {
 };
 
 export type RouterEvents = ListenerError & { workerclose: [] };
-export type RouterObserverEvents = { close: []; newtransport: [Transport]; newrtpobserver: [unknown] };
+export type RouterObserverEvents = { close: []; newtransport: [Transport]; newrtpobserver: [RtpObserver] };
 export type RouterObserver = EnhancedEventEmitter<RouterObserverEvents>;
 
 export declare class Router<RouterAppData extends AppData = AppData> extends EnhancedEventEmitter<RouterEvents> {
@@ -272,10 +272,12 @@ export declare class Router<RouterAppData extends AppData = AppData> extends Enh
 	): Promise<DirectTransport<DirectTransportAppData>>;
 	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
 	pipeToRouter(options?: unknown): Promise<never>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createActiveSpeakerObserver(options?: unknown): Promise<never>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createAudioLevelObserver(options?: unknown): Promise<never>;
+	createActiveSpeakerObserver<ActiveSpeakerObserverAppData extends AppData = AppData>(
+		options?: ActiveSpeakerObserverOptions<ActiveSpeakerObserverAppData>,
+	): Promise<ActiveSpeakerObserver<ActiveSpeakerObserverAppData>>;
+	createAudioLevelObserver<AudioLevelObserverAppData extends AppData = AppData>(
+		options?: AudioLevelObserverOptions<AudioLevelObserverAppData>,
+	): Promise<AudioLevelObserver<AudioLevelObserverAppData>>;
 	/** False (never an exception) for an unknown producer or unusable capabilities. */
 	canConsume(options: { producerId: string; rtpCapabilities: RtpCapabilities }): boolean;
 }
@@ -406,6 +408,60 @@ export declare class Transport<
 		options: DataConsumerOptions<DataConsumerAppData>,
 	): Promise<DataConsumer<DataConsumerAppData>>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// RtpObservers
+
+export type RtpObserverType = 'audiolevel' | 'activespeaker';
+export type AudioLevelObserverOptions<AudioLevelObserverAppData extends AppData = AppData> = {
+	/** Default 1. */
+	maxEntries?: number;
+	/** dBov, -127..0, default -80. */
+	threshold?: number;
+	/** ms, default 1000 (250..5000). */
+	interval?: number;
+	appData?: AudioLevelObserverAppData;
+};
+export type ActiveSpeakerObserverOptions<ActiveSpeakerObserverAppData extends AppData = AppData> = {
+	/** ms, default 300 (100..5000). */
+	interval?: number;
+	appData?: ActiveSpeakerObserverAppData;
+};
+export type AudioLevelObserverVolume = { producer: Producer; volume: number };
+export type ActiveSpeakerObserverDominantSpeaker = { producer: Producer };
+export type RtpObserverObserverEvents = { close: []; pause: []; resume: []; addproducer: [Producer]; removeproducer: [Producer] };
+
+export declare class RtpObserver<
+	RtpObserverAppData extends AppData = AppData,
+	Events extends EventListenerArgs = { routerclose: [] },
+	ObserverEvents extends EventListenerArgs = RtpObserverObserverEvents,
+> extends EnhancedEventEmitter<Events> {
+	protected constructor();
+	get id(): string;
+	get closed(): boolean;
+	get type(): RtpObserverType;
+	get paused(): boolean;
+	get appData(): RtpObserverAppData;
+	set appData(appData: RtpObserverAppData);
+	get observer(): EnhancedEventEmitter<ObserverEvents>;
+	close(): void;
+	pause(): Promise<void>;
+	resume(): Promise<void>;
+	addProducer(options: { producerId: string }): Promise<void>;
+	removeProducer(options: { producerId: string }): Promise<void>;
+}
+
+export declare class AudioLevelObserver<AudioLevelObserverAppData extends AppData = AppData> extends RtpObserver<
+	AudioLevelObserverAppData,
+	{ routerclose: []; volumes: [AudioLevelObserverVolume[]]; silence: [] },
+	RtpObserverObserverEvents & { volumes: [AudioLevelObserverVolume[]]; silence: [] }
+> {}
+
+export declare class ActiveSpeakerObserver<ActiveSpeakerObserverAppData extends AppData = AppData> extends RtpObserver<
+	ActiveSpeakerObserverAppData,
+	{ routerclose: []; dominantspeaker: [ActiveSpeakerObserverDominantSpeaker] },
+	RtpObserverObserverEvents & { dominantspeaker: [ActiveSpeakerObserverDominantSpeaker] }
+> {}
 
 // ---------------------------------------------------------------------------------------------
 // DirectTransport, DataProducer, DataConsumer

@@ -15,6 +15,7 @@ const { Consumer } = require('./Consumer');
 const { DirectTransport } = require('./DirectTransport');
 const { DataProducer } = require('./DataProducer');
 const { DataConsumer } = require('./DataConsumer');
+const { RtpObserver, AudioLevelObserver, ActiveSpeakerObserver } = require('./RtpObserver');
 const { EnhancedEventEmitter } = require('./enhancedEvents');
 
 module.exports = {
@@ -29,6 +30,9 @@ module.exports = {
 	DirectTransport,
 	DataProducer,
 	DataConsumer,
+	RtpObserver,
+	AudioLevelObserver,
+	ActiveSpeakerObserver,
 	EnhancedEventEmitter,
 	UnsupportedError: errors.UnsupportedError,
 	InvalidStateError: errors.InvalidStateError,

@@ -46,6 +46,20 @@ impl NativeRouter {
         )?))
     }
 
+    /// Creates an audio level observer.
+    #[napi]
+    pub fn create_audio_level_observer(&self, options: Option<Value>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
+        let o: sfu_core::AudioLevelObserverOptions = parse("options", options)?;
+        Ok(crate::rtp_observer::NativeRtpObserver::new(core(self.router.create_audio_level_observer_blocking(o))?))
+    }
+
+    /// Creates an active speaker observer.
+    #[napi]
+    pub fn create_active_speaker_observer(&self, options: Option<Value>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
+        let o: sfu_core::ActiveSpeakerObserverOptions = parse("options", options)?;
+        Ok(crate::rtp_observer::NativeRtpObserver::new(core(self.router.create_active_speaker_observer_blocking(o))?))
+    }
+
     /// Creates a direct transport.
     #[napi]
     pub fn create_direct_transport(&self, options: Option<Value>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {
