@@ -350,25 +350,29 @@ impl WorkerState {
         if let Some(dp) = self.data_producers.get_mut(&c.data_producer) {
             dp.consumers.retain(|k| *k != key);
         }
+        let now = self.now_ms();
         if let Some(t) = self.transports.get_mut(&c.transport) {
             t.data_consumers.retain(|k| *k != key);
             if let (Some(s), Some(p)) = (t.sctp.as_mut(), c.sctp_stream_parameters) {
-                s.reset_stream(p.stream_id);
+                s.reset_stream(now, p.stream_id);
             }
         }
         c.flags.closed.store(true, Ordering::Release);
         self.bus.emit(&c.id, EventKind::Closed { object: ObjectKind::DataConsumer, reason });
+        self.sctp_pump(c.transport, now);
     }
 
     /// A message from data producer `key` (its remote, or the application on a DirectTransport):
     /// counted, then delivered to every data consumer that wants it.
     pub(crate) fn on_data_message(&mut self, key: Key, ppid: u32, data: &[u8], subchannels: Option<&[u16]>, required: Option<u16>) {
+        let now = self.now_ms();
         let Some(dp) = self.data_producers.get_mut(&key) else { return };
         dp.messages_received += 1;
         dp.bytes_received += data.len() as u64;
         if dp.paused {
             return;
         }
+        let mut sent_on: Vec<Key> = vec![];
         let WorkerState { data_consumers, transports, bus, .. } = self;
         for ck in &dp.consumers {
             let Some(c) = data_consumers.get_mut(ck) else { continue };
@@ -384,9 +388,12 @@ impl WorkerState {
                 (TransportKind::Direct(_), _) => bus.emit(&c.id, EventKind::Message { ppid, message: data.to_vec() }),
                 (_, Some(p)) => {
                     let Some(sctp) = t.sctp.as_mut() else { continue };
-                    if let Err(e) = sctp.send(p, ppid, data) {
+                    if !sent_on.contains(&c.transport) {
+                        sent_on.push(c.transport);
+                    }
+                    // (A full send buffer is reported by the association as `sctpsendbufferfull`.)
+                    if let Err(e) = sctp.send(now, p, ppid, data) {
                         tracing::debug!(data_consumer = %c.id, "SCTP send failed: {e}");
-                        bus.emit(&c.id, EventKind::SctpSendBufferFull);
                         continue;
                     }
                 }
@@ -394,6 +401,9 @@ impl WorkerState {
             }
             c.messages_sent += 1;
             c.bytes_sent += data.len() as u64;
+        }
+        for t in sent_on {
+            self.sctp_pump(t, now);
         }
     }
 
@@ -450,6 +460,8 @@ impl WorkerState {
         if let (Some(s), Some(p)) = (self.transports.get_mut(&tk).and_then(|t| t.sctp.as_mut()), p) {
             s.set_buffered_amount_low_threshold(p.stream_id, threshold);
         }
+        let now = self.now_ms();
+        self.sctp_pump(tk, now);
         Ok(())
     }
 
@@ -460,12 +472,15 @@ impl WorkerState {
             return Err(Error::unsupported("send() is only available on DataConsumers of type 'sctp'"));
         };
         let tk = c.transport;
+        let now = self.now_ms();
         let t = self.transport_mut(tk)?;
         if data.len() > t.max_message_size {
             return Err(Error::type_err(format!("message too big: {} bytes, maxMessageSize is {}", data.len(), t.max_message_size)));
         }
         let sctp = t.sctp.as_mut().ok_or_else(|| Error::InvalidState("SCTP not enabled".into()))?;
-        sctp.send(p, ppid, &data).map_err(|e| Error::InvalidState(format!("SCTP send failed: {e}")))?;
+        let sent = sctp.send(now, p, ppid, &data);
+        self.sctp_pump(tk, now);
+        sent.map_err(|e| Error::InvalidState(format!("SCTP send failed: {e}")))?;
         let c = self.data_consumer_mut(key)?;
         c.messages_sent += 1;
         c.bytes_sent += data.len() as u64;

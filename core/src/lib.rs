@@ -44,6 +44,7 @@ mod consumer;
 mod data;
 pub mod observers;
 mod rtp_observer;
+pub mod sctp;
 mod trace;
 
 pub use app_data::AppData;

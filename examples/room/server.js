@@ -102,6 +102,8 @@ class Peer {
 		this.transports = new Map();
 		this.producers = new Map();
 		this.consumers = new Map();
+		this.dataProducers = new Map();
+		this.dataConsumers = new Map();
 		/** ids of the producers this peer consumes (or is about to) */
 		this.consumed = new Set();
 	}
@@ -117,11 +119,16 @@ class Peer {
 		this.transports.clear();
 		this.producers.clear();
 		this.consumers.clear();
+		this.dataProducers.clear();
+		this.dataConsumers.clear();
 	}
 }
 
-async function createTransport(peer) {
+async function createTransport(peer, sctpCapabilities) {
 	const common = {
+		// Data channels (chat): SCTP over the transport's DTLS, as many streams as the page can use.
+		enableSctp: true,
+		numSctpStreams: (sctpCapabilities && sctpCapabilities.numStreams) || { OS: 1024, MIS: 1024 },
 		enableUdp: !peer.tcpOnly,
 		enableTcp: true,
 		preferUdp: !peer.tcpOnly,
@@ -145,6 +152,32 @@ async function createTransport(peer) {
 		if (s === 'failed' || s === 'closed') transport.close();
 	});
 	return transport;
+}
+
+/** Creates a data consumer of `dataProducer` (a chat channel of `fromPeer`) for `peer`. */
+async function consumeData(peer, fromPeer, dataProducer) {
+	if (!peer.recvTransport || peer.consumed.has(dataProducer.id)) return;
+	peer.consumed.add(dataProducer.id);
+	const dataConsumer = await peer.recvTransport.consumeData({ dataProducerId: dataProducer.id, appData: { peerId: fromPeer.id } });
+	peer.dataConsumers.set(dataConsumer.id, dataConsumer);
+	const forget = () => {
+		peer.dataConsumers.delete(dataConsumer.id);
+		peer.consumed.delete(dataProducer.id);
+	};
+	dataConsumer.on('transportclose', forget);
+	dataConsumer.on('dataproducerclose', () => {
+		forget();
+		peer.socket.emit('dataConsumerClosed', { dataConsumerId: dataConsumer.id });
+	});
+	peer.socket.emit('newDataConsumer', {
+		peerId: fromPeer.id,
+		peerName: fromPeer.name,
+		dataProducerId: dataProducer.id,
+		id: dataConsumer.id,
+		sctpStreamParameters: dataConsumer.sctpStreamParameters,
+		label: dataConsumer.label,
+		protocol: dataConsumer.protocol,
+	});
 }
 
 /** Creates a paused consumer of `producer` for `peer` and tells its page. */
@@ -236,9 +269,9 @@ function handleSocket(socket) {
 		};
 	});
 
-	on('createTransport', async ({ direction }) => {
+	on('createTransport', async ({ direction, sctpCapabilities }) => {
 		const p = need();
-		const transport = await createTransport(p);
+		const transport = await createTransport(p, sctpCapabilities);
 		if (direction === 'recv') p.recvTransport = transport;
 		return {
 			id: transport.id,
@@ -265,6 +298,13 @@ function handleSocket(socket) {
 					log(`[${p.name}] consume of ${producer.id} failed:`, error);
 				}
 			}
+			for (const dataProducer of other.dataProducers.values()) {
+				try {
+					await consumeData(p, other, dataProducer);
+				} catch (error) {
+					log(`[${p.name}] consumeData of ${dataProducer.id} failed:`, error);
+				}
+			}
 		}
 	});
 
@@ -289,6 +329,29 @@ function handleSocket(socket) {
 			}
 		});
 		return { id: producer.id };
+	});
+
+	on('produceData', async ({ transportId, sctpStreamParameters, label, protocol, appData }) => {
+		const p = need();
+		const dataProducer = await transportOf(transportId).produceData({
+			sctpStreamParameters,
+			label,
+			protocol,
+			appData: { ...(appData || {}), peerId: p.id },
+		});
+		p.dataProducers.set(dataProducer.id, dataProducer);
+		dataProducer.on('transportclose', () => p.dataProducers.delete(dataProducer.id));
+		log(`[${p.name}] produces data "${label}" ${dataProducer.id} (stream ${sctpStreamParameters && sctpStreamParameters.streamId})`);
+		setImmediate(async () => {
+			for (const other of p.room.otherPeers(p)) {
+				try {
+					await consumeData(other, p, dataProducer);
+				} catch (error) {
+					log(`[${other.name}] consumeData of ${dataProducer.id} failed:`, error);
+				}
+			}
+		});
+		return { id: dataProducer.id };
 	});
 
 	on('closeProducer', ({ producerId }) => {
@@ -357,6 +420,7 @@ async function describePeer(peer) {
 			iceState: t.iceState,
 			iceSelectedTuple: t.iceSelectedTuple,
 			dtlsState: t.dtlsState,
+			sctpState: t.sctpState,
 			closed: t.closed,
 			stats: await settled(() => t.getStats()),
 		});
@@ -387,7 +451,15 @@ async function describePeer(peer) {
 			stats: await settled(() => c.getStats()),
 		});
 	}
-	return { id: peer.id, name: peer.name, tcpOnly: peer.tcpOnly, transports, producers, consumers };
+	const dataProducers = [];
+	for (const d of peer.dataProducers.values()) {
+		dataProducers.push({ id: d.id, label: d.label, sctpStreamParameters: d.sctpStreamParameters, stats: await settled(() => d.getStats()) });
+	}
+	const dataConsumers = [];
+	for (const d of peer.dataConsumers.values()) {
+		dataConsumers.push({ id: d.id, label: d.label, dataProducerId: d.dataProducerId, sctpStreamParameters: d.sctpStreamParameters, stats: await settled(() => d.getStats()) });
+	}
+	return { id: peer.id, name: peer.name, tcpOnly: peer.tcpOnly, transports, producers, consumers, dataProducers, dataConsumers };
 }
 
 async function main() {

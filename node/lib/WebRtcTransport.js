@@ -3,7 +3,7 @@
 // mediasoup's WebRtcTransport: ICE-lite + DTLS + SRTP towards a browser, on its own ports or on a
 // WebRtcServer's. Like mediasoup's JS layer, it keeps the ICE/DTLS state the engine last reported,
 // so a listener of 'icestatechange' reads the state it is told about; close() marks them 'closed'.
-// SCTP (data channels) is not offered, so sctpParameters and sctpState stay undefined.
+// With enableSctp, data channels run over its DTLS session (sctpParameters, sctpState, sctpstatechange).
 
 const { Transport } = require('./Transport');
 const { call } = require('./native');
@@ -20,6 +20,8 @@ class WebRtcTransport extends Transport {
 	#dtlsParameters;
 	#dtlsState;
 	#dtlsRemoteCert;
+	#sctpParameters;
+	#sctpState;
 
 	/**
 	 * @private Use router.createWebRtcTransport().
@@ -36,6 +38,8 @@ class WebRtcTransport extends Transport {
 		this.#iceSelectedTuple = native.iceSelectedTuple() ?? undefined;
 		this.#dtlsParameters = native.dtlsParameters();
 		this.#dtlsState = native.dtlsState();
+		this.#sctpParameters = native.sctpParameters() ?? undefined;
+		this.#sctpState = native.sctpState() ?? undefined;
 		this.#dtlsRemoteCert = native.dtlsRemoteCert() ?? undefined;
 	}
 
@@ -76,11 +80,11 @@ class WebRtcTransport extends Transport {
 	}
 
 	get sctpParameters() {
-		return undefined;
+		return this.#sctpParameters;
 	}
 
 	get sctpState() {
-		return undefined;
+		return this.#sctpState;
 	}
 
 	close() {
@@ -153,6 +157,12 @@ class WebRtcTransport extends Transport {
 				this.observer.safeEmit('dtlsstatechange', ev.dtlsState);
 				break;
 			}
+			case 'sctpStateChange': {
+				this.#sctpState = ev.sctpState;
+				this.safeEmit('sctpstatechange', ev.sctpState);
+				this.observer.safeEmit('sctpstatechange', ev.sctpState);
+				break;
+			}
 			default:
 				break;
 		}
@@ -162,6 +172,7 @@ class WebRtcTransport extends Transport {
 		this.#iceState = 'closed';
 		this.#iceSelectedTuple = undefined;
 		this.#dtlsState = 'closed';
+		if (this.#sctpState !== undefined) this.#sctpState = 'closed';
 	}
 
 	#unhandle() {

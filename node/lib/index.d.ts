@@ -704,6 +704,7 @@ export type DtlsRole = 'auto' | 'client' | 'server';
 export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
 export type SctpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+export type SctpParameters = { port: number; OS: number; MIS: number; maxMessageSize: number };
 
 export type FingerprintAlgorithm = 'sha-1' | 'sha-224' | 'sha-256' | 'sha-384' | 'sha-512';
 
@@ -799,9 +800,9 @@ export declare class WebRtcTransport<WebRtcTransportAppData extends AppData = Ap
 	get dtlsState(): DtlsState;
 	/** The remote certificate (PEM) once DTLS connected. */
 	get dtlsRemoteCert(): string | undefined;
-	/** Always undefined: no SCTP (data channels) yet. */
-	get sctpParameters(): undefined;
-	get sctpState(): undefined;
+	/** Set when created with enableSctp (data channels). */
+	get sctpParameters(): SctpParameters | undefined;
+	get sctpState(): SctpState | undefined;
 	/** Gives the remote's DTLS parameters; rejects with TypeError on bad input, and when called twice. */
 	connect(params: { dtlsParameters: DtlsParameters }): Promise<void>;
 	/** New local ICE credentials; the old ones keep working until the remote uses the new ones. */

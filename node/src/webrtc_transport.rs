@@ -76,6 +76,18 @@ impl NativeWebRtcTransport {
         to_json(&self.transport.dtls_parameters())
     }
 
+    /// mediasoup's `sctpParameters` when SCTP is enabled.
+    #[napi]
+    pub fn sctp_parameters(&self) -> Option<Value> {
+        self.transport.sctp_parameters()
+    }
+
+    /// The SCTP state when SCTP is enabled.
+    #[napi]
+    pub fn sctp_state(&self) -> Option<String> {
+        self.transport.sctp_state().map(str::to_owned)
+    }
+
     /// `new`, `connecting`, `connected`, `failed` or `closed`.
     #[napi]
     pub fn dtls_state(&self) -> napi::Result<Value> {

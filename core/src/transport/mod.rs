@@ -240,6 +240,14 @@ impl WorkerState {
                 TransportKind::Plain(p) => p.shutdown(),
                 TransportKind::Direct(_) => {}
                 TransportKind::WebRtc(w) => {
+                    // An ABORT tells the remote's data channels at once, then DTLS close_notify.
+                    if let Some(s) = t.sctp.as_mut() {
+                        s.close(now);
+                        while let Some(p) = s.poll_transmit(now) {
+                            let _ = w.dtls.send_application_data(now, &p);
+                        }
+                        w.flush_dtls(None);
+                    }
                     w.shutdown(now);
                     if let Some(s) = w.server {
                         self.webrtc_server_remove_transport(s, key);

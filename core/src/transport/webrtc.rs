@@ -59,16 +59,16 @@ pub struct WebRtcTransportOptions {
     /// Initial send-side bandwidth estimate (bps), used by bandwidth estimation.
     #[serde(default = "default_initial_bitrate")]
     pub initial_available_outgoing_bitrate: u32,
-    /// SCTP (data channels): accepted; data channels are not supported yet.
+    /// SCTP over the DTLS session, for data channels (`produceData`/`consumeData`).
     #[serde(default)]
     pub enable_sctp: bool,
-    /// SCTP streams: accepted for compatibility.
+    /// `{OS, MIS}`: SCTP streams each way (default 1024 each).
     #[serde(default)]
     pub num_sctp_streams: Option<Value>,
-    /// Accepted for compatibility.
+    /// Largest SCTP message (default 262144).
     #[serde(default)]
     pub max_sctp_message_size: Option<u32>,
-    /// Accepted for compatibility.
+    /// Bytes SCTP may buffer for sending (default 262144).
     #[serde(default)]
     pub sctp_send_buffer_size: Option<u32>,
     /// The application's own data, kept on the handle (`appData`).
@@ -122,6 +122,10 @@ pub(crate) struct WebRtcShared {
     pub(crate) dtls_state: DtlsState,
     pub(crate) dtls_local_role: DtlsRole,
     pub(crate) dtls_remote_cert: Option<String>,
+    /// mediasoup's `sctpParameters` when `enableSctp`.
+    pub(crate) sctp_parameters: Option<Value>,
+    /// `new`/`connecting`/`connected`/`failed`/`closed` when `enableSctp`.
+    pub(crate) sctp_state: Option<crate::sctp::SctpState>,
 }
 
 pub(crate) struct WebRtcState {
@@ -156,7 +160,7 @@ impl WebRtcState {
         srtp.protect_rtcp(buf).is_some_and(|enc| route.send(to, enc))
     }
 
-    fn flush_dtls(&mut self, fallback: Option<(SocketAddr, Route)>) {
+    pub(crate) fn flush_dtls(&mut self, fallback: Option<(SocketAddr, Route)>) {
         while let Some(d) = self.dtls.poll_transmit() {
             match (self.ice.selected().and_then(|a| self.routes.get(&a).map(|r| (a, r.clone()))), &fallback) {
                 (Some((to, r)), _) => {
@@ -212,6 +216,10 @@ impl WebRtcState {
             v["iceSelectedTuple"] = json!(t);
         }
         v["dtlsState"] = json!(sh.dtls_state);
+        if let (Some(p), Some(s)) = (&sh.sctp_parameters, sh.sctp_state) {
+            v["sctpParameters"] = p.clone();
+            v["sctpState"] = json!(s.as_str());
+        }
     }
 
     pub(crate) fn add_dump(&self, v: &mut Value) {
@@ -362,6 +370,8 @@ impl WorkerState {
             dtls_state: DtlsState::New,
             dtls_local_role: DtlsRole::Auto,
             dtls_remote_cert: None,
+            sctp_parameters: None,
+            sctp_state: None,
         }));
 
         // Sockets: the server's, or our own per listen info.
@@ -397,6 +407,17 @@ impl WorkerState {
             }
         };
 
+        let sctp = if o.enable_sctp {
+            let c = super::sctp::SctpConfig::from_options(o.num_sctp_streams.clone(), o.max_sctp_message_size, o.sctp_send_buffer_size)?;
+            Some((super::sctp::SctpTransport::new(&c, crate::sctp::SctpRole::Server, self.epoch()), c.max_message_size))
+        } else {
+            None
+        };
+        if let Some((s, _)) = &sctp {
+            let mut sh = shared.lock();
+            sh.sctp_parameters = Some(s.parameters());
+            sh.sctp_state = Some(s.state());
+        }
         let state = WebRtcState {
             ice,
             dtls,
@@ -410,7 +431,11 @@ impl WorkerState {
             srtp_decrypt_failures: 0,
         };
         let ufrag = state.ice.local_parameters().username_fragment;
-        let t = TransportState::new(id.clone(), router, TransportKind::WebRtc(Box::new(state)), closed.clone());
+        let mut t = TransportState::new(id.clone(), router, TransportKind::WebRtc(Box::new(state)), closed.clone());
+        if let Some((s, max)) = sctp {
+            t.sctp = Some(s);
+            t.max_message_size = max;
+        }
         let key = self.register_transport(router, t);
         if let Some(skey) = server {
             if let Some(s) = self.webrtc_servers.get_mut(&skey) {
@@ -530,6 +555,7 @@ impl WorkerState {
         let mut emits: Vec<EventKind> = vec![];
         let mut server_updates: Vec<IceEvent> = vec![];
         let mut became_connected = false;
+        let mut sctp_input: Vec<Vec<u8>> = vec![];
         let (id, server) = {
             let Some(t) = self.transports.get_mut(&key) else { return };
             let TransportKind::WebRtc(w) = &mut t.kind else { return };
@@ -578,13 +604,25 @@ impl WorkerState {
                             Err(e) => tracing::warn!("SRTP setup failed: {e}"),
                         }
                     }
-                    DtlsEvent::ApplicationData(_) => {} // SCTP arrives with data channels
+                    DtlsEvent::ApplicationData(d) => sctp_input.push(d),
+                }
+            }
+            let server = w.server;
+            if let Some(s) = t.sctp.as_mut() {
+                if became_connected {
+                    s.start(now);
+                }
+                for d in &sctp_input {
+                    s.handle_input(now, d);
                 }
             }
             // Called for every decrypted packet: clone the id only when there is something to say.
             let id = if emits.is_empty() { String::new() } else { t.id.clone() };
-            (id, w.server)
+            (id, server)
         };
+        if became_connected || !sctp_input.is_empty() {
+            self.sctp_pump(key, now);
+        }
         if let Some(skey) = server {
             for ev in server_updates {
                 self.webrtc_server_on_ice_event(skey, key, ev);
@@ -617,7 +655,11 @@ impl WorkerState {
                     w.twcc.build_feedback(&mut feedback, 1200);
                 }
             }
+            if let Some(s) = t.sctp.as_mut() {
+                s.handle_timeout(now);
+            }
         }
+        self.sctp_pump(key, now);
         self.process_webrtc_events(key);
         if let Some(t) = self.transports.get_mut(&key) {
             for f in &feedback {
@@ -775,6 +817,14 @@ impl WebRtcTransport {
     /// DTLS state.
     pub fn dtls_state(&self) -> DtlsState {
         self.shared.lock().dtls_state
+    }
+    /// mediasoup's `sctpParameters` (`{port, OS, MIS, maxMessageSize}`) when `enableSctp`.
+    pub fn sctp_parameters(&self) -> Option<Value> {
+        self.shared.lock().sctp_parameters.clone()
+    }
+    /// `new`, `connecting`, `connected`, `failed` or `closed` when `enableSctp`.
+    pub fn sctp_state(&self) -> Option<&'static str> {
+        self.shared.lock().sctp_state.map(|s| s.as_str())
     }
     /// Remote certificate (PEM) once DTLS connected.
     pub fn dtls_remote_cert(&self) -> Option<String> {

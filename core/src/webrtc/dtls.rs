@@ -359,8 +359,7 @@ impl DtlsSession {
         }
     }
 
-    /// Sends application data (SCTP) once connected. Used when data channels land.
-    #[allow(dead_code)]
+    /// Sends application data (SCTP) once connected.
     pub(crate) fn send_application_data(&mut self, now_ms: u64, data: &[u8]) -> Result<()> {
         let now = self.instant(now_ms);
         let ep = self.endpoint.as_mut().ok_or_else(|| Error::InvalidState("DTLS not connected".into()))?;

@@ -31,6 +31,12 @@ const state = {
 	consumers: new Map(),
 	/** peer id -> { id, name, tile } ; 'me' is the local tile */
 	peers: new Map(),
+	/** label -> mediasoup-client DataProducer ('chat' is the room's chat) */
+	dataProducers: new Map(),
+	/** data consumer id -> { dataConsumer, peerId, peerName } */
+	dataConsumers: new Map(),
+	/** every data message received: { label, from, ppid, size, text?, digest } */
+	dataMessages: [],
 	errors: [],
 	events: [],
 };
@@ -154,6 +160,10 @@ async function join() {
 	state.recvTransport = await createTransport('recv');
 	// From here on the server pushes 'newConsumer' for every producer of the other peers.
 	await request('ready', { rtpCapabilities: state.device.rtpCapabilities });
+	// Chat goes over a data channel (SCTP through the SFU), whether or not we publish media.
+	if (!state.sendTransport) state.sendTransport = await createTransport('send');
+	state.dataProducers.set('chat', await state.sendTransport.produceData({ ordered: true, label: 'chat' }));
+	$('chat').hidden = false;
 
 	state.phase = 'joined';
 	$('controls').hidden = false;
@@ -165,7 +175,7 @@ async function join() {
 }
 
 async function createTransport(direction) {
-	const info = await request('createTransport', { direction });
+	const info = await request('createTransport', { direction, sctpCapabilities: state.device.sctpCapabilities });
 	const transport =
 		direction === 'send' ? state.device.createSendTransport(info) : state.device.createRecvTransport(info);
 	transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -178,6 +188,9 @@ async function createTransport(direction) {
 	if (direction === 'send') {
 		transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
 			request('produce', { transportId: transport.id, kind, rtpParameters, appData }).then(callback, errback);
+		});
+		transport.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, callback, errback) => {
+			request('produceData', { transportId: transport.id, sctpStreamParameters, label, protocol, appData }).then(callback, errback);
 		});
 	}
 	return transport;
@@ -250,6 +263,61 @@ async function onNewConsumer(info) {
 	await request('resumeConsumer', { consumerId: id });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Data channels: the chat, and any other channel a test opens
+
+/** FNV-1a over the bytes of a message (string as UTF-8): what both ends compare. */
+function digest(data) {
+	const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data);
+	let h = 0x811c9dc5;
+	for (let i = 0; i < bytes.length; i++) {
+		h ^= bytes[i];
+		h = Math.imul(h, 0x01000193) >>> 0;
+	}
+	return { size: bytes.length, digest: h.toString(16) };
+}
+
+async function onNewDataConsumer(info) {
+	const { id, dataProducerId, sctpStreamParameters, label, protocol, peerId, peerName } = info;
+	const dataConsumer = await state.recvTransport.consumeData({ id, dataProducerId, sctpStreamParameters, label, protocol });
+	state.dataConsumers.set(id, { dataConsumer, peerId, peerName });
+	note(`consuming data "${label}" of ${peerName} (${id})`);
+	dataConsumer.on('message', (data) => {
+		const text = typeof data === 'string' ? data : undefined;
+		state.dataMessages.push({ label, from: peerName, binary: text === undefined, text: text && text.length <= 200 ? text : undefined, ...digest(data) });
+		if (label === 'chat' && text !== undefined) addChatLine(peerName, text);
+	});
+	dataConsumer.on('transportclose', () => state.dataConsumers.delete(id));
+}
+
+function addChatLine(from, text) {
+	const line = document.createElement('p');
+	const who = document.createElement('b');
+	who.textContent = `${from}: `;
+	line.append(who, document.createTextNode(text));
+	$('chat-log').append(line);
+	$('chat-log').scrollTop = $('chat-log').scrollHeight;
+}
+
+function sendChat(text) {
+	const chat = state.dataProducers.get('chat');
+	if (!chat || !text) return false;
+	chat.send(text);
+	addChatLine(`${state.name} (you)`, text);
+	return true;
+}
+
+/** Deterministic bytes for tests: `size` bytes from a small LCG seeded with `seed`. */
+function testBytes(size, seed) {
+	const out = new Uint8Array(size);
+	let x = seed >>> 0 || 1;
+	for (let i = 0; i < size; i++) {
+		x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+		out[i] = x >>> 24;
+	}
+	return out;
+}
+
 function dropConsumer(id) {
 	const entry = state.consumers.get(id);
 	if (!entry) return;
@@ -272,6 +340,15 @@ socket.on('newConsumer', (info) => {
 	onNewConsumer(info).catch((error) => fail(`consume ${info.kind} of ${info.peerName}`, error));
 });
 socket.on('consumerClosed', ({ consumerId }) => dropConsumer(consumerId));
+socket.on('newDataConsumer', (info) => {
+	onNewDataConsumer(info).catch((error) => fail(`consumeData ${info.label} of ${info.peerName}`, error));
+});
+socket.on('dataConsumerClosed', ({ dataConsumerId }) => {
+	const entry = state.dataConsumers.get(dataConsumerId);
+	if (!entry) return;
+	state.dataConsumers.delete(dataConsumerId);
+	entry.dataConsumer.close();
+});
 socket.on('consumerPaused', ({ consumerId }) => {
 	const { peer, kind } = consumerPeer(consumerId);
 	if (peer) setFlag(peer, kind, true);
@@ -519,10 +596,31 @@ window.room = {
 		}
 	},
 	serverStats: () => request('getStats'),
+	sendChat,
+	/** Opens another data channel on the send transport (mediasoup-client produceData options). */
+	produceData: async (options) => {
+		const dataProducer = await state.sendTransport.produceData(options);
+		state.dataProducers.set(options.label, dataProducer);
+		return dataProducer.id;
+	},
+	/** Sends on channel `label`: text, or `size` deterministic bytes; returns what the receiver must see. */
+	sendData: (label, { text, size, seed = 1 }) => {
+		const dataProducer = state.dataProducers.get(label);
+		if (!dataProducer) throw new Error(`no data producer "${label}"`);
+		const data = text !== undefined ? text : testBytes(size, seed);
+		dataProducer.send(text !== undefined ? data : data.buffer);
+		return digest(text !== undefined ? data : data.buffer);
+	},
+	dataMessages: () => state.dataMessages,
 };
 
 // ---------------------------------------------------------------------------------------------
 // Start: join straight away when the URL names the room and the person, else ask.
+
+$('chat-form').addEventListener('submit', (e) => {
+	e.preventDefault();
+	if (sendChat($('chat-input').value.trim())) $('chat-input').value = '';
+});
 
 function start() {
 	if (state.room && state.name) {
