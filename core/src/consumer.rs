@@ -16,7 +16,7 @@ use crate::ortc;
 use crate::producer::{unix_ms, NO_PT};
 use crate::rate::RateCalculator;
 use crate::rtp::retransmission::{SendHistory, SentRecord};
-use crate::rtp::layers::{Decision, LayerCodec, LayerFilter, PacketInfo};
+use crate::rtp::layers::{self, Decision, DescriptorIds, LayerCodec, LayerFilter, PacketInfo};
 use crate::rtp::{write_forwarded, ExtensionMap, ForwardHeader, RtpPacket, SeqTsRewriter};
 use crate::trace::{self, TraceDirection, TraceEvent, TraceEventType, TraceMask};
 use crate::rtp_parameters::{ConsumerLayers, ConsumerType, MediaKind, RtpCapabilities, RtpParameters};
@@ -131,6 +131,13 @@ pub(crate) struct ConsumerFlags {
     current_layers: Mutex<Option<ConsumerLayers>>,
 }
 
+/// The payload of `out`, a forwarded copy of `pkt` (it sits before any padding at the end).
+fn payload_of_copy<'a>(pkt: &RtpPacket<'_>, out: &'a mut [u8]) -> Option<&'a mut [u8]> {
+    let payload_offset = pkt.payload().as_ptr() as usize - pkt.data().as_ptr() as usize;
+    let start = out.len().checked_sub(pkt.data().len() - payload_offset)?;
+    out.get_mut(start..start + pkt.payload().len())
+}
+
 impl ConsumerState {
     fn active(&self) -> bool {
         !self.paused && !self.producer_paused
@@ -171,13 +178,12 @@ impl ConsumerState {
         };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
         let mut marker = pkt.marker();
+        let mut descriptor = DescriptorIds::default();
         if let Some(f) = &mut self.filter {
             let before = f.current();
-            // The payload sits before any padding at the end of the copy.
-            let payload_offset = pkt.payload().as_ptr() as usize - pkt.data().as_ptr() as usize;
-            let start = out.len() - (pkt.data().len() - payload_offset);
-            let Some(payload) = out.get_mut(start..start + pkt.payload().len()) else { return false };
+            let Some(payload) = payload_of_copy(pkt, out) else { return false };
             let decision = f.process(info, payload, marker);
+            descriptor = layers::descriptor_ids(self.layer_codec, payload);
             // (A switch down happens on a packet the new layers drop.)
             self.layers_changed |= f.current() != before;
             match decision {
@@ -193,7 +199,7 @@ impl ConsumerState {
         out[2..4].copy_from_slice(&seq.to_be_bytes());
         out[4..8].copy_from_slice(&ts.to_be_bytes());
         if self.history.capacity() > 0 {
-            self.history.record(SentRecord { out_seq: seq, out_ts: ts, source_seq: pkt.sequence_number(), encoding: encoding as u8, sent_ms: now });
+            self.history.record(SentRecord { out_seq: seq, out_ts: ts, source_seq: pkt.sequence_number(), encoding: encoding as u8, sent_ms: now, descriptor, marker });
         }
         self.packets += 1;
         self.bytes += out.len() as u64;
@@ -269,14 +275,27 @@ impl ConsumerState {
         false
     }
 
-    /// Rewrites a cached source packet as it was first sent (for a retransmission).
-    pub(crate) fn rebuild(&self, pkt: &RtpPacket<'_>, seq: u16, ts: u32, out: &mut Vec<u8>) -> bool {
+    /// Rewrites a cached source packet exactly as it was first sent (for a retransmission):
+    /// sequence number, timestamp, marker and payload-descriptor ids from the send record.
+    pub(crate) fn rebuild(&self, pkt: &RtpPacket<'_>, rec: &SentRecord, out: &mut Vec<u8>) -> bool {
         let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
         if pt == NO_PT {
             return false;
         }
-        let hdr = ForwardHeader { ssrc: self.ssrc, payload_type: pt, sequence_number: seq, timestamp: ts, override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())) };
+        let hdr = ForwardHeader {
+            ssrc: self.ssrc,
+            payload_type: pt,
+            sequence_number: rec.out_seq,
+            timestamp: rec.out_ts,
+            override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())),
+        };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
+        if self.filter.is_some() {
+            out[1] = (out[1] & 0x7f) | if rec.marker { 0x80 } else { 0 };
+            if let Some(payload) = payload_of_copy(pkt, out) {
+                layers::write_descriptor_ids(self.layer_codec, payload, rec.descriptor);
+            }
+        }
         true
     }
 
@@ -461,7 +480,8 @@ impl WorkerState {
             mid_ext,
             rewriter: SeqTsRewriter::new(clock_rate, rng.gen(), rng.gen()),
             source_encoding: if num_encodings < 2 { Some(0) } else { None },
-            target_encoding: num_encodings.saturating_sub(1),
+            // Until the layer choice runs, aim at the preferred spatial layer (default: the top).
+            target_encoding: preferred_layers.map_or(num_encodings.saturating_sub(1), |l| (l.spatial_layer as usize).min(num_encodings.saturating_sub(1))),
             num_encodings,
             layer_codec,
             filter,

@@ -76,6 +76,8 @@ pub(crate) struct RecvStream {
     pub(crate) nack_count: u64,
     pub(crate) nack_packet_count: u64,
     pub(crate) packets_repaired: u64,
+    /// RTX packets that filled no requested gap (probes, duplicates).
+    pub(crate) rtx_packets_discarded: u64,
     pub(crate) packets_retransmitted: u64,
     /// Loss, jitter and score of what arrives (RFC 3550).
     pub(crate) recv_stats: ReceiveStats,
@@ -151,7 +153,9 @@ pub(crate) const NO_PT: u8 = 0xff;
 impl ProducerState {
     /// Accounts for one packet; returns its encoding index and its layer information (key frame,
     /// spatial/temporal layer from the payload descriptor) when it is media to forward.
-    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64) -> Option<(usize, PacketInfo)> {
+    /// `is_rtx`: a retransmission restored from RTX, forwarded only when it fills a gap we asked
+    /// for (others are probes or duplicates: counted as discarded).
+    pub(crate) fn receive(&mut self, pkt: &RtpPacket<'_>, now: u64, is_rtx: bool) -> Option<(usize, PacketInfo)> {
         let ssrc = pkt.ssrc();
         let idx = match self.streams.iter().position(|s| s.ssrc == Some(ssrc)) {
             Some(i) => i,
@@ -161,6 +165,10 @@ impl ProducerState {
             return None;
         }
         let s = &mut self.streams[idx];
+        if is_rtx && s.nack.as_ref().is_some_and(|n| !n.is_missing(pkt.sequence_number())) {
+            s.rtx_packets_discarded += 1;
+            return None;
+        }
         s.packets += 1;
         s.bytes += pkt.data().len() as u64;
         s.rate.update(pkt.data().len(), now);
@@ -184,7 +192,7 @@ impl ProducerState {
         let seq = pkt.sequence_number();
         s.recv_stats.on_packet(seq, pkt.timestamp(), now * s.clock_rate as u64 / 1000);
         if let Some(n) = s.nack.as_mut() {
-            if n.on_packet(seq, now, key_frame) {
+            if n.on_packet(seq, now, key_frame) && is_rtx {
                 s.packets_repaired += 1;
             }
         }
@@ -355,6 +363,7 @@ impl ProducerState {
                     "bitrate": s.rate.rate(now),
                     "jitter": s.recv_stats.jitter(),
                     "bitrateByLayer": s.bitrate_by_layer(now),
+                    "rtxPacketsDiscarded": s.rtx_packets_discarded,
                 });
                 if let Some(r) = &s.rid {
                     v["rid"] = json!(r);
@@ -525,6 +534,7 @@ impl WorkerState {
                 nack_count: 0,
                 nack_packet_count: 0,
                 packets_repaired: 0,
+                rtx_packets_discarded: 0,
                 packets_retransmitted: 0,
                 recv_stats: ReceiveStats::new(),
                 clock_rate: clock_of(e.codec_payload_type),

@@ -71,6 +71,23 @@ async fn gaps_from_the_publisher_are_nacked_and_its_rtx_is_forwarded_as_the_orig
     let stats = producer.get_stats().await.unwrap();
     assert_eq!(stats[0]["packetsRepaired"], 1, "{stats}");
     assert!(stats[0]["nackCount"].as_u64().unwrap() >= 1, "{stats}");
+
+    // RTX nobody asked for (a bandwidth probe resending packet 3, or a second copy of 5) is
+    // not forwarded again.
+    for (osn, rtx_seq) in [(3u16, 901u16), (5, 902)] {
+        let original = vp8(osn, 7000, 96);
+        let mut rtx = original[..12].to_vec();
+        rtx[1] = 97;
+        rtx[2..4].copy_from_slice(&rtx_seq.to_be_bytes());
+        rtx[8..12].copy_from_slice(&7001u32.to_be_bytes());
+        rtx.extend_from_slice(&osn.to_be_bytes());
+        rtx.extend_from_slice(&original[12..]);
+        tx.send(&rtx).unwrap();
+    }
+    assert!(sink.collect_rtp(1, Duration::from_millis(400)).is_empty(), "duplicates forwarded");
+    let stats = producer.get_stats().await.unwrap();
+    assert_eq!(stats[0]["rtxPacketsDiscarded"], 2, "{stats}");
+    assert_eq!(stats[0]["packetsRepaired"], 1, "{stats}");
     worker.close();
 }
 

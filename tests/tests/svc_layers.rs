@@ -158,3 +158,46 @@ async fn vp9_svc_consumer_forwards_the_base_spatial_layer_as_complete_pictures()
     assert_eq!(consumer.current_layers(), Some(ConsumerLayers { spatial_layer: 0, temporal_layer: Some(2) }));
     worker.close();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn retransmissions_carry_the_rewritten_picture_id_after_a_layer_switch() {
+    let (worker, router, pt, producer, sink, ct) = setup(json!({
+        "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000, "rtcpFeedback": [{ "type": "nack" }] }],
+        "encodings": [{ "ssrc": 100, "scalabilityMode": "L1T3" }, { "ssrc": 200, "scalabilityMode": "L1T3" }] }))
+    .await;
+    let consumer = ct
+        .consume(from_json("o", json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities(),
+            "preferredLayers": { "spatialLayer": 0 } })).unwrap())
+        .await
+        .unwrap();
+    let params = consumer.rtp_parameters().clone();
+    let (ssrc, rtx_ssrc) = (params.encodings[0].ssrc.unwrap(), params.encodings[0].rtx.unwrap().ssrc);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.connect(("127.0.0.1", pt.tuple().local_port)).unwrap();
+    // Encoding 0 numbers its pictures from 10, encoding 1 from 7000: after the switch the
+    // consumer rewrites encoding 1's ids to continue encoding 0's.
+    for f in 0..3u16 {
+        tx.send(&rtp(96, 10 + f, f as u32 * 3000, 100, &[], &vp8_payload(10 + f, f as u8, 0, false, f == 0))).unwrap();
+        tx.send(&rtp(96, 500 + f, f as u32 * 3000, 200, &[], &vp8_payload(7000 + f, f as u8, 0, false, f == 0))).unwrap();
+    }
+    assert_eq!(sink.collect_rtp(3, Duration::from_secs(1)).len(), 3);
+    consumer.set_preferred_layers_blocking(ConsumerLayers { spatial_layer: 1, temporal_layer: None }).unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    for f in 3..6u16 {
+        tx.send(&rtp(96, 500 + f, f as u32 * 3000, 200, &[], &vp8_payload(7000 + f, f as u8, 0, false, f == 3))).unwrap();
+    }
+    let sent = sink.collect_rtp(3, Duration::from_secs(1));
+    assert_eq!(sent.len(), 3);
+    let pids: Vec<u16> = sent.iter().map(|d| vp8_picture_id(d)).collect();
+    assert_eq!(pids, vec![13, 14, 15], "picture ids continue across the switch");
+    let lost = RtpPacket::parse(&sent[1]).unwrap();
+    let mut nack = vec![];
+    sfu_core::rtp::nack::write_nack(&mut nack, 1, ssrc, &[lost.sequence_number()], 1200);
+    sink.socket.send_to(&nack[0], ("127.0.0.1", ct.tuple().local_port)).unwrap();
+    let rtx = sink.collect_rtp(1, Duration::from_secs(1)).pop().expect("an RTX answer");
+    let r = RtpPacket::parse(&rtx).unwrap();
+    assert_eq!(r.ssrc(), rtx_ssrc);
+    assert_eq!(&r.payload()[2..], lost.payload(), "the retransmission is the packet as it was sent (picture id 14)");
+    assert_eq!(r.marker(), lost.marker());
+    worker.close();
+}

@@ -114,7 +114,8 @@ async fn producer_and_consumer_trace_packets_and_feedback() {
     }
     assert_eq!(stats[0]["pliCount"], 1, "{stats}");
     let rtt = stats[0]["roundTripTime"].as_f64().unwrap_or_else(|| panic!("roundTripTime in {stats}"));
-    assert!((0.0..100.0).contains(&rtt), "loopback RTT {rtt}");
+    // Loopback, but the test thread answering the SR may be delayed on a loaded machine.
+    assert!((0.0..1000.0).contains(&rtt), "loopback RTT {rtt}");
 
     // Disabling stops the events.
     consumer.enable_trace_event_blocking(vec![]).unwrap();

@@ -820,6 +820,56 @@ fn parse_av1_payload(p: &[u8]) -> Option<PacketInfo> {
 // Layer filter.
 // ---------------------------------------------------------------------------------------------
 
+/// The picture id and TL0PICIDX a VP8/VP9 payload descriptor carries, as written in a packet:
+/// what a consumer sent, so a retransmission can carry the same values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DescriptorIds {
+    /// Picture id (7 or 15 bits, without the M bit).
+    pub picture_id: Option<u16>,
+    /// TL0PICIDX.
+    pub tl0_pic_idx: Option<u8>,
+}
+
+fn descriptor_offsets(codec: LayerCodec, payload: &[u8]) -> (Option<(usize, bool)>, Option<usize>) {
+    match codec {
+        LayerCodec::Vp8 => vp8_fields(payload).map_or((None, None), |f| (f.picture_id, f.tl0)),
+        LayerCodec::Vp9 => vp9_fields(payload).map_or((None, None), |f| (f.picture_id, f.tl0)),
+        _ => (None, None),
+    }
+}
+
+/// Reads the ids of `payload`'s descriptor (none for other codecs or malformed descriptors).
+pub fn descriptor_ids(codec: LayerCodec, payload: &[u8]) -> DescriptorIds {
+    let (pid, tl0) = descriptor_offsets(codec, payload);
+    DescriptorIds {
+        picture_id: pid.and_then(|(off, long)| read_picture_id(payload, off, long)),
+        tl0_pic_idx: tl0.and_then(|off| payload.get(off).copied()),
+    }
+}
+
+/// Writes `ids` into `payload`'s descriptor in place, where the descriptor has those fields
+/// (a 7-bit picture id keeps its low 7 bits).
+pub fn write_descriptor_ids(codec: LayerCodec, payload: &mut [u8], ids: DescriptorIds) {
+    let (pid, tl0) = descriptor_offsets(codec, payload);
+    if let (Some((off, long)), Some(v)) = (pid, ids.picture_id) {
+        if long {
+            if let Some(b) = payload.get_mut(off) {
+                *b = 0x80 | ((v >> 8) as u8 & 0x7f);
+            }
+            if let Some(b) = payload.get_mut(off + 1) {
+                *b = v as u8;
+            }
+        } else if let Some(b) = payload.get_mut(off) {
+            *b = v as u8 & 0x7f;
+        }
+    }
+    if let (Some(off), Some(v)) = (tl0, ids.tl0_pic_idx) {
+        if let Some(b) = payload.get_mut(off) {
+            *b = v;
+        }
+    }
+}
+
 /// What to do with one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -1049,6 +1099,21 @@ mod tests {
     /// Key-frame flags (the first packet of a key frame) as simulcast switching relies on them.
     fn key(codec: LayerCodec, payload: &[u8]) -> bool {
         parse(codec, payload, None, None, &mut Av1Structure::new()).is_some_and(|i| i.key_frame && (i.start_of_frame || codec == LayerCodec::H264))
+    }
+
+    #[test]
+    fn descriptor_ids_round_trip_in_place() {
+        // VP8 with a 15-bit picture id and TL0PICIDX; VP9 with a 7-bit picture id.
+        let mut vp8 = [0x90, 0xe0, 0x81, 0x23, 0x05, 0x40, 0x00];
+        let ids = descriptor_ids(LayerCodec::Vp8, &vp8);
+        assert_eq!(ids, DescriptorIds { picture_id: Some(0x123), tl0_pic_idx: Some(5) });
+        write_descriptor_ids(LayerCodec::Vp8, &mut vp8, DescriptorIds { picture_id: Some(0x7ffe), tl0_pic_idx: Some(9) });
+        assert_eq!(vp8, [0x90, 0xe0, 0xff, 0xfe, 0x09, 0x40, 0x00]);
+        let mut vp9 = [0x88, 0x12, 0xaa];
+        assert_eq!(descriptor_ids(LayerCodec::Vp9, &vp9).picture_id, Some(0x12));
+        write_descriptor_ids(LayerCodec::Vp9, &mut vp9, DescriptorIds { picture_id: Some(0x1ff), tl0_pic_idx: None });
+        assert_eq!(vp9, [0x88, 0x7f, 0xaa]);
+        assert_eq!(descriptor_ids(LayerCodec::H264, &[0x65]), DescriptorIds::default());
     }
 
     #[test]

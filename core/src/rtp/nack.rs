@@ -93,6 +93,14 @@ impl NackGenerator {
         recovered
     }
 
+    /// Whether `seq` is a gap still waiting for its retransmission (what an RTX packet must fill
+    /// to be worth forwarding; publishers also resend old packets as bandwidth probes).
+    pub fn is_missing(&self, seq: u16) -> bool {
+        let Some(highest) = self.highest else { return false };
+        let ext = unwrap_seq(highest, seq);
+        ext < highest && self.pending.binary_search_by_key(&ext, |m| m.ext_seq).is_ok()
+    }
+
     /// Appends to `out` the sequence numbers to request at `now_ms`: new gaps at once, then each
     /// again every `max(rtt_ms, 20)` ms, at most [`MAX_RETRIES`] times and for at most
     /// [`MAX_NACK_AGE_MS`]; those past either limit are given up.

@@ -16,9 +16,13 @@ pub struct SentRecord {
     pub encoding: u8,
     /// When it was sent, in ms.
     pub sent_ms: u64,
+    /// The payload descriptor's picture id / TL0PICIDX as sent (VP8/VP9 consumers rewrite them).
+    pub descriptor: crate::rtp::layers::DescriptorIds,
+    /// The marker bit as sent (SVC consumers set it on the last forwarded layer).
+    pub marker: bool,
 }
 
-/// One ring slot: a `SentRecord` packed into 16 bytes (send time kept modulo 2^32 ms).
+/// One ring slot: a `SentRecord` packed into 20 bytes (send time kept modulo 2^32 ms).
 #[derive(Debug, Clone, Copy, Default)]
 struct HistorySlot {
     out_seq: u16,
@@ -27,6 +31,10 @@ struct HistorySlot {
     sent_ms: u32,
     encoding: u8,
     used: bool,
+    picture_id: u16,
+    tl0_pic_idx: u8,
+    /// bit 0: picture id present, bit 1: TL0PICIDX present, bit 2: marker.
+    flags: u8,
 }
 
 /// The last packets a consumer sent, by outgoing sequence number, in a fixed ring indexed by
@@ -87,6 +95,9 @@ impl SendHistory {
             sent_ms: r.sent_ms as u32,
             encoding: r.encoding,
             used: true,
+            picture_id: r.descriptor.picture_id.unwrap_or(0),
+            tl0_pic_idx: r.descriptor.tl0_pic_idx.unwrap_or(0),
+            flags: u8::from(r.descriptor.picture_id.is_some()) | u8::from(r.descriptor.tl0_pic_idx.is_some()) << 1 | u8::from(r.marker) << 2,
         };
     }
 
@@ -115,6 +126,11 @@ impl SendHistory {
             source_seq: slot.source_seq,
             encoding: slot.encoding,
             sent_ms,
+            descriptor: crate::rtp::layers::DescriptorIds {
+                picture_id: (slot.flags & 1 != 0).then_some(slot.picture_id),
+                tl0_pic_idx: (slot.flags & 2 != 0).then_some(slot.tl0_pic_idx),
+            },
+            marker: slot.flags & 4 != 0,
         })
     }
 
@@ -309,6 +325,8 @@ mod tests {
             source_seq: out_seq ^ 0x5555,
             encoding: 2,
             sent_ms,
+            descriptor: crate::rtp::layers::DescriptorIds { picture_id: Some(out_seq & 0x7fff), tl0_pic_idx: (out_seq % 3 == 0).then_some(out_seq as u8) },
+            marker: out_seq % 2 == 0,
         }
     }
 

@@ -302,7 +302,7 @@ impl WorkerState {
             }
             None => pkt,
         };
-        let Some((encoding, info)) = p.receive(&pkt, now) else { return };
+        let Some((encoding, info)) = p.receive(&pkt, now, is_rtx) else { return };
         if p.trace.any() {
             p.trace_rtp(bus, &pkt, encoding, &info, is_rtx);
         }
@@ -339,6 +339,25 @@ impl WorkerState {
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
                 ct.send_rtp(&c.id, scratch, now);
+            }
+        }
+    }
+
+    /// NACK retries of producers waiting for retransmissions, also when no packet arrives to
+    /// trigger them (the publisher paused, or a burst was lost).
+    pub(crate) fn retry_nacks(&mut self, now: u64) {
+        let WorkerState { transports, producers, .. } = self;
+        let mut nacks = vec![];
+        for p in producers.values_mut() {
+            if !p.has_pending_nacks() {
+                continue;
+            }
+            let Some(t) = transports.get_mut(&p.transport) else { continue };
+            let rtt = t.rtt_ms.map(|r| r as u64).unwrap_or(crate::producer::DEFAULT_RTT_MS);
+            nacks.clear();
+            p.poll_nacks(now, rtt, t.rtcp_ssrc, &mut nacks);
+            for n in &nacks {
+                t.send_rtcp(n, now);
             }
         }
     }
@@ -469,7 +488,7 @@ impl WorkerState {
             let Some(rec) = c.history.get(seq, now, MAX_RETRANSMIT_AGE_MS) else { continue };
             let Some(orig) = p.streams.get(rec.encoding as usize).and_then(|s| s.cache.as_ref()).and_then(|cache| cache.get(rec.source_seq)) else { continue };
             let Some(pkt) = RtpPacket::parse(orig) else { continue };
-            if !c.rebuild(&pkt, rec.out_seq, rec.out_ts, scratch) {
+            if !c.rebuild(&pkt, &rec, scratch) {
                 continue;
             }
             let out: &[u8] = match c.rtx {

@@ -185,6 +185,7 @@ impl WorkerState {
             self.request_key_frame_on(p, Some(e), now);
         }
         self.tick_rtp_observers(now);
+        self.retry_nacks(now);
         if now >= self.last_report_ms + REPORT_INTERVAL_MS {
             self.last_report_ms = now;
             self.report_and_score(now);
