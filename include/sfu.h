@@ -11,10 +11,14 @@
  * - Names. Functions are `sfu_<object>_<verb>`; the object named is the first argument.
  *   `sfu_worker_create_router`, `sfu_worker_create_webrtc_server`,
  *   `sfu_router_create_plain_transport`, `sfu_router_create_webrtc_transport`,
- *   `sfu_<transport>_produce` and `sfu_<transport>_consume` create child objects.
+ *   `sfu_router_create_direct_transport`, `sfu_router_create_audio_level_observer`,
+ *   `sfu_router_create_active_speaker_observer`, `sfu_<transport>_produce`,
+ *   `sfu_<transport>_consume` and `sfu_direct_transport_produce_data`/`_consume_data` create
+ *   child objects.
  *
  * - Handles. `sfu_worker`, `sfu_webrtc_server`, `sfu_router`, `sfu_plain_transport`,
- *   `sfu_webrtc_transport`, `sfu_producer` and `sfu_consumer` are opaque. Each handle returned
+ *   `sfu_webrtc_transport`, `sfu_direct_transport`, `sfu_producer`, `sfu_consumer`,
+ *   `sfu_data_producer`, `sfu_data_consumer` and `sfu_rtp_observer` are opaque. Each handle returned
  *   through an out-pointer is owned by the caller and released with `sfu_<object>_free`. Freeing a
  *   handle does not close the engine object (it stays open until `sfu_<object>_close` or until its
  *   parent closes), except `sfu_worker_free`, which closes the worker. `_free` and `_close` accept
@@ -107,10 +111,45 @@ typedef enum {
 } sfu_result;
 
 /**
+ * What a payload handed to the application is.
+ */
+typedef enum {
+    /**
+     * An RTP packet a consumer of a direct transport sends; `target_id` is the consumer's id.
+     */
+    SFU_PAYLOAD_RTP = 0,
+    /**
+     * An RTCP packet the engine sends on a direct transport; `target_id` is the transport's id.
+     */
+    SFU_PAYLOAD_RTCP = 1,
+    /**
+     * A message for a data consumer of a direct transport; `target_id` is the data consumer's
+     * id and `ppid` says what it is (51 text, 53 binary, 56/57 empty).
+     */
+    SFU_PAYLOAD_MESSAGE = 2,
+} sfu_payload_kind;
+
+/**
  * A consumer handle. Created by `sfu_plain_transport_consume` or `sfu_webrtc_transport_consume`,
  * released with `sfu_consumer_free`.
  */
 typedef struct sfu_consumer sfu_consumer;
+
+/**
+ * A data consumer handle, released with `sfu_data_consumer_free`.
+ */
+typedef struct sfu_data_consumer sfu_data_consumer;
+
+/**
+ * A data producer handle, released with `sfu_data_producer_free`.
+ */
+typedef struct sfu_data_producer sfu_data_producer;
+
+/**
+ * A direct transport handle. Created by `sfu_router_create_direct_transport`, released with
+ * `sfu_direct_transport_free`.
+ */
+typedef struct sfu_direct_transport sfu_direct_transport;
 
 /**
  * A plain transport handle. Created by `sfu_router_create_plain_transport`, released with
@@ -128,6 +167,12 @@ typedef struct sfu_producer sfu_producer;
  * A router handle. Created by `sfu_worker_create_router`, released with `sfu_router_free`.
  */
 typedef struct sfu_router sfu_router;
+
+/**
+ * An observer handle. Created by `sfu_router_create_audio_level_observer` or
+ * `sfu_router_create_active_speaker_observer`, released with `sfu_rtp_observer_free`.
+ */
+typedef struct sfu_rtp_observer sfu_rtp_observer;
 
 /**
  * A WebRtcServer handle. Created by `sfu_worker_create_webrtc_server`, released with
@@ -162,6 +207,12 @@ typedef struct sfu_worker sfu_worker;
  *   "dtlsRemoteCert":"-----BEGIN CERTIFICATE-----..."}` (`connecting`, `connected`, `failed`,
  *   `closed`; `dtlsRemoteCert` only with `connected`).
  *
+ * Also: `score`, `layersChange` (consumers), `trace` (after `*_enable_trace_event`),
+ * `dataProducerPause`/`dataProducerResume`, `bufferedAmountLow`, `sctpSendBufferFull` (data
+ * consumers), `sctpStateChange` (transports), `volumes`/`silence`/`dominantSpeaker` (RTP
+ * observers). Packets and messages of direct transports go to the payload callback instead
+ * (`sfu_worker_set_payload_callback`).
+ *
  * `targetId` is the id of the object the event is about (the worker's id for `died` and for the
  * worker's own `closed`).
  *
@@ -172,6 +223,18 @@ typedef struct sfu_worker sfu_worker;
  * `sfu_worker_set_event_callback` may be called from it.
  */
 typedef void (*sfu_event_callback)(const char *event_json, void *user_data);
+
+/**
+ * Receives the packets and messages direct transports hand to the application: `data`/`len`
+ * is borrowed for the duration of the call (copy what you keep), `ppid` is 0 except for
+ * messages. Runs on the worker's thread with the same rules as `sfu_event_callback`.
+ */
+typedef void (*sfu_payload_callback)(const char *target_id,
+                                     sfu_payload_kind kind,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     uint32_t ppid,
+                                     void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -246,6 +309,15 @@ void sfu_worker_free(sfu_worker *worker);
 sfu_result sfu_worker_set_event_callback(const sfu_worker *worker,
                                          sfu_event_callback callback,
                                          void *user_data);
+
+/**
+ * Registers the function that receives the RTP/RTCP packets and data messages this worker's
+ * direct transports hand to the application, replacing any previous one; NULL removes it.
+ * Same threading rules as `sfu_worker_set_event_callback`.
+ */
+sfu_result sfu_worker_set_payload_callback(const sfu_worker *worker,
+                                           sfu_payload_callback callback,
+                                           void *user_data);
 
 /**
  * The worker's id: borrowed, valid until the handle is freed; NULL if `worker` is NULL.
@@ -355,6 +427,30 @@ sfu_result sfu_router_dump(const sfu_router *router, char **out_json);
 sfu_result sfu_router_create_plain_transport(const sfu_router *router,
                                              const char *options_json,
                                              sfu_plain_transport **out_transport);
+
+/**
+ * Creates a direct transport: RTP and data to and from the application (see
+ * `sfu_worker_set_payload_callback`). `options_json`: `{"maxMessageSize":262144}` or NULL.
+ */
+sfu_result sfu_router_create_direct_transport(const sfu_router *router,
+                                              const char *options_json,
+                                              sfu_direct_transport **out_transport);
+
+/**
+ * Creates an audio level observer: `{"maxEntries":1,"threshold":-80,"interval":1000}` (or
+ * NULL for these defaults). Its `volumes`/`silence` events arrive through the event callback.
+ */
+sfu_result sfu_router_create_audio_level_observer(const sfu_router *router,
+                                                  const char *options_json,
+                                                  sfu_rtp_observer **out_observer);
+
+/**
+ * Creates an active speaker observer: `{"interval":300}` (or NULL). Its `dominantSpeaker`
+ * events arrive through the event callback.
+ */
+sfu_result sfu_router_create_active_speaker_observer(const sfu_router *router,
+                                                     const char *options_json,
+                                                     sfu_rtp_observer **out_observer);
 
 /**
  * Creates a WebRTC (ICE-lite, DTLS, SRTP) transport. `options_json` is mediasoup's
@@ -575,6 +671,75 @@ sfu_result sfu_webrtc_transport_get_stats(const sfu_webrtc_transport *transport,
 sfu_result sfu_webrtc_transport_dump(const sfu_webrtc_transport *transport, char **out_json);
 
 /**
+ * Closes the transport with its producers, consumers, data producers and data consumers.
+ * Idempotent, returns at once; NULL is a no-op. The handle stays valid until
+ * `sfu_direct_transport_free`.
+ */
+void sfu_direct_transport_close(const sfu_direct_transport *transport);
+
+/**
+ * Releases the handle. NULL is a no-op.
+ */
+void sfu_direct_transport_free(sfu_direct_transport *transport);
+
+/**
+ * The transport's id: borrowed, valid until the handle is freed; NULL if `transport` is NULL.
+ */
+const char *sfu_direct_transport_id(const sfu_direct_transport *transport);
+
+/**
+ * Creates a producer whose RTP the application injects with `sfu_producer_send`.
+ * `options_json` as for `sfu_plain_transport_produce`.
+ */
+sfu_result sfu_direct_transport_produce(const sfu_direct_transport *transport,
+                                        const char *options_json,
+                                        sfu_producer **out_producer);
+
+/**
+ * Creates a consumer whose RTP packets reach the payload callback as `SFU_PAYLOAD_RTP` with
+ * the consumer's id. `options_json` as for `sfu_plain_transport_consume`.
+ */
+sfu_result sfu_direct_transport_consume(const sfu_direct_transport *transport,
+                                        const char *options_json,
+                                        sfu_consumer **out_consumer);
+
+/**
+ * Creates a data producer the application sends on with `sfu_data_producer_send`.
+ * `options_json`: `{"label":"chat","protocol":""}` (or NULL).
+ */
+sfu_result sfu_direct_transport_produce_data(const sfu_direct_transport *transport,
+                                             const char *options_json,
+                                             sfu_data_producer **out_data_producer);
+
+/**
+ * Creates a data consumer whose messages reach the payload callback as `SFU_PAYLOAD_MESSAGE`
+ * with the data consumer's id and the message's PPID. `options_json`:
+ * `{"dataProducerId":"...","subchannels":[1,2]}`.
+ */
+sfu_result sfu_direct_transport_consume_data(const sfu_direct_transport *transport,
+                                             const char *options_json,
+                                             sfu_data_consumer **out_data_consumer);
+
+/**
+ * Feeds an RTCP packet (compound allowed) from the application into the transport, as if its
+ * remote had sent it (PLI/FIR/NACK/RR about its consumers, SR about its producers). `data` is
+ * borrowed for the call. Fails with `SFU_TYPE_ERROR` when it is not RTCP.
+ */
+sfu_result sfu_direct_transport_send_rtcp(const sfu_direct_transport *transport,
+                                          const uint8_t *data,
+                                          size_t len);
+
+/**
+ * mediasoup's `directTransport.getStats()` as JSON. Free with `sfu_string_free`.
+ */
+sfu_result sfu_direct_transport_get_stats(const sfu_direct_transport *transport, char **out_json);
+
+/**
+ * mediasoup's `directTransport.dump()` as JSON. Free with `sfu_string_free`.
+ */
+sfu_result sfu_direct_transport_dump(const sfu_direct_transport *transport, char **out_json);
+
+/**
  * Closes the server, its ports and every WebRTC transport using it. Idempotent, returns at once;
  * NULL is a no-op. The handle stays valid until `sfu_webrtc_server_free`.
  */
@@ -677,6 +842,13 @@ sfu_result sfu_producer_dump(const sfu_producer *producer, char **out_json);
 sfu_result sfu_producer_enable_trace_event(const sfu_producer *producer, const char *types_json);
 
 /**
+ * Injects an RTP packet (producers of a direct transport): routed to the consumers as if a
+ * remote had sent it. `data` is borrowed for the call (the engine copies it). Fails with
+ * `SFU_UNSUPPORTED` for producers of other transports, `SFU_TYPE_ERROR` when it is not RTP.
+ */
+sfu_result sfu_producer_send(const sfu_producer *producer, const uint8_t *data, size_t len);
+
+/**
  * Closes the consumer. Idempotent, returns at once; NULL is a no-op. The handle stays valid
  * until `sfu_consumer_free`.
  */
@@ -773,6 +945,105 @@ sfu_result sfu_consumer_dump(const sfu_consumer *consumer, char **out_json);
  * `"nack"`, `"pli"`, `"fir"` (`[]` disables); events arrive like the producer's.
  */
 sfu_result sfu_consumer_enable_trace_event(const sfu_consumer *consumer, const char *types_json);
+
+/**
+ * Closes the data producer; its data consumers close (`closed` events with reason
+ * `dataProducerClosed`). Idempotent; NULL is a no-op.
+ */
+void sfu_data_producer_close(const sfu_data_producer *data_producer);
+
+/**
+ * Releases the handle. NULL is a no-op.
+ */
+void sfu_data_producer_free(sfu_data_producer *data_producer);
+
+/**
+ * The data producer's id (what consume_data takes as `dataProducerId`): borrowed, valid until
+ * the handle is freed; NULL if `data_producer` is NULL.
+ */
+const char *sfu_data_producer_id(const sfu_data_producer *data_producer);
+
+/**
+ * Sends a message (data producers of a direct transport): `ppid` 51 text, 53 binary, 56/57
+ * empty text/binary; `data` is borrowed for the call. `subchannels_json` (NULL or `[1,2]`)
+ * limits delivery to data consumers subscribed to one of them; `required_subchannel` < 0 means
+ * none. Fails with `SFU_TYPE_ERROR` over the transport's `maxMessageSize`, `SFU_UNSUPPORTED`
+ * for SCTP data producers.
+ */
+sfu_result sfu_data_producer_send(const sfu_data_producer *data_producer,
+                                  uint32_t ppid,
+                                  const uint8_t *data,
+                                  size_t len,
+                                  const char *subchannels_json,
+                                  int32_t required_subchannel);
+
+/**
+ * Pauses (`paused` true) or resumes the data producer.
+ */
+sfu_result sfu_data_producer_set_paused(const sfu_data_producer *data_producer, bool paused);
+
+/**
+ * mediasoup's `dataProducer.getStats()` as JSON. Free with `sfu_string_free`.
+ */
+sfu_result sfu_data_producer_get_stats(const sfu_data_producer *data_producer, char **out_json);
+
+/**
+ * Closes the data consumer. Idempotent; NULL is a no-op.
+ */
+void sfu_data_consumer_close(const sfu_data_consumer *data_consumer);
+
+/**
+ * Releases the handle. NULL is a no-op.
+ */
+void sfu_data_consumer_free(sfu_data_consumer *data_consumer);
+
+/**
+ * The data consumer's id (the `target_id` of its messages in the payload callback): borrowed,
+ * valid until the handle is freed; NULL if `data_consumer` is NULL.
+ */
+const char *sfu_data_consumer_id(const sfu_data_consumer *data_consumer);
+
+/**
+ * Pauses (`paused` true) or resumes the data consumer.
+ */
+sfu_result sfu_data_consumer_set_paused(const sfu_data_consumer *data_consumer, bool paused);
+
+/**
+ * mediasoup's `dataConsumer.getStats()` as JSON. Free with `sfu_string_free`.
+ */
+sfu_result sfu_data_consumer_get_stats(const sfu_data_consumer *data_consumer, char **out_json);
+
+/**
+ * Closes the observer. Idempotent; NULL is a no-op.
+ */
+void sfu_rtp_observer_close(const sfu_rtp_observer *observer);
+
+/**
+ * Releases the handle. NULL is a no-op.
+ */
+void sfu_rtp_observer_free(sfu_rtp_observer *observer);
+
+/**
+ * The observer's id (the `targetId` of its events): borrowed, valid until the handle is freed.
+ */
+const char *sfu_rtp_observer_id(const sfu_rtp_observer *observer);
+
+/**
+ * Observes an audio producer of the router (`SFU_NOT_FOUND` for an unknown id,
+ * `SFU_TYPE_ERROR` for a video producer).
+ */
+sfu_result sfu_rtp_observer_add_producer(const sfu_rtp_observer *observer, const char *producer_id);
+
+/**
+ * Stops observing a producer.
+ */
+sfu_result sfu_rtp_observer_remove_producer(const sfu_rtp_observer *observer,
+                                            const char *producer_id);
+
+/**
+ * Pauses (`paused` true) or resumes the observer.
+ */
+sfu_result sfu_rtp_observer_set_paused(const sfu_rtp_observer *observer, bool paused);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -32,11 +32,17 @@ mod transport;
 
 mod webrtc_transport;
 
+mod direct_transport;
+
 mod webrtc_server;
 
 mod producer;
 
 mod consumer;
+
+mod data;
+
+mod rtp_observer;
 
 use std::ffi::{c_char, CStr, CString};
 
@@ -44,6 +50,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use consumer::*;
+pub use data::*;
+pub use direct_transport::*;
+pub use rtp_observer::*;
 pub use error::*;
 pub use producer::*;
 pub use router::*;
@@ -129,6 +138,15 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> FfiResult<&'
     // SAFETY: the caller passes a NUL-terminated string that outlives the call.
     let s = unsafe { CStr::from_ptr(ptr) };
     s.to_str().map_err(|e| Failure::new(sfu_result::SFU_INVALID_UTF8, format!("{name} is not valid UTF-8: {e}")))
+}
+
+/// Borrows a `{ptr, len}` byte buffer argument (NULL is accepted only with `len` 0).
+pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> FfiResult<&'a [u8]> {
+    if ptr.is_null() {
+        return if len == 0 { Ok(&[]) } else { Err(Failure::null(name)) };
+    }
+    // SAFETY: the caller passes `len` readable bytes that outlive the call.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 /// Parses a JSON string argument and deserializes it as the core's options type `T`; `what` is

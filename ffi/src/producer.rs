@@ -145,3 +145,15 @@ pub unsafe extern "C" fn sfu_producer_enable_trace_event(producer: *const sfu_pr
         Ok(p.inner.enable_trace_event_blocking(types)?)
     })
 }
+
+/// Injects an RTP packet (producers of a direct transport): routed to the consumers as if a
+/// remote had sent it. `data` is borrowed for the call (the engine copies it). Fails with
+/// `SFU_UNSUPPORTED` for producers of other transports, `SFU_TYPE_ERROR` when it is not RTP.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_producer_send(producer: *const sfu_producer, data: *const u8, len: usize) -> sfu_result {
+    ffi_call(|| {
+        let p = unsafe { handle(producer, "producer") }?;
+        let packet = unsafe { crate::bytes_arg(data, len, "data") }?;
+        Ok(p.inner.send(packet.to_vec())?)
+    })
+}

@@ -115,6 +115,60 @@ pub unsafe extern "C" fn sfu_router_create_plain_transport(
     })
 }
 
+/// Creates a direct transport: RTP and data to and from the application (see
+/// `sfu_worker_set_payload_callback`). `options_json`: `{"maxMessageSize":262144}` or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_router_create_direct_transport(
+    router: *const sfu_router,
+    options_json: *const c_char,
+    out_transport: *mut *mut crate::direct_transport::sfu_direct_transport,
+) -> sfu_result {
+    ffi_call(|| {
+        let out = unsafe { out_arg(out_transport, "out_transport") }?;
+        let r = unsafe { handle(router, "router") }?;
+        let options: sfu_core::DirectTransportOptions =
+            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        *out = into_handle(crate::direct_transport::sfu_direct_transport::new(r.inner.create_direct_transport_blocking(options)?));
+        Ok(())
+    })
+}
+
+/// Creates an audio level observer: `{"maxEntries":1,"threshold":-80,"interval":1000}` (or
+/// NULL for these defaults). Its `volumes`/`silence` events arrive through the event callback.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_router_create_audio_level_observer(
+    router: *const sfu_router,
+    options_json: *const c_char,
+    out_observer: *mut *mut crate::rtp_observer::sfu_rtp_observer,
+) -> sfu_result {
+    ffi_call(|| {
+        let out = unsafe { out_arg(out_observer, "out_observer") }?;
+        let r = unsafe { handle(router, "router") }?;
+        let options: sfu_core::AudioLevelObserverOptions =
+            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        *out = into_handle(crate::rtp_observer::sfu_rtp_observer::new(r.inner.create_audio_level_observer_blocking(options)?));
+        Ok(())
+    })
+}
+
+/// Creates an active speaker observer: `{"interval":300}` (or NULL). Its `dominantSpeaker`
+/// events arrive through the event callback.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_router_create_active_speaker_observer(
+    router: *const sfu_router,
+    options_json: *const c_char,
+    out_observer: *mut *mut crate::rtp_observer::sfu_rtp_observer,
+) -> sfu_result {
+    ffi_call(|| {
+        let out = unsafe { out_arg(out_observer, "out_observer") }?;
+        let r = unsafe { handle(router, "router") }?;
+        let options: sfu_core::ActiveSpeakerObserverOptions =
+            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        *out = into_handle(crate::rtp_observer::sfu_rtp_observer::new(r.inner.create_active_speaker_observer_blocking(options)?));
+        Ok(())
+    })
+}
+
 /// Creates a WebRTC (ICE-lite, DTLS, SRTP) transport. `options_json` is mediasoup's
 /// `createWebRtcTransport()` options, with own ports:
 /// `{"listenInfos":[{"protocol":"udp","ip":"0.0.0.0","announcedAddress":"203.0.113.5"},

@@ -5,9 +5,10 @@
 
 use std::ffi::{c_char, CStr};
 
-use sfu_core::{ConsumerOptions, ProducerOptions, TransportBase};
+use sfu_core::{ConsumerOptions, DataConsumerOptions, DataProducerOptions, ProducerOptions, TransportBase};
 
 use crate::consumer::sfu_consumer;
+use crate::data::{sfu_data_consumer, sfu_data_producer};
 use crate::error::FfiResult;
 use crate::producer::sfu_producer;
 use crate::{handle, into_handle, json_arg, json_string, out_arg};
@@ -51,6 +52,24 @@ pub(crate) unsafe fn consume<T: TransportHandle>(transport: *const T, options_js
     let t = unsafe { handle(transport, "transport") }?;
     let options: ConsumerOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
     *out = into_handle(sfu_consumer::new(t.base().consume_blocking(options)?));
+    Ok(())
+}
+
+/// Body of `sfu_<transport>_produce_data` (NULL options: `{}`).
+pub(crate) unsafe fn produce_data<T: TransportHandle>(transport: *const T, options_json: *const c_char, out: *mut *mut sfu_data_producer) -> FfiResult {
+    let out = unsafe { out_arg(out, "out_data_producer") }?;
+    let t = unsafe { handle(transport, "transport") }?;
+    let options: DataProducerOptions = if options_json.is_null() { DataProducerOptions::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+    *out = into_handle(sfu_data_producer::new(t.base().produce_data_blocking(options)?));
+    Ok(())
+}
+
+/// Body of `sfu_<transport>_consume_data`.
+pub(crate) unsafe fn consume_data<T: TransportHandle>(transport: *const T, options_json: *const c_char, out: *mut *mut sfu_data_consumer) -> FfiResult {
+    let out = unsafe { out_arg(out, "out_data_consumer") }?;
+    let t = unsafe { handle(transport, "transport") }?;
+    let options: DataConsumerOptions = unsafe { json_arg(options_json, "options_json", "options") }?;
+    *out = into_handle(sfu_data_consumer::new(t.base().consume_data_blocking(options)?));
     Ok(())
 }
 

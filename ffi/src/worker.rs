@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
 use parking_lot::ReentrantMutex;
-use sfu_core::{Event, RouterOptions, Subscription, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings};
+use sfu_core::{Event, EventKind, RouterOptions, Subscription, WebRtcServerOptions, Worker, WorkerSettings, WorkerUpdateableSettings};
 
 use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
@@ -27,6 +27,12 @@ use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string,
 ///   "dtlsRemoteCert":"-----BEGIN CERTIFICATE-----..."}` (`connecting`, `connected`, `failed`,
 ///   `closed`; `dtlsRemoteCert` only with `connected`).
 ///
+/// Also: `score`, `layersChange` (consumers), `trace` (after `*_enable_trace_event`),
+/// `dataProducerPause`/`dataProducerResume`, `bufferedAmountLow`, `sctpSendBufferFull` (data
+/// consumers), `sctpStateChange` (transports), `volumes`/`silence`/`dominantSpeaker` (RTP
+/// observers). Packets and messages of direct transports go to the payload callback instead
+/// (`sfu_worker_set_payload_callback`).
+///
 /// `targetId` is the id of the object the event is about (the worker's id for `died` and for the
 /// worker's own `closed`).
 ///
@@ -37,27 +43,74 @@ use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string,
 /// `sfu_worker_set_event_callback` may be called from it.
 pub type sfu_event_callback = Option<unsafe extern "C" fn(event_json: *const c_char, user_data: *mut c_void)>;
 
+/// What a payload handed to the application is.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sfu_payload_kind {
+    /// An RTP packet a consumer of a direct transport sends; `target_id` is the consumer's id.
+    SFU_PAYLOAD_RTP = 0,
+    /// An RTCP packet the engine sends on a direct transport; `target_id` is the transport's id.
+    SFU_PAYLOAD_RTCP = 1,
+    /// A message for a data consumer of a direct transport; `target_id` is the data consumer's
+    /// id and `ppid` says what it is (51 text, 53 binary, 56/57 empty).
+    SFU_PAYLOAD_MESSAGE = 2,
+}
+
+/// Receives the packets and messages direct transports hand to the application: `data`/`len`
+/// is borrowed for the duration of the call (copy what you keep), `ppid` is 0 except for
+/// messages. Runs on the worker's thread with the same rules as `sfu_event_callback`.
+pub type sfu_payload_callback =
+    Option<unsafe extern "C" fn(target_id: *const c_char, kind: sfu_payload_kind, data: *const u8, len: usize, ppid: u32, user_data: *mut c_void)>;
+
 #[derive(Clone, Copy)]
 struct EventSink {
     callback: unsafe extern "C" fn(*const c_char, *mut c_void),
     user_data: *mut c_void,
 }
 
+type PayloadFn = unsafe extern "C" fn(*const c_char, sfu_payload_kind, *const u8, usize, u32, *mut c_void);
+
+#[derive(Clone, Copy)]
+struct PayloadSink {
+    callback: PayloadFn,
+    user_data: *mut c_void,
+}
+
+/// Both registered callbacks.
+#[derive(Clone, Copy, Default)]
+struct Sinks {
+    event: Option<EventSink>,
+    payload: Option<PayloadSink>,
+}
+
 // SAFETY: the C caller hands `user_data` to the worker thread by registering the callback; its
 // thread-safety is the caller's contract (documented on sfu_worker_set_event_callback).
-unsafe impl Send for EventSink {}
+unsafe impl Send for Sinks {}
 
-/// The registered callback. Reentrant so that the callback itself may replace or clear it;
-/// held while the callback runs so that replacing it from another thread waits for the call.
-type EventSlot = ReentrantMutex<Cell<Option<EventSink>>>;
+/// The registered callbacks. Reentrant so that a callback itself may replace or clear them;
+/// held while a callback runs so that replacing it from another thread waits for the call.
+type EventSlot = ReentrantMutex<Cell<Sinks>>;
 
 fn deliver(slot: &EventSlot, event: &Event) {
     let guard = slot.lock();
-    let Some(sink) = guard.get() else { return };
-    let Ok(text) = serde_json::to_string(event) else { return };
-    let Ok(text) = CString::new(text) else { return };
-    // SAFETY: the callback and user_data were registered together by the C caller.
-    unsafe { (sink.callback)(text.as_ptr(), sink.user_data) };
+    let sinks = guard.get();
+    let (kind, data, ppid) = match &event.kind {
+        EventKind::Rtp { packet } => (sfu_payload_kind::SFU_PAYLOAD_RTP, packet, 0),
+        EventKind::Rtcp { packet } => (sfu_payload_kind::SFU_PAYLOAD_RTCP, packet, 0),
+        EventKind::Message { ppid, message } => (sfu_payload_kind::SFU_PAYLOAD_MESSAGE, message, *ppid),
+        _ => {
+            let Some(sink) = sinks.event else { return };
+            let Ok(text) = serde_json::to_string(event) else { return };
+            let Ok(text) = CString::new(text) else { return };
+            // SAFETY: the callback and user_data were registered together by the C caller.
+            unsafe { (sink.callback)(text.as_ptr(), sink.user_data) };
+            return;
+        }
+    };
+    let Some(sink) = sinks.payload else { return };
+    let target = id_cstring(&event.target_id);
+    // SAFETY: as above; `data` outlives the call.
+    unsafe { (sink.callback)(target.as_ptr(), kind, data.as_ptr(), data.len(), ppid, sink.user_data) };
 }
 
 /// A worker: one media thread owning its routers. Create with `sfu_worker_new`, release with
@@ -80,7 +133,7 @@ pub unsafe extern "C" fn sfu_worker_new(settings_json: *const c_char, out_worker
         let settings: WorkerSettings =
             if settings_json.is_null() { WorkerSettings::default() } else { unsafe { json_arg(settings_json, "settings_json", "settings") }? };
         let worker = Worker::new(settings)?;
-        let events: Arc<EventSlot> = Arc::new(ReentrantMutex::new(Cell::new(None)));
+        let events: Arc<EventSlot> = Arc::new(ReentrantMutex::new(Cell::new(Sinks::default())));
         let slot = events.clone();
         let subscription = worker.subscribe(move |ev| deliver(&slot, ev));
         *out = into_handle(sfu_worker { id: id_cstring(worker.id()), inner: worker, events, _subscription: subscription });
@@ -110,7 +163,7 @@ pub unsafe extern "C" fn sfu_worker_free(worker: *mut sfu_worker) {
     ffi_value((), || {
         if let Ok(w) = unsafe { handle(worker, "worker") } {
             w.inner.close();
-            w.events.lock().set(None);
+            w.events.lock().set(Sinks::default());
         }
         unsafe { free_handle(worker) };
     })
@@ -125,7 +178,21 @@ pub unsafe extern "C" fn sfu_worker_free(worker: *mut sfu_worker) {
 pub unsafe extern "C" fn sfu_worker_set_event_callback(worker: *const sfu_worker, callback: sfu_event_callback, user_data: *mut c_void) -> sfu_result {
     ffi_call(|| {
         let w = unsafe { handle(worker, "worker") }?;
-        w.events.lock().set(callback.map(|callback| EventSink { callback, user_data }));
+        let slot = w.events.lock();
+        slot.set(Sinks { event: callback.map(|callback| EventSink { callback, user_data }), ..slot.get() });
+        Ok(())
+    })
+}
+
+/// Registers the function that receives the RTP/RTCP packets and data messages this worker's
+/// direct transports hand to the application, replacing any previous one; NULL removes it.
+/// Same threading rules as `sfu_worker_set_event_callback`.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_worker_set_payload_callback(worker: *const sfu_worker, callback: sfu_payload_callback, user_data: *mut c_void) -> sfu_result {
+    ffi_call(|| {
+        let w = unsafe { handle(worker, "worker") }?;
+        let slot = w.events.lock();
+        slot.set(Sinks { payload: callback.map(|callback| PayloadSink { callback, user_data }), ..slot.get() });
         Ok(())
     })
 }

@@ -2,6 +2,7 @@
 # Builds libsfu's C face and runs the C programs against it:
 #   bad_input           tests/c/bad_input.c, linked statically (libsfu.a)
 #   webrtc              tests/c/webrtc.c (WebRtcServer, WebRTC transports), linked statically
+#   direct              tests/c/direct.c (direct transports, data, audio observers), linked statically
 #   example             examples/c/example.c, linked statically
 #   example (pkg-config) the same program built from `pkg-config --cflags --libs sfu` with a
 #                       sfu.pc made from ffi/sfu.pc.in for this tree, linked to libsfu.so
@@ -64,6 +65,11 @@ fi
 # shellcheck disable=SC2086
 if build webrtc $cc $cflags -o "$tmp/webrtc" tests/c/webrtc.c "$libdir/libsfu.a" $syslibs; then
     run webrtc "$tmp/webrtc"
+fi
+
+# shellcheck disable=SC2086
+if build direct $cc $cflags -o "$tmp/direct" tests/c/direct.c "$libdir/libsfu.a" $syslibs; then
+    run direct "$tmp/direct"
 fi
 
 # shellcheck disable=SC2086
