@@ -52,18 +52,30 @@ let webRtcServer;
 const rooms = new Map();
 
 class Room {
-	constructor(name, router) {
+	constructor(name, router, notices) {
 		this.name = name;
 		this.router = router;
+		/** The server's own data channel (a DirectTransport DataProducer): room notices in the chat. */
+		this.notices = notices;
 		/** socket id -> Peer */
 		this.peers = new Map();
+	}
+
+	/** Posts a notice to every page's chat, from the server itself. */
+	notice(text) {
+		if (!this.notices.closed) this.notices.send(text);
 	}
 
 	static async get(name) {
 		const known = rooms.get(name);
 		if (known) return known; // a Room, or the promise of one being created
 		// Two peers may join a new room at once: remember the promise until the router exists.
-		const pending = worker.createRouter({ mediaCodecs }).then((router) => new Room(name, router));
+		const pending = (async () => {
+			const router = await worker.createRouter({ mediaCodecs });
+			const direct = await router.createDirectTransport();
+			const notices = await direct.produceData({ label: 'notices' });
+			return new Room(name, router, notices);
+		})();
 		rooms.set(name, pending);
 		try {
 			const room = await pending;
@@ -261,6 +273,7 @@ function handleSocket(socket) {
 		peer = new Peer(socket, room, name, Boolean(tcp));
 		room.peers.set(peer.id, peer);
 		room.broadcast(peer, 'peerJoined', peer.info());
+		room.notice(`${name} joined the room`);
 		log(`[${name}] joined "${roomName}"${peer.tcpOnly ? ' (TCP only)' : ''}`);
 		return {
 			peerId: peer.id,
@@ -306,6 +319,7 @@ function handleSocket(socket) {
 				}
 			}
 		}
+		await consumeData(p, { id: 'server', name: 'libsfu' }, p.room.notices);
 	});
 
 	on('produce', async ({ transportId, kind, rtpParameters, appData }) => {
@@ -395,6 +409,7 @@ function handleSocket(socket) {
 		peer.close();
 		room.peers.delete(peer.id);
 		room.broadcast(peer, 'peerLeft', { id: peer.id });
+		room.notice(`${peer.name} left the room`);
 		log(`[${peer.name}] left "${room.name}"`);
 		peer = undefined;
 		room.closeIfEmpty();

@@ -285,7 +285,7 @@ async function onNewDataConsumer(info) {
 	dataConsumer.on('message', (data) => {
 		const text = typeof data === 'string' ? data : undefined;
 		state.dataMessages.push({ label, from: peerName, binary: text === undefined, text: text && text.length <= 200 ? text : undefined, ...digest(data) });
-		if (label === 'chat' && text !== undefined) addChatLine(peerName, text);
+		if ((label === 'chat' || label === 'notices') && text !== undefined) addChatLine(peerName, text);
 	});
 	dataConsumer.on('transportclose', () => state.dataConsumers.delete(id));
 }

@@ -28,6 +28,9 @@ test('data channels: chat, binary, 200 KB and unordered/maxRetransmits messages 
 		});
 		const chatLine = await bob.page.evaluate(() => document.getElementById('chat-log').textContent);
 		assert.match(chatLine, /Alice: hello Bob/);
+		// The server's own notices: a DirectTransport DataProducer consumed over SCTP by the page.
+		await s.waitFor('Alice gets the server\'s notice that Bob joined', async () =>
+			(await messages(alice)).some((m) => m.label === 'notices' && m.from === 'libsfu' && m.text === 'Bob joined the room'));
 
 		// Binary messages, small and 200 KB (many SCTP chunks), on the chat channel.
 		const sent = [];
