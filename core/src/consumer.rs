@@ -336,8 +336,7 @@ impl ConsumerState {
         if self.packets == 0 {
             return false;
         }
-        let elapsed = now.saturating_sub(self.rewriter_last_sent_ms());
-        let ts = self.rewriter.last_timestamp().wrapping_add((elapsed * self.clock_rate as u64 / 1000) as u32);
+        let ts = crate::rtp::rtcp::sr_rtp_timestamp(self.rewriter.last_timestamp(), self.rewriter_last_sent_ms(), now, self.clock_rate);
         crate::rtp::rtcp::write_sr(out, self.ssrc, ntp, ts, self.packets as u32, self.bytes as u32);
         true
     }

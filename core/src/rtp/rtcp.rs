@@ -55,6 +55,14 @@ pub fn ntp_now(unix_ms: u64) -> u64 {
     (secs << 32) | frac
 }
 
+/// The RTP timestamp a sender report carries at `now_ms`: the last sent packet's timestamp,
+/// advanced by the wall-clock time since it was sent (RFC 3550 §6.4.1: "the same time as the NTP
+/// timestamp"), so a receiver can map both streams of a participant onto one clock (lip sync).
+pub fn sr_rtp_timestamp(last_ts: u32, last_sent_ms: u64, now_ms: u64, clock_rate: u32) -> u32 {
+    let elapsed = now_ms.saturating_sub(last_sent_ms);
+    last_ts.wrapping_add((elapsed * u64::from(clock_rate) / 1000) as u32)
+}
+
 /// Writes a sender report without report blocks (RFC 3550 §6.4.1).
 pub fn write_sr(out: &mut Vec<u8>, ssrc: u32, ntp: u64, rtp_ts: u32, packets: u32, octets: u32) {
     out.extend_from_slice(&[0x80, 200, 0, 6]);
@@ -83,6 +91,24 @@ pub fn write_fir(out: &mut Vec<u8>, sender_ssrc: u32, media_ssrc: u32, seq: u8) 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sender_reports_map_wall_clock_to_each_stream_s_rtp_clock() {
+        // Audio (48 kHz) and video (90 kHz) sent their last packets at different times; their SRs
+        // taken at the same instant extrapolate to that instant on each clock.
+        assert_eq!(super::sr_rtp_timestamp(1_000, 5_000, 5_020, 48_000), 1_000 + 960);
+        assert_eq!(super::sr_rtp_timestamp(u32::MAX - 100, 4_990, 5_020, 90_000), (u32::MAX - 100).wrapping_add(2_700));
+        // A clock that went backwards never moves the timestamp back.
+        assert_eq!(super::sr_rtp_timestamp(7, 100, 50, 90_000), 7);
+        // NTP: seconds since 1900 and a 32-bit fraction.
+        let ntp = super::ntp_now(1_500);
+        assert_eq!(ntp >> 32, 2_208_988_801);
+        assert_eq!((ntp & 0xffff_ffff) as u32, 1u32 << 31, "half a second");
+        let mut out = vec![];
+        super::write_sr(&mut out, 0x1234, ntp, 42, 3, 300);
+        let p = super::compound(&out).next().unwrap();
+        assert_eq!((p.packet_type, out.len()), (200, 28));
+    }
+
     use super::*;
     use rtc_rtcp::packet::Packet;
     use shared::marshal::{Marshal, Unmarshal};
