@@ -336,13 +336,9 @@ impl ConsumerState {
         if self.packets == 0 {
             return false;
         }
-        let ts = crate::rtp::rtcp::sr_rtp_timestamp(self.rewriter.last_timestamp(), self.rewriter_last_sent_ms(), now, self.clock_rate);
+        let ts = crate::rtp::rtcp::sr_rtp_timestamp(self.rewriter.last_timestamp(), self.rewriter.last_sent_ms(), now, self.clock_rate);
         crate::rtp::rtcp::write_sr(out, self.ssrc, ntp, ts, self.packets as u32, self.bytes as u32);
         true
-    }
-
-    fn rewriter_last_sent_ms(&self) -> u64 {
-        self.rewriter.last_sent_ms()
     }
 
     /// Returns true when the change makes the consumer active (it then wants a key frame).
