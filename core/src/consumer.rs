@@ -112,6 +112,9 @@ pub(crate) struct ConsumerState {
     pub(crate) fir_count: u64,
     /// Enabled `trace` event types.
     pub(crate) trace: TraceMask,
+    /// Pipe consumers: `(ssrc, rtx ssrc)` per producer encoding; every encoding is forwarded
+    /// on its own stream with the source's sequence numbers and timestamps.
+    pub(crate) pipe_streams: Vec<(u32, Option<u32>)>,
 }
 
 /// How often a consumer waiting to switch layers asks again for a key frame of the target.
@@ -147,6 +150,9 @@ impl ConsumerState {
     pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, info: &PacketInfo, now: u64, out: &mut Vec<u8>) -> bool {
         if !self.active() {
             return false;
+        }
+        if self.consumer_type == ConsumerType::Pipe {
+            return self.forward_pipe(pkt, encoding, now, out);
         }
         // A decodable entry point: the first packet of a key frame (H264 descriptors carry no
         // frame boundaries, its key-frame NAL units are the entry).
@@ -205,6 +211,39 @@ impl ConsumerState {
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
         true
+    }
+
+    /// A pipe consumer's copy: the encoding's own SSRC, everything else as the producer sent it
+    /// (the far end's producer sees the same streams, layers and sequence numbers).
+    fn forward_pipe(&mut self, pkt: &RtpPacket<'_>, encoding: usize, now: u64, out: &mut Vec<u8>) -> bool {
+        let Some(&(ssrc, _)) = self.pipe_streams.get(encoding) else { return false };
+        let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
+        if pt == NO_PT {
+            return false;
+        }
+        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None };
+        write_forwarded(out, pkt, &hdr, &self.ext_map);
+        self.packets += 1;
+        self.bytes += out.len() as u64;
+        self.rate.update(out.len(), now);
+        true
+    }
+
+    /// A pipe consumer's encoding sent as `ssrc` (or its RTX stream).
+    pub(crate) fn pipe_encoding_of(&self, ssrc: u32) -> Option<usize> {
+        self.pipe_streams.iter().position(|(s, r)| *s == ssrc || *r == Some(ssrc))
+    }
+
+    /// Rebuilds a cached source packet for a pipe consumer's retransmission.
+    pub(crate) fn rebuild_pipe(&self, pkt: &RtpPacket<'_>, encoding: usize, out: &mut Vec<u8>) -> Option<Option<(u32, u8)>> {
+        let &(ssrc, rtx_ssrc) = self.pipe_streams.get(encoding)?;
+        let pt = self.pt_map[(pkt.payload_type() & 0x7f) as usize];
+        if pt == NO_PT {
+            return None;
+        }
+        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None };
+        write_forwarded(out, pkt, &hdr, &self.ext_map);
+        Some(rtx_ssrc.zip(self.rtx.map(|(_, pt)| pt)))
     }
 
     /// Emits the `rtp` / `keyframe` trace events enabled for a packet just written to `out`.
@@ -304,7 +343,7 @@ impl ConsumerState {
     /// Returns the encoding that needs a key frame: a new target, and again every
     /// `SWITCH_RETRY_MS` until the switch happened (a request can be lost or throttled).
     pub(crate) fn choose_layer(&mut self, active: &[bool], now: u64) -> Option<usize> {
-        if self.num_encodings < 2 || !self.active() {
+        if self.num_encodings < 2 || !self.active() || self.consumer_type == ConsumerType::Pipe {
             return None;
         }
         let preferred = self.preferred_layers.map(|l| l.spatial_layer as usize).unwrap_or(self.num_encodings - 1).min(self.num_encodings - 1);
@@ -333,7 +372,8 @@ impl ConsumerState {
 
     /// Writes an RTCP sender report (NTP ↔ RTP mapping for lip sync); false before any packet.
     pub(crate) fn write_sender_report(&self, out: &mut Vec<u8>, now: u64, ntp: u64) -> bool {
-        if self.packets == 0 {
+        // (Pipe consumers relay the streams as they are; the far end reports on its own.)
+        if self.packets == 0 || self.consumer_type == ConsumerType::Pipe {
             return false;
         }
         let ts = crate::rtp::rtcp::sr_rtp_timestamp(self.rewriter.last_timestamp(), self.rewriter.last_sent_ms(), now, self.clock_rate);
@@ -441,7 +481,9 @@ impl WorkerState {
             (Some(r), Some(codec)) => Some((r.ssrc, codec.payload_type)),
             _ => None,
         };
-        let num_encodings = if o.pipe { 1 } else { p.streams.len() };
+        let num_encodings = p.streams.len();
+        let pipe_streams: Vec<(u32, Option<u32>)> =
+            if o.pipe { params.encodings.iter().map(|e| (e.ssrc.unwrap_or_else(ortc::generate_ssrc), e.rtx.map(|r| r.ssrc))).collect() } else { vec![] };
         let layer_codec = LayerCodec::from_mime(&mime_type);
         let filter = match consumer_type {
             ConsumerType::Simulcast | ConsumerType::Svc if kind == MediaKind::Video && layer_codec != LayerCodec::Other => {
@@ -503,6 +545,7 @@ impl WorkerState {
             pli_count: 0,
             fir_count: 0,
             trace: TraceMask::default(),
+            pipe_streams: pipe_streams.clone(),
         };
         state.apply_preferred_layers();
         let active = state.active();
@@ -513,6 +556,12 @@ impl WorkerState {
         if let Some(t) = self.transports.get_mut(&tkey) {
             t.consumers.push(key);
             t.consumer_ssrcs.insert(ssrc as u64, key);
+            for (s, rtx) in &pipe_streams {
+                t.consumer_ssrcs.insert(*s as u64, key);
+                if let Some(r) = rtx {
+                    t.consumer_ssrcs.insert(*r as u64, key);
+                }
+            }
         }
         if active && kind == MediaKind::Video {
             let now = self.now_ms();
@@ -529,6 +578,12 @@ impl WorkerState {
         if let Some(t) = self.transports.get_mut(&c.transport) {
             t.consumers.retain(|k| *k != key);
             t.consumer_ssrcs.remove(&(c.ssrc as u64));
+            for (s, rtx) in &c.pipe_streams {
+                t.consumer_ssrcs.remove(&(*s as u64));
+                if let Some(r) = rtx {
+                    t.consumer_ssrcs.remove(&(*r as u64));
+                }
+            }
         }
         c.flags.closed.store(true, Ordering::Release);
         self.bus.emit(&c.id, EventKind::Closed { object: ObjectKind::Consumer, reason });

@@ -54,7 +54,7 @@ pub use rtp_parameters::*;
 pub use worker::{ResourceUsage, Worker, WorkerSettings, WorkerUpdateableSettings};
 pub use router::{Router, RouterOptions};
 pub use transport::{
-    DirectTransport, DirectTransportOptions, IceCandidate, ListenInfo, PlainTransport, PlainTransportConnect, PlainTransportOptions, PortRange, Protocol, TransportBase, TransportTuple,
+    DirectTransport, DirectTransportOptions, IceCandidate, ListenInfo, PipeTransport, PipeTransportOptions, PlainTransport, PlainTransportConnect, PlainTransportOptions, PortRange, Protocol, TransportBase, TransportTuple,
     WebRtcServer, WebRtcServerOptions, WebRtcTransport, WebRtcTransportOptions,
 };
 pub use webrtc::{DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceParameters, IceState};

@@ -170,6 +170,20 @@ impl Router {
         Ok(PlainTransport::from_data(self.worker.clone(), d))
     }
 
+    /// Creates a pipe transport (to another router, in this process or on another host).
+    pub fn create_pipe_transport_blocking(&self, options: crate::PipeTransportOptions) -> Result<crate::PipeTransport> {
+        let key = self.key;
+        let d = self.worker.call_blocking(move |st| st.create_pipe_transport(key, options))?;
+        Ok(crate::PipeTransport::from_data(self.worker.clone(), d))
+    }
+
+    /// Async twin of [`Router::create_pipe_transport_blocking`].
+    pub async fn create_pipe_transport(&self, options: crate::PipeTransportOptions) -> Result<crate::PipeTransport> {
+        let key = self.key;
+        let d = self.worker.call(move |st| st.create_pipe_transport(key, options)).await?;
+        Ok(crate::PipeTransport::from_data(self.worker.clone(), d))
+    }
+
     /// Creates a DirectTransport: RTP and data to and from the application itself.
     pub fn create_direct_transport_blocking(&self, options: crate::DirectTransportOptions) -> Result<crate::DirectTransport> {
         let key = self.key;

@@ -3,6 +3,7 @@
 //! adds its own I/O (`plain.rs`).
 
 mod direct;
+mod pipe;
 pub(crate) mod io;
 mod listen;
 pub(crate) mod sctp;
@@ -22,6 +23,7 @@ use serde_json::{json, Value};
 
 pub use listen::{ListenInfo, PortRange, Protocol};
 pub use direct::{DirectTransport, DirectTransportOptions};
+pub use pipe::{PipeTransport, PipeTransportOptions};
 pub use plain::{PlainTransport, PlainTransportConnect, PlainTransportOptions};
 pub(crate) use plain::PlainState;
 pub use webrtc::{IceCandidate, WebRtcTransport, WebRtcTransportOptions};
@@ -61,6 +63,11 @@ impl TransportTuple {
     pub(crate) fn set_remote(&mut self, addr: SocketAddr) {
         self.remote_ip = Some(addr.ip().to_string());
         self.remote_port = Some(addr.port());
+    }
+
+    /// The address the far end reaches us at (the announced address if any).
+    pub(crate) fn local_socket_addr(&self) -> Option<SocketAddr> {
+        Some(SocketAddr::new(self.local_address.parse().ok()?, self.local_port))
     }
 }
 
@@ -192,7 +199,8 @@ impl TransportState {
     }
 
     fn type_name(&self) -> &'static str {
-        match self.kind {
+        match &self.kind {
+            TransportKind::Plain(p) if p.pipe => "pipe-transport",
             TransportKind::Plain(_) => "plain-rtp-transport",
             TransportKind::WebRtc(_) => "webrtc-transport",
             TransportKind::Direct(_) => "direct-transport",
@@ -368,7 +376,7 @@ impl WorkerState {
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
         let mut key_frame_requests: Vec<(Key, TraceEventType, u32)> = vec![];
-        let mut nacked: Vec<(Key, Vec<u16>)> = vec![];
+        let mut nacked: Vec<(Key, u32, Vec<u16>)> = vec![];
         let mut reports: Vec<(Key, ReportBlock)> = vec![];
         let mut sender_reports: Vec<(Key, u32, u64, [u8; 12])> = vec![];
         let mut ntp_mid_now = None;
@@ -401,8 +409,10 @@ impl WorkerState {
                 }
             } else if p.packet_type == 205 && p.count == 1 {
                 let mut seqs = vec![];
-                if let Some(c) = nack::parse_nack(p.data, &mut seqs).and_then(|s| t.consumer_ssrcs.get(&(s as u64))) {
-                    nacked.push((*c, seqs));
+                if let Some(ssrc) = nack::parse_nack(p.data, &mut seqs) {
+                    if let Some(c) = t.consumer_ssrcs.get(&(ssrc as u64)) {
+                        nacked.push((*c, ssrc, seqs));
+                    }
                 }
             } else if p.is_pli() {
                 if let Some(s) = p.media_ssrc() {
@@ -433,13 +443,18 @@ impl WorkerState {
                 }
             }
         }
-        for (c, seqs) in nacked {
+        for (c, ssrc, seqs) in nacked {
+            let mut pipe_encoding = None;
             if let Some(cs) = self.consumers.get(&c) {
                 if cs.trace.has(TraceEventType::Nack) {
                     self.bus.emit(&cs.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Nack, TraceDirection::In, json!({})) });
                 }
+                pipe_encoding = cs.pipe_encoding_of(ssrc);
             }
-            self.retransmit(c, &seqs, now);
+            match pipe_encoding {
+                Some(e) => self.retransmit_pipe(c, e, &seqs, now),
+                None => self.retransmit(c, &seqs, now),
+            }
         }
         for (c, typ, ssrc) in key_frame_requests {
             let Some(cs) = self.consumers.get_mut(&c) else { continue };
@@ -451,8 +466,12 @@ impl WorkerState {
             if cs.trace.has(typ) {
                 self.bus.emit(&cs.id, EventKind::Trace { trace: TraceEvent::new(typ, TraceDirection::In, json!({ "ssrc": ssrc })) });
             }
-            let pk = cs.producer;
-            self.request_key_frame(pk, now);
+            let (pk, encoding) = (cs.producer, cs.pipe_encoding_of(ssrc));
+            match encoding {
+                // A pipe's far end asks for the key frame of one encoding.
+                Some(e) => self.request_key_frame_on(pk, Some(e), now),
+                None => self.request_key_frame(pk, now),
+            }
         }
     }
 
@@ -508,6 +527,34 @@ impl WorkerState {
         }
     }
 
+    /// Answers a pipe consumer's NACK for encoding `encoding`: its sequence numbers are the
+    /// producer's, so the producer's packet cache has them directly.
+    fn retransmit_pipe(&mut self, ckey: Key, encoding: usize, seqs: &[u16], now: u64) {
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, .. } = self;
+        let Some(c) = consumers.get_mut(&ckey) else { return };
+        let Some(cache) = producers.get(&c.producer).and_then(|p| p.streams.get(encoding)).and_then(|s| s.cache.as_ref()) else { return };
+        c.nack_count += 1;
+        c.nack_packet_count += seqs.len() as u64;
+        for &seq in seqs {
+            let Some(pkt) = cache.get(seq).and_then(RtpPacket::parse) else { continue };
+            let Some(rtx) = c.rebuild_pipe(&pkt, encoding, scratch) else { continue };
+            let out: &[u8] = match rtx {
+                Some((rtx_ssrc, rtx_pt)) => {
+                    c.rtx_seq = c.rtx_seq.wrapping_add(1);
+                    if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
+                        continue;
+                    }
+                    rtx_scratch
+                }
+                None => scratch,
+            };
+            c.packets_retransmitted += 1;
+            if let Some(ct) = transports.get_mut(&c.transport) {
+                ct.send_rtp(&c.id, out, now);
+            }
+        }
+    }
+
     fn produce(&mut self, tkey: Key, options: ProducerOptions) -> Result<crate::producer::ProducerData> {
         let router = self.transport(tkey)?.router;
         let caps = self.router(router)?.rtp_capabilities.clone();
@@ -522,6 +569,14 @@ impl WorkerState {
             .producers
             .get(&options.producer_id)
             .ok_or_else(|| Error::NotFound(format!("Producer with id \"{}\" not found", options.producer_id)))?;
+        let mut options = options;
+        if let TransportKind::Plain(p) = &self.transport(tkey)?.kind {
+            if p.pipe {
+                // Everything consumed over a pipe is a pipe consumer, with the pipe's RTX choice.
+                options.pipe = true;
+                options.enable_rtx = Some(options.enable_rtx.unwrap_or(p.enable_rtx));
+            }
+        }
         let mid = if options.pipe { None } else { Some(options.mid.clone().unwrap_or_else(|| self.transports.get_mut(&tkey).map(|t| t.take_mid()).unwrap_or_default())) };
         self.create_consumer(tkey, pkey, options, mid)
     }

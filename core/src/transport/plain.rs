@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::ids::new_uuid;
 use crate::rtp::is_rtcp;
+use crate::webrtc::srtp::SrtpTransport;
+use crate::webrtc::SrtpParameters;
 use crate::worker::{Key, WorkerInner, WorkerState};
 
 /// Options of `router.createPlainTransport()`.
@@ -43,9 +45,21 @@ pub struct PlainTransportOptions {
     /// SCTP over plain transports is not supported yet; `true` is rejected.
     #[serde(default)]
     pub enable_sctp: bool,
-    /// SRTP over plain transports is not supported yet; `true` is rejected.
+    /// SRTP with keys exchanged as `srtpParameters` (`connect({srtpParameters})`).
     #[serde(default)]
     pub enable_srtp: bool,
+    /// SRTP suite when `enableSrtp` (default `AES_CM_128_HMAC_SHA1_80`).
+    #[serde(default)]
+    pub srtp_crypto_suite: Option<String>,
+    /// `{OS, MIS}` when `enableSctp`.
+    #[serde(default)]
+    pub num_sctp_streams: Option<Value>,
+    /// Largest SCTP message when `enableSctp`.
+    #[serde(default)]
+    pub max_sctp_message_size: Option<u32>,
+    /// SCTP send buffer when `enableSctp`.
+    #[serde(default)]
+    pub sctp_send_buffer_size: Option<u32>,
     /// The application's own data, kept on the handle (`appData`).
     #[serde(default, skip_serializing)]
     pub app_data: serde_json::Value,
@@ -66,6 +80,10 @@ impl Default for PlainTransportOptions {
             comedia: false,
             enable_sctp: false,
             enable_srtp: false,
+            srtp_crypto_suite: None,
+            num_sctp_streams: None,
+            max_sctp_message_size: None,
+            sctp_send_buffer_size: None,
             app_data: serde_json::Value::Null,
         }
     }
@@ -84,9 +102,9 @@ pub struct PlainTransportConnect {
     /// Remote RTCP port (required when not rtcp-mux and not comedia).
     #[serde(default)]
     pub rtcp_port: Option<u16>,
-    /// SRTP parameters (not supported yet).
+    /// The remote's SRTP parameters (required with `enableSrtp`).
     #[serde(default)]
-    pub srtp_parameters: Option<Value>,
+    pub srtp_parameters: Option<SrtpParameters>,
 }
 
 /// Tuples shared between the worker (which learns them) and the handle (which reads them).
@@ -108,11 +126,28 @@ pub(crate) struct PlainState {
     tasks: Vec<JoinHandle<()>>,
     /// Datagrams that could not be sent (socket buffer full).
     pub(crate) send_drops: u64,
+    /// A pipe transport (to another router): rtcp-mux, explicit remote, pipe consumers.
+    pub(crate) pipe: bool,
+    /// Our SRTP parameters when `enableSrtp` (announced as `srtpParameters`).
+    srtp_local: Option<SrtpParameters>,
+    /// The SRTP session once `connect()` gave the remote's parameters.
+    srtp: Option<SrtpTransport>,
+    pub(crate) srtp_decrypt_failures: u64,
+    /// Pipe transports: whether pipe consumers negotiate NACK/RTX.
+    pub(crate) enable_rtx: bool,
 }
 
 impl PlainState {
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
         let Some(to) = self.remote else { return false };
+        let buf = match (&self.srtp_local, self.srtp.as_mut()) {
+            (None, _) => buf,
+            (Some(_), Some(s)) => match s.protect_rtp(buf) {
+                Some(b) => b,
+                None => return false,
+            },
+            (Some(_), None) => return false,
+        };
         match self.socket.try_send_to(buf, to) {
             Ok(_) => true,
             Err(_) => {
@@ -132,7 +167,21 @@ impl PlainState {
             }
         };
         let Some(to) = to else { return false };
+        let buf = match (&self.srtp_local, self.srtp.as_mut()) {
+            (None, _) => buf,
+            (Some(_), Some(s)) => match s.protect_rtcp(buf) {
+                Some(b) => b,
+                None => return false,
+            },
+            (Some(_), None) => return false,
+        };
         sock.try_send_to(buf, to).is_ok()
+    }
+
+    /// Sends a datagram as is (SCTP of a pipe transport).
+    pub(crate) fn send_raw(&mut self, buf: &[u8]) -> bool {
+        let Some(to) = self.remote else { return false };
+        self.socket.try_send_to(buf, to).is_ok()
     }
 
     pub(crate) fn shutdown(&mut self) {
@@ -148,6 +197,15 @@ impl PlainState {
         v["tuple"] = json!(t.tuple);
         if let Some(rt) = &t.rtcp_tuple {
             v["rtcpTuple"] = json!(rt);
+        }
+        if let Some(p) = &self.srtp_local {
+            v["srtpParameters"] = json!(p);
+        }
+        if self.pipe {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("rtcpMux");
+                o.remove("comedia");
+            }
         }
     }
 
@@ -189,23 +247,48 @@ fn local_tuple(li: &ListenInfo, sock: &UdpSocket) -> Result<TransportTuple> {
 
 pub(crate) struct PlainTransportData {
     app_data: serde_json::Value,
-    key: Key,
+    pub(crate) key: Key,
     id: String,
     closed: Arc<AtomicBool>,
     tuples: Arc<Mutex<PlainTuples>>,
     rtcp_mux: bool,
     comedia: bool,
+    srtp_parameters: Option<SrtpParameters>,
+    sctp_parameters: Option<Value>,
+}
+
+impl PlainTransportData {
+    /// The handle's shared parts.
+    pub(crate) fn into_parts(self, worker: Arc<WorkerInner>) -> (TransportBase, Arc<Mutex<PlainTuples>>, Option<SrtpParameters>, Option<Value>) {
+        let base = TransportBase { app_data: crate::AppData::new(self.app_data), worker, key: self.key, id: self.id.into(), closed: self.closed };
+        (base, self.tuples, self.srtp_parameters, self.sctp_parameters)
+    }
 }
 
 impl WorkerState {
     pub(crate) fn create_plain_transport(&mut self, router: Key, o: PlainTransportOptions) -> Result<PlainTransportData> {
+        self.create_udp_transport(router, o, false)
+    }
+
+    /// A plain transport, or with `pipe` the UDP half of a pipe transport.
+    pub(crate) fn create_udp_transport(&mut self, router: Key, o: PlainTransportOptions, pipe: bool) -> Result<PlainTransportData> {
         self.router(router)?;
-        if o.enable_srtp {
-            return Err(Error::unsupported("enableSrtp: SRTP on plain transports is not supported yet"));
-        }
-        if o.enable_sctp {
-            return Err(Error::unsupported("enableSctp: SCTP on plain transports is not supported yet"));
-        }
+        let srtp_local = if o.enable_srtp {
+            let suite = o.srtp_crypto_suite.as_deref().unwrap_or(if pipe { "AEAD_AES_256_GCM" } else { "AES_CM_128_HMAC_SHA1_80" });
+            Some(SrtpParameters::generate(suite)?)
+        } else {
+            None
+        };
+        let sctp = if o.enable_sctp {
+            if !pipe {
+                return Err(Error::unsupported("enableSctp: SCTP on plain transports is not supported yet (pipe transports carry it)"));
+            }
+            let c = super::sctp::SctpConfig::from_options(o.num_sctp_streams.clone(), o.max_sctp_message_size, o.sctp_send_buffer_size)?;
+            Some((super::sctp::SctpTransport::new(&c, crate::sctp::SctpRole::Server, self.epoch()), c.max_message_size))
+        } else {
+            None
+        };
+        let sctp_parameters = sctp.as_ref().map(|(s, _)| s.parameters());
         let li = resolve_listen_info(&o)?;
         let range = PortRange { min: self.settings.rtc_min_port, max: self.settings.rtc_max_port };
         let std_sock = li.bind_udp("listenInfo", range)?;
@@ -242,8 +325,17 @@ impl WorkerState {
             rtcp_remote: None,
             tasks: vec![],
             send_drops: 0,
+            pipe,
+            srtp_local: srtp_local.clone(),
+            srtp: None,
+            srtp_decrypt_failures: 0,
+            enable_rtx: false,
         };
-        let t = TransportState::new(id.clone(), router, TransportKind::Plain(state), closed.clone());
+        let mut t = TransportState::new(id.clone(), router, TransportKind::Plain(state), closed.clone());
+        if let Some((s, max)) = sctp {
+            t.sctp = Some(s);
+            t.max_message_size = max;
+        }
         let key = self.register_transport(router, t);
         let mut tasks = vec![tokio::task::spawn_local(recv_loop(self.self_ref.clone(), key, socket, false))];
         if let Some(s) = rtcp_socket {
@@ -252,17 +344,20 @@ impl WorkerState {
         if let Some(TransportKind::Plain(p)) = self.transports.get_mut(&key).map(|t| &mut t.kind) {
             p.tasks = tasks;
         }
-        Ok(PlainTransportData { app_data: o.app_data, key, id, closed, tuples, rtcp_mux: o.rtcp_mux, comedia: o.comedia })
+        Ok(PlainTransportData { app_data: o.app_data, key, id, closed, tuples, rtcp_mux: o.rtcp_mux, comedia: o.comedia, srtp_parameters: srtp_local, sctp_parameters })
     }
 
-    fn plain_connect(&mut self, key: Key, c: PlainTransportConnect) -> Result<()> {
+    pub(crate) fn plain_connect(&mut self, key: Key, c: PlainTransportConnect) -> Result<()> {
         let t = self.transport_mut(key)?;
         let TransportKind::Plain(p) = &mut t.kind else { return Err(Error::InvalidState("not a PlainTransport".into())) };
-        if c.srtp_parameters.is_some() {
-            return Err(Error::unsupported("srtpParameters: SRTP on plain transports is not supported yet"));
-        }
         if p.connected {
             return Err(Error::InvalidState("connect() already called".into()));
+        }
+        match (&p.srtp_local, &c.srtp_parameters) {
+            (Some(local), Some(remote)) => p.srtp = Some(SrtpTransport::from_parameters(local, remote)?),
+            (Some(_), None) => return Err(Error::type_err("missing srtpParameters (SRTP is enabled)")),
+            (None, Some(_)) => return Err(Error::type_err("invalid srtpParameters: SRTP is not enabled in this transport (enableSrtp)")),
+            (None, None) => {}
         }
         if p.comedia {
             // The remote is learnt from the first packet; ip/port are ignored, as mediasoup does.
@@ -282,10 +377,26 @@ impl WorkerState {
         p.remote = Some(remote);
         p.rtcp_remote = rtcp_remote;
         p.connected = true;
-        let mut g = p.tuples.lock();
-        g.tuple.set_remote(remote);
-        if let (Some(rt), Some(r)) = (g.rtcp_tuple.as_mut(), rtcp_remote) {
-            rt.set_remote(r);
+        let local = {
+            let mut g = p.tuples.lock();
+            g.tuple.set_remote(remote);
+            if let (Some(rt), Some(r)) = (g.rtcp_tuple.as_mut(), rtcp_remote) {
+                rt.set_remote(r);
+            }
+            g.tuple.local_socket_addr()
+        };
+        // SCTP over a pipe: both ends are libsfu; the one with the lower address initiates.
+        if t.sctp.is_some() {
+            let client = local.is_some_and(|l| (l.ip(), l.port()) < (remote.ip(), remote.port()));
+            let epoch = self.epoch();
+            let now = self.now_ms();
+            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
+                if client {
+                    s.make_client(epoch);
+                }
+                s.start(now);
+            }
+            self.sctp_pump(key, now);
         }
         Ok(())
     }
@@ -327,6 +438,36 @@ impl WorkerState {
         if let Some(ev) = learnt {
             self.bus.emit(&id, ev);
         }
+        // SCTP (pipe data channels) is neither RTP nor RTCP: its common header starts with port 5000.
+        if data.first().is_some_and(|b| b & 0xc0 != 0x80) {
+            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
+                s.handle_input(now, data);
+                self.sctp_pump(key, now);
+            }
+            return;
+        }
+        let Some(t) = self.transports.get_mut(&key) else { return };
+        let TransportKind::Plain(p) = &mut t.kind else { return };
+        if p.srtp_local.is_some() {
+            let Some(srtp) = p.srtp.as_mut() else {
+                t.stats.discarded += 1;
+                return; // SRTP keys come with connect()
+            };
+            let mut buf = std::mem::take(&mut self.srtp_buf);
+            buf.clear();
+            buf.extend_from_slice(data);
+            let ok = if rtcp { srtp.unprotect_rtcp(&mut buf) } else { srtp.unprotect_rtp(&mut buf) };
+            if !ok {
+                p.srtp_decrypt_failures += 1;
+                t.stats.discarded += 1;
+            } else if rtcp {
+                self.on_rtcp(key, &buf, now);
+            } else {
+                self.on_rtp(key, &buf, now);
+            }
+            self.srtp_buf = buf;
+            return;
+        }
         if rtcp {
             self.on_rtcp(key, data, now);
         } else {
@@ -365,6 +506,7 @@ pub struct PlainTransport {
     tuples: Arc<Mutex<PlainTuples>>,
     rtcp_mux: bool,
     comedia: bool,
+    srtp_parameters: Option<SrtpParameters>,
 }
 
 impl std::ops::Deref for PlainTransport {
@@ -377,11 +519,17 @@ impl std::ops::Deref for PlainTransport {
 impl PlainTransport {
     pub(crate) fn from_data(worker: Arc<WorkerInner>, d: PlainTransportData) -> Self {
         PlainTransport {
-            base: TransportBase { app_data: crate::AppData::new(d.app_data), worker, key: d.key, id: d.id.into(), closed: d.closed },
-            tuples: d.tuples,
             rtcp_mux: d.rtcp_mux,
             comedia: d.comedia,
+            base: TransportBase { app_data: crate::AppData::new(d.app_data), worker, key: d.key, id: d.id.into(), closed: d.closed },
+            tuples: d.tuples,
+            srtp_parameters: d.srtp_parameters,
         }
+    }
+
+    /// Our SRTP parameters when `enableSrtp` (give them to the remote's `connect()`).
+    pub fn srtp_parameters(&self) -> Option<&SrtpParameters> {
+        self.srtp_parameters.as_ref()
     }
 
     /// The RTP tuple (remote filled after `connect()` or the first comedia packet).

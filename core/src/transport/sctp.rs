@@ -79,6 +79,13 @@ impl SctpTransport {
         SctpTransport { os: c.streams.os, mis: c.streams.mis, assoc: SctpAssociation::new(opts, epoch) }
     }
 
+    /// Makes this end initiate the association (before `start`).
+    pub(crate) fn make_client(&mut self, epoch: Instant) {
+        let mut opts = self.assoc.options().clone();
+        opts.role = SctpRole::Client;
+        self.assoc = SctpAssociation::new(opts, epoch);
+    }
+
     /// mediasoup's `sctpParameters`.
     pub(crate) fn parameters(&self) -> Value {
         json!({ "port": SCTP_PORT, "OS": self.os, "MIS": self.mis, "maxMessageSize": self.assoc.options().max_message_size })
@@ -151,13 +158,22 @@ impl WorkerState {
         let id = {
             let Some(t) = self.transports.get_mut(&tkey) else { return };
             let Some(s) = t.sctp.as_mut() else { return };
-            if let TransportKind::WebRtc(w) = &mut t.kind {
-                while let Some(p) = s.assoc.poll_transmit(now) {
-                    if let Err(e) = w.dtls.send_application_data(now, &p) {
-                        tracing::debug!("SCTP packet not sent: {e}");
+            match &mut t.kind {
+                TransportKind::WebRtc(w) => {
+                    while let Some(p) = s.assoc.poll_transmit(now) {
+                        if let Err(e) = w.dtls.send_application_data(now, &p) {
+                            tracing::debug!("SCTP packet not sent: {e}");
+                        }
+                    }
+                    w.flush_dtls(None);
+                }
+                // Pipes carry SCTP straight over UDP, next to RTP.
+                TransportKind::Plain(p) => {
+                    while let Some(pkt) = s.assoc.poll_transmit(now) {
+                        p.send_raw(&pkt);
                     }
                 }
-                w.flush_dtls(None);
+                TransportKind::Direct(_) => {}
             }
             while let Some(e) = s.assoc.poll_event() {
                 events.push(e);

@@ -10,6 +10,7 @@ pub mod srtp_inplace;
 pub use certificate::DtlsFingerprint;
 pub use dtls::{DtlsParameters, DtlsRole, DtlsState};
 pub use ice::{IceParameters, IceState};
+pub use srtp::SrtpParameters;
 
 #[cfg(test)]
 mod dtls_tests;

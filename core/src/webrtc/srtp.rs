@@ -85,6 +85,70 @@ impl SrtpSession {
     }
 }
 
+/// mediasoup's `srtpParameters` (plain and pipe transports): a crypto suite and the
+/// concatenated master key and salt in base64.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SrtpParameters {
+    /// `AEAD_AES_256_GCM`, `AEAD_AES_128_GCM`, `AES_CM_128_HMAC_SHA1_80` or `AES_CM_128_HMAC_SHA1_32`.
+    pub crypto_suite: String,
+    /// Master key followed by master salt, base64.
+    pub key_base64: String,
+}
+
+/// The profile of a mediasoup crypto suite name.
+pub(crate) fn profile_from_name(name: &str) -> Result<ProtectionProfile> {
+    Ok(match name {
+        "AES_CM_128_HMAC_SHA1_80" => ProtectionProfile::Aes128CmHmacSha1_80,
+        "AES_CM_128_HMAC_SHA1_32" => ProtectionProfile::Aes128CmHmacSha1_32,
+        "AEAD_AES_128_GCM" => ProtectionProfile::AeadAes128Gcm,
+        "AEAD_AES_256_GCM" => ProtectionProfile::AeadAes256Gcm,
+        other => return Err(Error::type_err(format!("invalid srtpParameters.cryptoSuite: {other:?}"))),
+    })
+}
+
+fn inplace_profile(profile: ProtectionProfile) -> Result<super::srtp_inplace::SrtpProfile> {
+    use super::srtp_inplace::SrtpProfile;
+    Ok(match profile {
+        ProtectionProfile::Aes128CmHmacSha1_80 => SrtpProfile::Aes128CmSha1_80,
+        ProtectionProfile::Aes128CmHmacSha1_32 => SrtpProfile::Aes128CmSha1_32,
+        ProtectionProfile::AeadAes128Gcm => SrtpProfile::AeadAes128Gcm,
+        ProtectionProfile::AeadAes256Gcm => SrtpProfile::AeadAes256Gcm,
+        other => return Err(Error::Io(format!("unsupported SRTP profile {other:?}"))),
+    })
+}
+
+impl SrtpParameters {
+    /// Fresh random parameters for `suite` (what a plain/pipe transport announces).
+    pub(crate) fn generate(suite: &str) -> Result<Self> {
+        use base64::Engine;
+        use rand::RngCore;
+        let p = inplace_profile(profile_from_name(suite)?)?;
+        let mut key = vec![0u8; p.key_len() + p.salt_len()];
+        rand::thread_rng().fill_bytes(&mut key);
+        Ok(SrtpParameters { crypto_suite: suite.to_owned(), key_base64: base64::engine::general_purpose::STANDARD.encode(key) })
+    }
+
+    /// The profile and raw key + salt, checked for length.
+    pub(crate) fn decode(&self, what: &str) -> Result<(ProtectionProfile, Vec<u8>)> {
+        use base64::Engine;
+        let profile = profile_from_name(&self.crypto_suite)?;
+        let p = inplace_profile(profile)?;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(self.key_base64.trim())
+            .map_err(|e| Error::type_err(format!("invalid {what}.keyBase64: {e}")))?;
+        if key.len() != p.key_len() + p.salt_len() {
+            return Err(Error::type_err(format!(
+                "invalid {what}.keyBase64: {} bytes, {} needs {}",
+                key.len(),
+                self.crypto_suite,
+                p.key_len() + p.salt_len()
+            )));
+        }
+        Ok((profile, key))
+    }
+}
+
 /// The engine's SRTP for one transport: in-place protect/unprotect (`srtp_inplace`), no
 /// allocation per packet. (`SrtpSession` above, on `rtc-srtp`, serves as the independent peer in
 /// tests.)
@@ -98,14 +162,8 @@ pub(crate) struct SrtpTransport {
 impl SrtpTransport {
     /// Splits DTLS-exported keying material into our write keys and the peer's.
     pub(crate) fn from_keying_material(profile: ProtectionProfile, material: &[u8], is_client: bool) -> Result<Self> {
-        use super::srtp_inplace::{SrtpContext, SrtpProfile};
-        let p = match profile {
-            ProtectionProfile::Aes128CmHmacSha1_80 => SrtpProfile::Aes128CmSha1_80,
-            ProtectionProfile::Aes128CmHmacSha1_32 => SrtpProfile::Aes128CmSha1_32,
-            ProtectionProfile::AeadAes128Gcm => SrtpProfile::AeadAes128Gcm,
-            ProtectionProfile::AeadAes256Gcm => SrtpProfile::AeadAes256Gcm,
-            other => return Err(Error::Io(format!("unsupported SRTP profile {other:?}"))),
-        };
+        use super::srtp_inplace::SrtpContext;
+        let p = inplace_profile(profile)?;
         let (kl, sl) = (p.key_len(), p.salt_len());
         if material.len() != 2 * (kl + sl) {
             return Err(Error::Io(format!("SRTP keying material has {} bytes, expected {}", material.len(), 2 * (kl + sl))));
@@ -120,6 +178,29 @@ impl SrtpTransport {
             outbound: SrtpContext::new(p, lk, ls, false).map_err(e)?,
             inbound: SrtpContext::new(p, rk, rs, true).map_err(e)?,
             profile,
+            out: Vec::with_capacity(1500 + super::srtp_inplace::MAX_TRAILER_LEN),
+        })
+    }
+
+    /// SDES-style keys (plain and pipe transports): we send with `local`, the remote with
+    /// `remote`; both must use the same suite.
+    pub(crate) fn from_parameters(local: &SrtpParameters, remote: &SrtpParameters) -> Result<Self> {
+        use super::srtp_inplace::SrtpContext;
+        let (lp, lk) = local.decode("srtpParameters")?;
+        let (_, rk) = remote.decode("srtpParameters")?;
+        if local.crypto_suite != remote.crypto_suite {
+            return Err(Error::type_err(format!(
+                "srtpParameters.cryptoSuite {} differs from this transport's {}",
+                remote.crypto_suite, local.crypto_suite
+            )));
+        }
+        let p = inplace_profile(lp)?;
+        let kl = p.key_len();
+        let e = |e: super::srtp_inplace::SrtpError| Error::Io(format!("SRTP context: {e}"));
+        Ok(SrtpTransport {
+            outbound: SrtpContext::new(p, &lk[..kl], &lk[kl..], false).map_err(e)?,
+            inbound: SrtpContext::new(p, &rk[..kl], &rk[kl..], true).map_err(e)?,
+            profile: lp,
             out: Vec::with_capacity(1500 + super::srtp_inplace::MAX_TRAILER_LEN),
         })
     }
