@@ -10,6 +10,7 @@ const { UnsupportedError } = require('./errors');
 const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
 const { DirectTransport } = require('./DirectTransport');
+const { PipeTransport } = require('./PipeTransport');
 const { AudioLevelObserver, ActiveSpeakerObserver } = require('./RtpObserver');
 const { WebRtcTransport } = require('./WebRtcTransport');
 const { WebRtcServer } = require('./WebRtcServer');
@@ -25,6 +26,9 @@ class Router extends EngineObject {
 	#transports = new Set();
 	#producers = new Map();
 	#rtpObservers = new Set();
+	#dataProducers = new Map();
+	/** other Router -> Promise of [local PipeTransport, remote PipeTransport] */
+	#pipePairs = new Map();
 
 	/**
 	 * @private Use worker.createRouter().
@@ -95,12 +99,151 @@ class Router extends EngineObject {
 		return transport;
 	}
 
-	async createPipeTransport() {
-		return this.#unsupported('createPipeTransport');
+	async createPipeTransport(options = {}) {
+		this._assertOpen();
+		const { appData, json } = splitOptions(options);
+		const native = call(() => this.#native.createPipeTransport(json));
+		const transport = new PipeTransport({ native, worker: this.#worker, router: this, events: this.#events, appData });
+		this.#addTransport(transport);
+		return transport;
 	}
 
-	async pipeToRouter() {
-		return this.#unsupported('pipeToRouter');
+	/**
+	 * mediasoup's pipeToRouter(): the producer (or data producer) consumed over a pipe transport
+	 * pair (created once per pair of routers and reused) and recreated on `router` with the same
+	 * id; closing or pausing the source follows through.
+	 */
+	async pipeToRouter({
+		producerId,
+		dataProducerId,
+		router,
+		listenInfo = { protocol: 'udp', ip: '127.0.0.1' },
+		listenIp,
+		enableSctp = true,
+		numSctpStreams = { OS: 1024, MIS: 1024 },
+		enableRtx = false,
+		enableSrtp = false,
+	} = {}) {
+		this._assertOpen();
+		if (!producerId && !dataProducerId) throw new TypeError('missing producerId or dataProducerId');
+		if (producerId && dataProducerId) throw new TypeError('just producerId or dataProducerId can be given');
+		if (!(router instanceof Router)) throw new TypeError('Router not found');
+		if (router === this) throw new TypeError('cannot use this Router as destination');
+		const producer = producerId ? this.#producers.get(producerId) : undefined;
+		const dataProducer = dataProducerId ? this.#dataProducers.get(dataProducerId) : undefined;
+		if (producerId && !producer) throw new TypeError('Producer not found');
+		if (dataProducerId && !dataProducer) throw new TypeError('DataProducer not found');
+		if (listenIp !== undefined && listenInfo === undefined) listenInfo = { protocol: 'udp', ip: listenIp.ip ?? listenIp, announcedAddress: listenIp.announcedIp };
+		const [local, remote] = await this.#pipePair(router, { listenInfo, enableSctp, numSctpStreams, enableRtx, enableSrtp });
+		if (producer) {
+			let pipeConsumer;
+			let pipeProducer;
+			try {
+				pipeConsumer = await local.consume({ producerId });
+				pipeProducer = await remote.produce({
+					id: producer.id,
+					kind: pipeConsumer.kind,
+					rtpParameters: pipeConsumer.rtpParameters,
+					paused: pipeConsumer.producerPaused,
+					appData: producer.appData,
+				});
+			} catch (error) {
+				if (pipeConsumer) pipeConsumer.close();
+				throw error;
+			}
+			// Closing either end closes the other; pausing the source pauses the copy.
+			pipeConsumer.observer.on('close', () => pipeProducer.close());
+			pipeConsumer.observer.on('pause', () => pipeProducer.pause().catch(() => {}));
+			pipeConsumer.observer.on('resume', () => pipeProducer.resume().catch(() => {}));
+			pipeProducer.observer.on('close', () => pipeConsumer.close());
+			return { pipeConsumer, pipeProducer };
+		}
+		let pipeDataConsumer;
+		let pipeDataProducer;
+		try {
+			pipeDataConsumer = await local.consumeData({ dataProducerId });
+			pipeDataProducer = await remote.produceData({
+				id: dataProducer.id,
+				sctpStreamParameters: pipeDataConsumer.sctpStreamParameters,
+				label: pipeDataConsumer.label,
+				protocol: pipeDataConsumer.protocol,
+				appData: dataProducer.appData,
+			});
+		} catch (error) {
+			if (pipeDataConsumer) pipeDataConsumer.close();
+			throw error;
+		}
+		pipeDataConsumer.observer.on('close', () => pipeDataProducer.close());
+		pipeDataProducer.observer.on('close', () => pipeDataConsumer.close());
+		return { pipeDataConsumer, pipeDataProducer };
+	}
+
+	/** The pipe transports linking this router with `router`, created and connected once. */
+	#pipePair(router, options) {
+		let pair = this.#pipePairs.get(router);
+		if (pair) return pair;
+		pair = (async () => {
+			const local = await this.createPipeTransport(options);
+			let remote;
+			try {
+				remote = await router.createPipeTransport(options);
+				await local.connect({ ip: remote.tuple.localAddress, port: remote.tuple.localPort, srtpParameters: remote.srtpParameters });
+				await remote.connect({ ip: local.tuple.localAddress, port: local.tuple.localPort, srtpParameters: local.srtpParameters });
+			} catch (error) {
+				local.close();
+				if (remote) remote.close();
+				throw error;
+			}
+			const forget = () => {
+				this.#pipePairs.delete(router);
+				router._forgetPipePair(this);
+			};
+			local.observer.on('close', () => {
+				forget();
+				remote.close();
+			});
+			remote.observer.on('close', () => {
+				forget();
+				local.close();
+			});
+			return [local, remote];
+		})();
+		this.#pipePairs.set(router, pair);
+		router._rememberPipePair(this, pair.then(([l, r]) => [r, l]));
+		pair.catch(() => {
+			this.#pipePairs.delete(router);
+			router._forgetPipePair(this);
+		});
+		return pair;
+	}
+
+	/**
+	 * @private The other router built a pipe pair to this one: reuse it from this side too.
+	 */
+	_rememberPipePair(router, pair) {
+		pair.catch(() => {});
+		this.#pipePairs.set(router, pair);
+	}
+
+	/**
+	 * @private
+	 */
+	_forgetPipePair(router) {
+		this.#pipePairs.delete(router);
+	}
+
+	/**
+	 * @private
+	 */
+	_addDataProducer(dataProducer) {
+		this.#dataProducers.set(dataProducer.id, dataProducer);
+	}
+
+	/**
+	 * @private
+	 */
+	_removeDataProducer(dataProducer) {
+		if (this.#dataProducers.get(dataProducer.id) === dataProducer) this.#dataProducers.delete(dataProducer.id);
 	}
 
 	async createActiveSpeakerObserver(options = {}) {
@@ -176,6 +319,8 @@ class Router extends EngineObject {
 		for (const transport of this.#transports) transport._routerClosed();
 		this.#transports.clear();
 		this.#producers.clear();
+		this.#dataProducers.clear();
+		this.#pipePairs.clear();
 	}
 }
 

@@ -135,7 +135,11 @@ class Transport extends EngineObject {
 		const native = call(() => this.#native.produceData(json));
 		const dataProducer = new DataProducer({ native, worker: this.#worker, events: this.#events, appData });
 		this.#dataProducers.set(dataProducer.id, dataProducer);
-		dataProducer.on('@close', () => this.#dataProducers.delete(dataProducer.id));
+		this.#router._addDataProducer(dataProducer);
+		dataProducer.on('@close', () => {
+			this.#dataProducers.delete(dataProducer.id);
+			this.#router._removeDataProducer(dataProducer);
+		});
 		this.observer.safeEmit('newdataproducer', dataProducer);
 		return dataProducer;
 	}
@@ -175,7 +179,10 @@ class Transport extends EngineObject {
 		this.#producers.clear();
 		for (const consumer of this.#consumers.values()) consumer._transportClosed();
 		this.#consumers.clear();
-		for (const dataProducer of this.#dataProducers.values()) dataProducer._transportClosed();
+		for (const dataProducer of this.#dataProducers.values()) {
+			this.#router._removeDataProducer(dataProducer);
+			dataProducer._transportClosed();
+		}
 		this.#dataProducers.clear();
 		for (const dataConsumer of this.#dataConsumers.values()) dataConsumer._transportClosed();
 		this.#dataConsumers.clear();

@@ -265,13 +265,13 @@ export declare class Router<RouterAppData extends AppData = AppData> extends Enh
 	createWebRtcTransport<WebRtcTransportAppData extends AppData = AppData>(
 		options: WebRtcTransportOptions<WebRtcTransportAppData>,
 	): Promise<WebRtcTransport<WebRtcTransportAppData>>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	createPipeTransport(options?: unknown): Promise<never>;
+	createPipeTransport<PipeTransportAppData extends AppData = AppData>(
+		options?: PipeTransportOptions<PipeTransportAppData>,
+	): Promise<PipeTransport<PipeTransportAppData>>;
 	createDirectTransport<DirectTransportAppData extends AppData = AppData>(
 		options?: DirectTransportOptions<DirectTransportAppData>,
 	): Promise<DirectTransport<DirectTransportAppData>>;
-	/** Rejects with UnsupportedError: not implemented by libsfu yet. */
-	pipeToRouter(options?: unknown): Promise<never>;
+	pipeToRouter(options: PipeToRouterOptions): Promise<PipeToRouterResult>;
 	createActiveSpeakerObserver<ActiveSpeakerObserverAppData extends AppData = AppData>(
 		options?: ActiveSpeakerObserverOptions<ActiveSpeakerObserverAppData>,
 	): Promise<ActiveSpeakerObserver<ActiveSpeakerObserverAppData>>;
@@ -408,6 +408,63 @@ export declare class Transport<
 		options: DataConsumerOptions<DataConsumerAppData>,
 	): Promise<DataConsumer<DataConsumerAppData>>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// PipeTransport
+
+export type SrtpParameters = { cryptoSuite: string; keyBase64: string };
+
+export type PipeTransportOptions<PipeTransportAppData extends AppData = AppData> = {
+	listenInfo?: TransportListenInfo;
+	/** @deprecated Use listenInfo. */
+	listenIp?: TransportListenIp | string;
+	/** @deprecated Use listenInfo.port. */
+	port?: number;
+	enableSctp?: boolean;
+	numSctpStreams?: NumSctpStreams;
+	maxSctpMessageSize?: number;
+	sctpSendBufferSize?: number;
+	/** Default false. */
+	enableRtx?: boolean;
+	/** Default false (AEAD_AES_256_GCM when true). */
+	enableSrtp?: boolean;
+	appData?: PipeTransportAppData;
+};
+
+export declare class PipeTransport<PipeTransportAppData extends AppData = AppData> extends Transport<
+	PipeTransportAppData,
+	TransportEvents & { sctpstatechange: [SctpState] }
+> {
+	get type(): 'pipe';
+	get tuple(): TransportTuple;
+	get sctpParameters(): SctpParameters | undefined;
+	get sctpState(): SctpState | undefined;
+	get srtpParameters(): SrtpParameters | undefined;
+	connect(params: { ip: string; port: number; srtpParameters?: SrtpParameters }): Promise<void>;
+}
+
+export type PipeToRouterOptions = {
+	producerId?: string;
+	dataProducerId?: string;
+	router: Router;
+	listenInfo?: TransportListenInfo;
+	/** @deprecated Use listenInfo. */
+	listenIp?: TransportListenIp | string;
+	/** Default true. */
+	enableSctp?: boolean;
+	numSctpStreams?: NumSctpStreams;
+	/** Default false. */
+	enableRtx?: boolean;
+	/** Default false. */
+	enableSrtp?: boolean;
+};
+
+export type PipeToRouterResult = {
+	pipeConsumer?: Consumer;
+	pipeProducer?: Producer;
+	pipeDataConsumer?: DataConsumer;
+	pipeDataProducer?: DataProducer;
+};
 
 // ---------------------------------------------------------------------------------------------
 // RtpObservers

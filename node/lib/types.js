@@ -13,6 +13,7 @@ const { WebRtcServer } = require('./WebRtcServer');
 const { Producer } = require('./Producer');
 const { Consumer } = require('./Consumer');
 const { DirectTransport } = require('./DirectTransport');
+const { PipeTransport } = require('./PipeTransport');
 const { DataProducer } = require('./DataProducer');
 const { DataConsumer } = require('./DataConsumer');
 const { RtpObserver, AudioLevelObserver, ActiveSpeakerObserver } = require('./RtpObserver');
@@ -28,6 +29,7 @@ module.exports = {
 	Producer,
 	Consumer,
 	DirectTransport,
+	PipeTransport,
 	DataProducer,
 	DataConsumer,
 	RtpObserver,

@@ -60,6 +60,13 @@ impl NativeRouter {
         Ok(crate::rtp_observer::NativeRtpObserver::new(core(self.router.create_active_speaker_observer_blocking(o))?))
     }
 
+    /// Creates a pipe transport.
+    #[napi]
+    pub fn create_pipe_transport(&self, options: Option<Value>) -> napi::Result<crate::pipe_transport::NativePipeTransport> {
+        let o: sfu_core::PipeTransportOptions = parse("options", options)?;
+        Ok(crate::pipe_transport::NativePipeTransport::new(core(self.router.create_pipe_transport_blocking(o))?))
+    }
+
     /// Creates a direct transport.
     #[napi]
     pub fn create_direct_transport(&self, options: Option<Value>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {

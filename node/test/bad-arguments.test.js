@@ -42,7 +42,9 @@ const cases = [
 	['transport port type', () => ctx.router.createPlainTransport({ listenInfo: { ...h.listenInfo, port: 'abc' } }), TypeError, /listenInfo\.port/],
 	['transport port too big', () => ctx.router.createPlainTransport({ listenInfo: { ...h.listenInfo, port: 70000 } }), TypeError, /listenInfo\.port/],
 	['transport tcp', () => ctx.router.createPlainTransport({ listenInfo: { ...h.listenInfo, protocol: 'tcp' } }), TypeError, /protocol/],
-	['transport SRTP', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true }), UnsupportedError, /enableSrtp/],
+	['transport SRTP suite', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true, srtpCryptoSuite: 'ROT13' }), TypeError, /srtpCryptoSuite/],
+	['SRTP connect without srtpParameters', async () => (await ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true })).connect({ ip: '127.0.0.1', port: 1234 }), TypeError, /srtpParameters/],
+	['SRTP connect bad key', async () => (await ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true })).connect({ ip: '127.0.0.1', port: 1234, srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'AAAA' } }), TypeError, /keyBase64/],
 	['connect bad IP', () => ctx.transport.connect({ ip: 'bogus', port: 1234 }), TypeError, /ip/],
 	['connect without port', () => ctx.transport.connect({ ip: '127.0.0.1' }), TypeError, /port/],
 	['produce without kind', () => ctx.transport.produce({ rtpParameters: h.opusParameters(1) }), TypeError, /kind/],
@@ -64,7 +66,8 @@ const cases = [
 	['consumer priority 300', () => ctx.consumer.setPriority(300), TypeError, /priority/],
 	['consumer layers without spatialLayer', () => ctx.consumer.setPreferredLayers({ temporalLayer: 1 }), TypeError, /spatialLayer/],
 	['worker updateSettings', () => ctx.worker.updateSettings({ logLevel: 'chatty' }), TypeError, /logLevel/],
-	['unsupported transport kind', () => ctx.router.createPipeTransport({ listenInfo: h.listenInfo }), UnsupportedError, /createPipeTransport/],
+	['SCTP on a plain transport', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSctp: true }), UnsupportedError, /enableSctp/],
+	['pipeToRouter to itself', () => ctx.router.pipeToRouter({ producerId: ctx.producer.id, router: ctx.router }), TypeError, /Router/],
 ];
 
 for (const [what, call, ErrorClass, fragment] of cases) {

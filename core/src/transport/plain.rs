@@ -135,6 +135,9 @@ pub(crate) struct PlainState {
     pub(crate) srtp_decrypt_failures: u64,
     /// Pipe transports: whether pipe consumers negotiate NACK/RTX.
     pub(crate) enable_rtx: bool,
+    /// Pipe transports: datagrams the far end sent before our `connect()` (it connects first),
+    /// replayed once we know it; bounded.
+    early: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl PlainState {
@@ -245,6 +248,9 @@ fn local_tuple(li: &ListenInfo, sock: &UdpSocket) -> Result<TransportTuple> {
     })
 }
 
+/// Datagrams a pipe transport keeps from its far end before `connect()`.
+const MAX_EARLY_DATAGRAMS: usize = 16;
+
 pub(crate) struct PlainTransportData {
     app_data: serde_json::Value,
     pub(crate) key: Key,
@@ -275,7 +281,7 @@ impl WorkerState {
         self.router(router)?;
         let srtp_local = if o.enable_srtp {
             let suite = o.srtp_crypto_suite.as_deref().unwrap_or(if pipe { "AEAD_AES_256_GCM" } else { "AES_CM_128_HMAC_SHA1_80" });
-            Some(SrtpParameters::generate(suite)?)
+            Some(SrtpParameters::generate(suite).map_err(|e| Error::type_err(format!("invalid srtpCryptoSuite: {}", e.message())))?)
         } else {
             None
         };
@@ -330,6 +336,7 @@ impl WorkerState {
             srtp: None,
             srtp_decrypt_failures: 0,
             enable_rtx: false,
+            early: vec![],
         };
         let mut t = TransportState::new(id.clone(), router, TransportKind::Plain(state), closed.clone());
         if let Some((s, max)) = sctp {
@@ -385,6 +392,7 @@ impl WorkerState {
             }
             g.tuple.local_socket_addr()
         };
+        let early: Vec<(SocketAddr, Vec<u8>)> = std::mem::take(&mut p.early);
         // SCTP over a pipe: both ends are libsfu; the one with the lower address initiates.
         if t.sctp.is_some() {
             let client = local.is_some_and(|l| (l.ip(), l.port()) < (remote.ip(), remote.port()));
@@ -397,6 +405,9 @@ impl WorkerState {
                 s.start(now);
             }
             self.sctp_pump(key, now);
+        }
+        for (from, d) in early.into_iter().filter(|(from, _)| *from == remote) {
+            self.on_plain_datagram(key, false, &d, from);
         }
         Ok(())
     }
@@ -431,7 +442,11 @@ impl WorkerState {
                 }
             }
             None => {
-                t.stats.discarded += 1;
+                if p.pipe && !p.connected && p.early.len() < MAX_EARLY_DATAGRAMS {
+                    p.early.push((from, data.to_vec()));
+                } else {
+                    t.stats.discarded += 1;
+                }
                 return; // not connected
             }
         }

@@ -212,19 +212,29 @@ test('VP9 SVC (L3T3_KEY): a consumer at a lower spatial layer decodes the lower 
 		const f = layerFollower(s, alice, bob);
 		const first = await f.sample();
 		assert.equal(first.type, 'svc', 'the server consumes a VP9 SVC producer with an svc consumer');
-		// The top spatial layer's width is what Bob decodes with every layer forwarded.
-		let top = 0;
-		await s.waitFor('Bob decodes the top spatial layer (currentLayers.spatialLayer 2)', async () => {
-			const now = await f.sample();
-			top = now.width;
-			return now.spatial === 2 && now.width >= 320;
-		}, { timeout: 20_000 });
+		// What Alice encodes right now: the width of her highest spatial layer (Chrome drops the top
+		// layers when bandwidth or CPU is short, so the sizes are read, not assumed).
+		const encoded = async () => {
+			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
+			return Math.max(0, ...(video ? video.outbound : []).map((o) => o.frameWidth || 0));
+		};
+		// Each spatial layer is half the width of the next (L3T3_KEY's default scaling).
 		await f.prefer(0, 2);
-		await f.reach(`Bob decodes the base layer (a quarter of ${top}) after setPreferredLayers(0)`, (w) => w > 0 && w <= top / 4 + 8, 0);
+		let base = 0;
+		await s.waitFor('Bob decodes the base layer after setPreferredLayers(0)', async () => {
+			const now = await f.sample();
+			const top = await encoded();
+			base = now.width;
+			// The base layer is the encoded top divided by 2 per layer above it.
+			return now.spatial === 0 && now.width > 0 && (now.width * 4 === top || now.width * 2 === top);
+		}, { timeout: 20_000 });
 		await f.prefer(1, 2);
-		await f.reach('Bob decodes the middle layer after setPreferredLayers(1)', (w) => w > top / 4 + 8 && w <= top / 2 + 8, 1);
+		await f.reach(`Bob decodes the middle layer (${base * 2} wide) after setPreferredLayers(1)`, (w) => w === base * 2, 1);
 		await f.prefer(2, 2);
-		await f.reach(`Bob decodes the top layer (${top}) again after setPreferredLayers(2)`, (w) => w === top, 2);
+		await s.waitFor('Bob decodes the top layer Alice sends after setPreferredLayers(2)', async () => {
+			const now = await f.sample();
+			return now.spatial === 2 && now.width === (await encoded()) && now.width >= base * 2;
+		}, { timeout: 20_000 });
 		t.diagnostic(`frame widths at Bob: ${f.seen.join(' → ')}`);
 	} finally {
 		await s.close();
