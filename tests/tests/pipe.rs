@@ -17,10 +17,24 @@ fn vp8(seq: u16, ssrc: u32, key: bool) -> Vec<u8> {
     rtp(96, seq, seq as u32 * 3000, ssrc, &[], &[0x10, if key { 0x00 } else { 0x01 }, seq as u8, 0xcc])
 }
 
-async fn pipe_pair(a: &Router, b: &Router, srtp: bool, sctp: bool) -> (PipeTransport, PipeTransport) {
+/// How the two routers' pipe transports are linked.
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    /// Loopback UDP, with SRTP or not.
+    Udp { srtp: bool },
+    /// In memory, between the two workers' threads.
+    Memory,
+}
+
+async fn pipe_pair(a: &Router, b: &Router, link: Link, sctp: bool) -> (PipeTransport, PipeTransport) {
+    let srtp = link == Link::Udp { srtp: true };
     let o = json!({ "listenInfo": { "ip": "127.0.0.1" }, "enableSrtp": srtp, "enableSctp": sctp });
     let ta = a.create_pipe_transport(from_json("o", o.clone()).unwrap()).await.unwrap();
     let tb = b.create_pipe_transport(from_json("o", o).unwrap()).await.unwrap();
+    if link == Link::Memory {
+        ta.link_local_blocking(&tb).unwrap();
+        return (ta, tb);
+    }
     let connect = |t: &PipeTransport| PlainTransportConnect {
         ip: Some("127.0.0.1".into()),
         port: Some(t.tuple().local_port),
@@ -34,6 +48,15 @@ async fn pipe_pair(a: &Router, b: &Router, srtp: bool, sctp: bool) -> (PipeTrans
 
 #[tokio::test(flavor = "current_thread")]
 async fn simulcast_media_and_key_frame_requests_cross_an_srtp_pipe_between_workers() {
+    media_and_key_frames_cross(Link::Udp { srtp: true }).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn simulcast_media_and_key_frame_requests_cross_an_in_memory_pipe_between_workers() {
+    media_and_key_frames_cross(Link::Memory).await;
+}
+
+async fn media_and_key_frames_cross(link: Link) {
     let (wa, wb) = (Worker::new(WorkerSettings::default()).unwrap(), Worker::new(WorkerSettings::default()).unwrap());
     let ra = wa.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let rb = wb.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
@@ -45,8 +68,10 @@ async fn simulcast_media_and_key_frame_requests_cross_an_srtp_pipe_between_worke
         .await
         .unwrap();
 
-    let (ta, tb) = pipe_pair(&ra, &rb, true, false).await;
-    assert_eq!(ta.srtp_parameters().unwrap().crypto_suite, "AEAD_AES_256_GCM");
+    let (ta, tb) = pipe_pair(&ra, &rb, link, false).await;
+    if link == (Link::Udp { srtp: true }) {
+        assert_eq!(ta.srtp_parameters().unwrap().crypto_suite, "AEAD_AES_256_GCM");
+    }
     let e = ta.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(1), ..Default::default() }).await.unwrap_err();
     assert_eq!(e.js_name(), "InvalidStateError", "connect twice");
 
@@ -101,20 +126,29 @@ async fn simulcast_media_and_key_frame_requests_cross_an_srtp_pipe_between_worke
     assert_eq!(stats[0]["type"], "pipe-transport");
     assert!(stats[0]["rtpBytesReceived"].as_u64().unwrap() > 0, "{stats}");
     let dump = ta.dump().await.unwrap();
-    assert!(dump["srtpParameters"]["keyBase64"].is_string(), "{dump}");
+    assert_eq!(dump["srtpParameters"]["keyBase64"].is_string(), link == (Link::Udp { srtp: true }), "{dump}");
     wa.close();
     wb.close();
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn data_messages_cross_a_pipe_over_sctp() {
+    data_crosses(Link::Udp { srtp: false }).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn data_messages_cross_an_in_memory_pipe_over_sctp() {
+    data_crosses(Link::Memory).await;
+}
+
+async fn data_crosses(link: Link) {
     let (wa, wb) = (Worker::new(WorkerSettings::default()).unwrap(), Worker::new(WorkerSettings::default()).unwrap());
     let events = Arc::new(Mutex::new(vec![]));
     let ev2 = events.clone();
     wb.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
     let ra = wa.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let rb = wb.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let (ta, tb) = pipe_pair(&ra, &rb, false, true).await;
+    let (ta, tb) = pipe_pair(&ra, &rb, link, true).await;
     assert!(ta.sctp_parameters().is_some());
     let da = ra.create_direct_transport(DirectTransportOptions::default()).await.unwrap();
     let source = da.produce_data_blocking(from_json("o", json!({ "label": "chat" })).unwrap()).unwrap();

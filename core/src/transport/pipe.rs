@@ -114,6 +114,19 @@ impl PipeTransport {
         self.sctp_parameters.as_ref()
     }
 
+    /// Links two fresh pipe transports of routers in different workers of this process so that
+    /// media and data cross in memory instead of over loopback UDP (`enableSrtp` must be off).
+    pub fn link_local_blocking(&self, other: &PipeTransport) -> Result<()> {
+        let (a_addr, b_addr) = (self.tuple().local_socket_addr(), other.tuple().local_socket_addr());
+        let (Some(a_addr), Some(b_addr)) = (a_addr, b_addr) else {
+            return Err(crate::Error::InvalidState("pipe transport without a local address".into()));
+        };
+        let (ka, kb) = (self.key, other.key);
+        let (wa, wb) = (Arc::downgrade(&self.worker), Arc::downgrade(&other.worker));
+        self.worker.call_blocking(move |st| st.link_pipe(ka, wb, kb, b_addr))?;
+        other.worker.call_blocking(move |st| st.link_pipe(kb, wa, ka, a_addr))
+    }
+
     /// Sets the far end (`{ip, port, srtpParameters}`).
     pub fn connect_blocking(&self, params: PlainTransportConnect) -> Result<()> {
         let key = self.key;

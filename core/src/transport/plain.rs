@@ -138,10 +138,34 @@ pub(crate) struct PlainState {
     /// Pipe transports: datagrams the far end sent before our `connect()` (it connects first),
     /// replayed once we know it; bounded.
     early: Vec<(SocketAddr, Vec<u8>)>,
+    /// A pipe to a router of another worker in this process: datagrams are handed to that
+    /// worker's thread directly instead of crossing loopback UDP.
+    pub(crate) link: Option<MemoryLink>,
+}
+
+/// The far end of an in-process pipe: its worker, its transport, and the address it stands for.
+pub(crate) struct MemoryLink {
+    pub(crate) peer: std::sync::Weak<WorkerInner>,
+    pub(crate) peer_key: Key,
+    /// Our address as the far end expects datagrams from it.
+    pub(crate) from: SocketAddr,
+}
+
+impl MemoryLink {
+    /// Hands one datagram to the far end's worker; false once it is gone.
+    fn deliver(&self, data: &[u8]) -> bool {
+        let Some(peer) = self.peer.upgrade() else { return false };
+        let (key, from, data) = (self.peer_key, self.from, data.to_vec());
+        peer.post(move |st| st.on_plain_datagram(key, false, &data, from));
+        true
+    }
 }
 
 impl PlainState {
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
+        if let Some(l) = &self.link {
+            return l.deliver(buf);
+        }
         let Some(to) = self.remote else { return false };
         let buf = match (&self.srtp_local, self.srtp.as_mut()) {
             (None, _) => buf,
@@ -161,6 +185,9 @@ impl PlainState {
     }
 
     pub(crate) fn send_rtcp(&mut self, buf: &[u8]) -> bool {
+        if let Some(l) = &self.link {
+            return l.deliver(buf);
+        }
         let (sock, to) = if self.rtcp_mux {
             (&self.socket, self.remote)
         } else {
@@ -183,6 +210,9 @@ impl PlainState {
 
     /// Sends a datagram as is (SCTP of a pipe transport).
     pub(crate) fn send_raw(&mut self, buf: &[u8]) -> bool {
+        if let Some(l) = &self.link {
+            return l.deliver(buf);
+        }
         let Some(to) = self.remote else { return false };
         self.socket.try_send_to(buf, to).is_ok()
     }
@@ -337,6 +367,7 @@ impl WorkerState {
             srtp_decrypt_failures: 0,
             enable_rtx: false,
             early: vec![],
+            link: None,
         };
         let mut t = TransportState::new(id.clone(), router, TransportKind::Plain(state), closed.clone());
         if let Some((s, max)) = sctp {
@@ -412,8 +443,43 @@ impl WorkerState {
         Ok(())
     }
 
+    /// Links pipe transport `key` to transport `peer_key` of another worker of this process:
+    /// from now on both exchange datagrams in memory (no SRTP needed: nothing leaves the process).
+    pub(crate) fn link_pipe(&mut self, key: Key, peer: std::sync::Weak<WorkerInner>, peer_key: Key, peer_addr: SocketAddr) -> Result<()> {
+        let now = self.now_ms();
+        let t = self.transport_mut(key)?;
+        let TransportKind::Plain(p) = &mut t.kind else { return Err(Error::InvalidState("not a PipeTransport".into())) };
+        if !p.pipe || p.connected {
+            return Err(Error::InvalidState("an in-process link needs a fresh pipe transport".into()));
+        }
+        if p.srtp_local.is_some() {
+            return Err(Error::type_err("invalid enableSrtp: an in-process pipe carries no SRTP"));
+        }
+        let local = p.tuples.lock().tuple.local_socket_addr().ok_or_else(|| Error::InvalidState("pipe transport without a local address".into()))?;
+        p.link = Some(MemoryLink { peer, peer_key, from: local });
+        p.remote = Some(peer_addr);
+        p.connected = true;
+        p.tuples.lock().tuple.set_remote(peer_addr);
+        let early = std::mem::take(&mut p.early);
+        if t.sctp.is_some() {
+            let client = (local.ip(), local.port()) < (peer_addr.ip(), peer_addr.port());
+            let epoch = self.epoch();
+            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
+                if client {
+                    s.make_client(epoch);
+                }
+                s.start(now);
+            }
+            self.sctp_pump(key, now);
+        }
+        for (from, d) in early.into_iter().filter(|(from, _)| *from == peer_addr) {
+            self.on_plain_datagram(key, false, &d, from);
+        }
+        Ok(())
+    }
+
     /// A datagram on a plain transport's RTP socket (`rtcp_socket` false) or RTCP socket.
-    fn on_plain_datagram(&mut self, key: Key, rtcp_socket: bool, data: &[u8], from: SocketAddr) {
+    pub(crate) fn on_plain_datagram(&mut self, key: Key, rtcp_socket: bool, data: &[u8], from: SocketAddr) {
         let now = self.now_ms();
         let Some(t) = self.transports.get_mut(&key) else { return };
         let id = t.id.clone();
