@@ -104,7 +104,8 @@ static const struct json_case json_cases[] = {
      "options.listenInfo.port"},
     {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"comedia\":\"yes\"}", SFU_TYPE_ERROR,
      "options.comedia"},
-    {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSrtp\":true}", SFU_UNSUPPORTED, "enableSrtp"},
+    {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSrtp\":true,\"srtpCryptoSuite\":\"ROT13\"}", SFU_TYPE_ERROR, "srtpCryptoSuite"},
+    {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSctp\":true}", SFU_UNSUPPORTED, "enableSctp"},
     {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"192.0.2.1\"}}", SFU_IO_ERROR, "listenInfo"},
 
     /* connect parameters */
@@ -113,7 +114,7 @@ static const struct json_case json_cases[] = {
     {CONNECT, "{\"ip\":\"127.0.0.1\"}", SFU_TYPE_ERROR, "port"},
     {CONNECT, "{\"ip\":\"127.0.0.1\",\"port\":-1}", SFU_TYPE_ERROR, "params.port"},
     {CONNECT, "{\"ip\":[127,0,0,1],\"port\":5000}", SFU_TYPE_ERROR, "params.ip"},
-    {CONNECT, "{\"ip\":\"127.0.0.1\",\"port\":5000,\"srtpParameters\":{}}", SFU_UNSUPPORTED, "srtpParameters"},
+    {CONNECT, "{\"ip\":\"127.0.0.1\",\"port\":5000,\"srtpParameters\":{}}", SFU_TYPE_ERROR, "srtpParameters"},
 
     /* producer options */
     {PRODUCE, "{\"kind\":\"video\"}", SFU_TYPE_ERROR, "rtpParameters"},
