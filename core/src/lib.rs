@@ -43,6 +43,7 @@ mod producer;
 mod consumer;
 mod data;
 pub mod observers;
+pub mod bwe;
 mod rtp_observer;
 pub mod sctp;
 mod trace;
