@@ -443,6 +443,86 @@ pub fn write_remb(out: &mut Vec<u8>, sender_ssrc: u32, bitrate_bps: u64, ssrcs: 
     }
 }
 
+/// Parses a transport-wide-cc feedback packet (RTCP PT 205, FMT 15; the whole RTCP packet,
+/// header included) into `(transport-wide sequence number, arrival time in µs on the receiver's
+/// clock or None when lost)`, appended to `out`. Returns the media SSRC, or None (and appends
+/// nothing) when the packet is malformed. Never panics.
+pub fn parse_feedback(data: &[u8], out: &mut Vec<(u16, Option<i64>)>) -> Option<u32> {
+    if data.len() < 20 || data[0] & 0x1f != 15 || data[1] != 205 {
+        return None;
+    }
+    let media_ssrc = u32::from_be_bytes([data[8], data[9], data[10], data[11]]);
+    let base = u16::from_be_bytes([data[12], data[13]]);
+    let count = usize::from(u16::from_be_bytes([data[14], data[15]]));
+    let reference = i32::from_be_bytes([data[16], data[17], data[18], 0]) >> 8; // signed 24 bits
+    let mut t = i64::from(reference) * 64_000;
+    // Statuses first (symbols: 0 lost, 1 small delta, 2 large delta).
+    let start = out.len();
+    let mut symbols: u32 = 0;
+    let mut pos = 20;
+    let chunks_start = pos;
+    while (symbols as usize) < count {
+        let chunk = u16::from_be_bytes([*data.get(pos)?, *data.get(pos + 1)?]);
+        pos += 2;
+        symbols += if chunk & 0x8000 == 0 {
+            u32::from(chunk & 0x1fff)
+        } else if chunk & 0x4000 == 0 {
+            14
+        } else {
+            7
+        };
+    }
+    // Walk the chunks again, consuming deltas as received statuses come.
+    let mut dpos = pos;
+    let mut seq = base;
+    let mut left = count;
+    let mut cpos = chunks_start;
+    let mut push = |symbol: u8, out: &mut Vec<(u16, Option<i64>)>, dpos: &mut usize| -> Option<()> {
+        let arrival = match symbol {
+            0 => None,
+            1 => {
+                let d = *data.get(*dpos)?;
+                *dpos += 1;
+                t += i64::from(d) * 250;
+                Some(t)
+            }
+            2 => {
+                let d = i16::from_be_bytes([*data.get(*dpos)?, *data.get(*dpos + 1)?]);
+                *dpos += 2;
+                t += i64::from(d) * 250;
+                Some(t)
+            }
+            _ => return None,
+        };
+        out.push((seq, arrival));
+        seq = seq.wrapping_add(1);
+        Some(())
+    };
+    while left > 0 {
+        let chunk = u16::from_be_bytes([data[cpos], data[cpos + 1]]);
+        cpos += 2;
+        let ok = if chunk & 0x8000 == 0 {
+            let symbol = ((chunk >> 13) & 0x3) as u8;
+            let run = usize::from(chunk & 0x1fff).min(left);
+            left -= run;
+            (0..run).try_for_each(|_| push(symbol, out, &mut dpos))
+        } else if chunk & 0x4000 == 0 {
+            let n = 14.min(left);
+            left -= n;
+            (0..n).try_for_each(|i| push(((chunk >> (13 - i)) & 1) as u8, out, &mut dpos))
+        } else {
+            let n = 7.min(left);
+            left -= n;
+            (0..n).try_for_each(|i| push(((chunk >> (12 - 2 * i)) & 3) as u8, out, &mut dpos))
+        };
+        if ok.is_none() {
+            out.truncate(start);
+            return None;
+        }
+    }
+    Some(media_ssrc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +547,42 @@ mod tests {
         }
         fn below(&mut self, n: u64) -> u64 {
             self.next() % n
+        }
+    }
+
+    #[test]
+    fn parse_feedback_reads_what_the_recorder_writes_and_survives_garbage() {
+        let mut rec = TwccRecorder::new(SENDER);
+        let mut rng = XorShift(7);
+        let mut t = 1_000_000u64;
+        // Gaps, reordering-free arrivals, large and small deltas.
+        for seq in 0..300u16 {
+            t += 200 + rng.below(30_000);
+            if rng.below(10) != 0 {
+                rec.on_packet(seq.wrapping_add(65_400), t, MEDIA);
+            }
+        }
+        let mut fbs = vec![];
+        rec.build_feedback(&mut fbs, 1200);
+        assert!(!fbs.is_empty());
+        for fb in &fbs {
+            let want = decode(fb, 1200).statuses;
+            let mut got = vec![];
+            assert_eq!(parse_feedback(fb, &mut got), Some(MEDIA));
+            assert_eq!(got, want);
+            // Truncations and bit flips never panic, and a failed parse appends nothing.
+            for n in 0..fb.len() {
+                let mut v = vec![];
+                if parse_feedback(&fb[..n], &mut v).is_none() {
+                    assert!(v.is_empty());
+                }
+            }
+            for _ in 0..200 {
+                let mut bad = fb.clone();
+                let i = rng.below(bad.len() as u64) as usize;
+                bad[i] ^= 1 << rng.below(8);
+                let _ = parse_feedback(&bad, &mut vec![]);
+            }
         }
     }
 
