@@ -30,7 +30,7 @@ fn forward(c: &mut Criterion) {
             let p = RtpPacket::parse(black_box(&pkt)).unwrap();
             seq = seq.wrapping_add(1);
             let (s, t) = rw.rewrite(p.ssrc(), seq, p.timestamp(), 0).unwrap();
-            let hdr = ForwardHeader { ssrc: 42, payload_type: 101, sequence_number: s, timestamp: t, override_ext: Some((1, b"3")) };
+            let hdr = ForwardHeader { ssrc: 42, payload_type: 101, sequence_number: s, timestamp: t, override_ext: Some((1, b"3")), twcc_ext: 0 };
             write_forwarded(&mut out, &p, &hdr, &map);
             black_box(out.len())
         })

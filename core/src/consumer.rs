@@ -87,6 +87,8 @@ pub(crate) struct ConsumerState {
     rate: RateCalculator,
     pub(crate) priority: u8,
     pub(crate) preferred_layers: Option<ConsumerLayers>,
+    /// The highest spatial layer the transport's bandwidth allows (`None`: no limit).
+    pub(crate) allocated_spatial: Option<u8>,
     mime_type: String,
     clock_rate: u32,
     flags: Arc<ConsumerFlags>,
@@ -115,6 +117,9 @@ pub(crate) struct ConsumerState {
     /// Pipe consumers: `(ssrc, rtx ssrc)` per producer encoding; every encoding is forwarded
     /// on its own stream with the source's sequence numbers and timestamps.
     pub(crate) pipe_streams: Vec<(u32, Option<u32>)>,
+    /// Id of the transport-wide sequence number extension this consumer's packets carry (0:
+    /// none), so the remote's transport-cc feedback drives bandwidth estimation.
+    pub(crate) twcc_ext_id: u8,
 }
 
 /// How often a consumer waiting to switch layers asks again for a key frame of the target.
@@ -142,7 +147,7 @@ fn payload_of_copy<'a>(pkt: &RtpPacket<'_>, out: &'a mut [u8]) -> Option<&'a mut
 }
 
 impl ConsumerState {
-    fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         !self.paused && !self.producer_paused
     }
 
@@ -181,6 +186,7 @@ impl ConsumerState {
             sequence_number: 0,
             timestamp: 0,
             override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())),
+            twcc_ext: self.twcc_ext_id,
         };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
         let mut marker = pkt.marker();
@@ -221,7 +227,7 @@ impl ConsumerState {
         if pt == NO_PT {
             return false;
         }
-        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None };
+        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None, twcc_ext: 0 };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
         self.packets += 1;
         self.bytes += out.len() as u64;
@@ -241,7 +247,7 @@ impl ConsumerState {
         if pt == NO_PT {
             return None;
         }
-        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None };
+        let hdr = ForwardHeader { ssrc, payload_type: pt, sequence_number: pkt.sequence_number(), timestamp: pkt.timestamp(), override_ext: None, twcc_ext: 0 };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
         Some(rtx_ssrc.zip(self.rtx.map(|(_, pt)| pt)))
     }
@@ -291,11 +297,33 @@ impl ConsumerState {
 
     /// Applies the preferred layers to the layer filter (simulcast: the temporal layer within
     /// the chosen encoding; SVC: both).
-    fn apply_preferred_layers(&mut self) {
+    pub(crate) fn apply_preferred_layers(&mut self) {
+        let wanted = self.wanted_spatial() as u8;
         let (Some(f), Some(l)) = (&mut self.filter, self.preferred_layers) else { return };
         let temporal = l.temporal_layer.unwrap_or(u8::MAX);
-        let spatial = if self.consumer_type == ConsumerType::Svc { l.spatial_layer } else { 0 };
+        let spatial = if self.consumer_type == ConsumerType::Svc { wanted } else { 0 };
         f.set_target(spatial, temporal);
+    }
+
+    /// The spatial layer to aim at: the preferred one, within what bandwidth allows.
+    pub(crate) fn wanted_spatial(&self) -> usize {
+        let preferred = self.preferred_layers.map_or(usize::MAX, |l| l.spatial_layer as usize);
+        preferred.min(self.allocated_spatial.map_or(usize::MAX, usize::from))
+    }
+
+    /// How many spatial layers this consumer can choose from (simulcast encodings or SVC layers;
+    /// 0 when bandwidth allocation does not apply to it).
+    pub(crate) fn spatial_layers(&self) -> usize {
+        match self.consumer_type {
+            ConsumerType::Simulcast => self.num_encodings,
+            ConsumerType::Svc => self.filter.as_ref().map_or(0, |f| f.max_spatial() as usize + 1),
+            _ => 0,
+        }
+    }
+
+    /// Whether the consumer takes part in bandwidth allocation (active video with layers).
+    pub(crate) fn allocatable(&self) -> bool {
+        self.active() && self.kind == MediaKind::Video && self.spatial_layers() > 1
     }
 
     /// An SVC consumer that wants a higher spatial layer than it forwards needs a key frame
@@ -327,6 +355,7 @@ impl ConsumerState {
             sequence_number: rec.out_seq,
             timestamp: rec.out_ts,
             override_ext: self.mid_ext.as_ref().map(|(id, v)| (*id, v.as_slice())),
+            twcc_ext: self.twcc_ext_id,
         };
         write_forwarded(out, pkt, &hdr, &self.ext_map);
         if self.filter.is_some() {
@@ -346,7 +375,7 @@ impl ConsumerState {
         if self.num_encodings < 2 || !self.active() || self.consumer_type == ConsumerType::Pipe {
             return None;
         }
-        let preferred = self.preferred_layers.map(|l| l.spatial_layer as usize).unwrap_or(self.num_encodings - 1).min(self.num_encodings - 1);
+        let preferred = self.wanted_spatial().min(self.num_encodings - 1);
         let target = (0..=preferred).rev().find(|i| active.get(*i).copied().unwrap_or(false)).or_else(|| active.iter().position(|a| *a));
         let target = target?;
         let changed = target != self.target_encoding;
@@ -482,6 +511,12 @@ impl WorkerState {
             _ => None,
         };
         let num_encodings = p.streams.len();
+        let twcc_ext_id = match self.transports.get(&tkey).map(|t| &t.kind) {
+            Some(crate::transport::TransportKind::WebRtc(_)) => {
+                params.header_extensions.iter().find(|e| e.uri == ortc::TRANSPORT_WIDE_CC_URI).map_or(0, |e| e.id)
+            }
+            _ => 0,
+        };
         let pipe_streams: Vec<(u32, Option<u32>)> =
             if o.pipe { params.encodings.iter().map(|e| (e.ssrc.unwrap_or_else(ortc::generate_ssrc), e.rtx.map(|r| r.ssrc))).collect() } else { vec![] };
         let layer_codec = LayerCodec::from_mime(&mime_type);
@@ -527,6 +562,7 @@ impl WorkerState {
             rate: RateCalculator::default(),
             priority: 1,
             preferred_layers,
+            allocated_spatial: None,
             mime_type,
             clock_rate,
             flags: flags.clone(),
@@ -546,6 +582,7 @@ impl WorkerState {
             fir_count: 0,
             trace: TraceMask::default(),
             pipe_streams: pipe_streams.clone(),
+            twcc_ext_id,
         };
         state.apply_preferred_layers();
         let active = state.active();

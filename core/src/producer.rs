@@ -90,6 +90,17 @@ const PACKET_CACHE: usize = 512;
 pub(crate) const DEFAULT_RTT_MS: u64 = 50;
 
 impl RecvStream {
+    /// Bitrate (bps) to forward up to each spatial layer of this (SVC) stream at its top
+    /// temporal layer: every lower spatial layer plus this one.
+    fn spatial_bitrates(&mut self, now: u64) -> Vec<u64> {
+        let (sl, tl) = (self.layers.0 as usize, self.layers.1 as usize);
+        let rates: Vec<u64> = self.layer_rates.iter_mut().map(|r| r.rate(now)).collect();
+        if rates.len() != sl * tl {
+            return vec![self.rate.rate(now)];
+        }
+        (0..sl).map(|s| rates[..(s + 1) * tl].iter().sum()).collect()
+    }
+
     /// mediasoup's `bitrateByLayer`: for each `"S.T"`, what decoding that layer takes — every
     /// layer of the lower spatial layers plus this spatial layer up to temporal layer T — or 0
     /// when layer S.T itself is not arriving.
@@ -326,6 +337,16 @@ impl ProducerState {
     pub(crate) fn on_sender_report(&mut self, ssrc: u32, ntp: u64, now: u64) {
         if let Some(s) = self.streams.iter_mut().find(|s| s.ssrc == Some(ssrc)) {
             s.recv_stats.on_sender_report(ntp, now);
+        }
+    }
+
+    /// What forwarding each spatial layer costs (bps): per simulcast encoding, or cumulative per
+    /// SVC spatial layer. Used by bandwidth allocation.
+    pub(crate) fn spatial_bitrates(&mut self, now: u64) -> Vec<u64> {
+        if self.streams.len() > 1 {
+            self.streams.iter_mut().map(|s| s.rate.rate(now)).collect()
+        } else {
+            self.streams.first_mut().map_or_else(Vec::new, |s| s.spatial_bitrates(now))
         }
     }
 

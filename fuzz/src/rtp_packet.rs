@@ -79,6 +79,7 @@ pub fn rtp_packet(data: &[u8]) {
         sequence_number: u.arbitrary().unwrap_or(7),
         timestamp: u.arbitrary().unwrap_or(99),
         override_ext,
+        twcc_ext: 0,
     };
     let mut out = vec![0xAA; 3]; // not empty: the writer must clear it
     write_forwarded(&mut out, &pkt, &hdr, &map);

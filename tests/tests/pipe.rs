@@ -162,9 +162,10 @@ async fn data_crosses(link: Link) {
     // Wait for the association, then send.
     let sink_id = sink.id().to_owned();
     let mut delivered = false;
-    for i in 0..100 {
+    // (Up to 10 s: on a loaded machine the association may need an INIT retransmission.)
+    for i in 0..200 {
         let _ = source.send_blocking(ppid::STRING, format!("hello {i}").into_bytes(), None, None);
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         delivered = events.lock().unwrap().iter().any(|e| e.target_id == sink_id && matches!(&e.kind, EventKind::Message { .. }));
         if delivered {
             break;

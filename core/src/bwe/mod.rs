@@ -338,6 +338,11 @@ impl SendSideBwe {
         self.update_estimate(now);
     }
 
+    /// The current `(min, max)` bounds (bps).
+    pub fn min_max(&self) -> (u32, u32) {
+        (self.min as u32, self.max as u32)
+    }
+
     /// Changes the bounds (a maximum below the minimum is raised to it). Raising the maximum
     /// while the estimate sits at the old one probes for the new one.
     pub fn set_min_max(&mut self, min: u32, max: u32) {

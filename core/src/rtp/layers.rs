@@ -972,6 +972,11 @@ impl LayerFilter {
         self.target = (spatial.min(self.max_spatial), temporal.min(self.max_temporal));
     }
 
+    /// The highest spatial layer of the source.
+    pub fn max_spatial(&self) -> u8 {
+        self.max_spatial
+    }
+
     /// The target layers `(spatial, temporal)`.
     pub fn target(&self) -> (u8, u8) {
         self.target

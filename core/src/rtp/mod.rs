@@ -10,5 +10,5 @@ pub mod receive_stats;
 pub mod rtcp;
 pub mod twcc;
 
-pub use packet::{is_rtcp, write_forwarded, ExtensionMap, ForwardHeader, RtpPacket};
+pub use packet::{is_rtcp, stamp_twcc, write_forwarded, ExtensionMap, ForwardHeader, RtpPacket};
 pub use rewriter::SeqTsRewriter;

@@ -186,6 +186,22 @@ pub struct ForwardHeader<'m> {
     /// `(id, value)` of an extension to write with this value instead of the incoming one
     /// (the consumer's MID).
     pub override_ext: Option<(u8, &'m [u8])>,
+    /// Id of the transport-wide sequence number extension to add (0: none); written as zero
+    /// here, stamped by the sending transport ([`stamp_twcc`]).
+    pub twcc_ext: u8,
+}
+
+/// Writes transport-wide sequence number `seq` into `packet`'s extension `id`; false when the
+/// packet has no such 2-byte extension.
+pub fn stamp_twcc(packet: &mut [u8], id: u8, seq: u16) -> bool {
+    let Some(off) = RtpPacket::parse(packet).and_then(|p| {
+        let v = p.extension(id).filter(|v| v.len() == 2)?;
+        Some(v.as_ptr() as usize - p.data().as_ptr() as usize)
+    }) else {
+        return false;
+    };
+    packet[off..off + 2].copy_from_slice(&seq.to_be_bytes());
+    true
 }
 
 /// Writes the consumer's copy of `pkt` into `out` (cleared first): new header fields, extension
@@ -210,14 +226,17 @@ pub fn write_forwarded(out: &mut Vec<u8>, pkt: &RtpPacket<'_>, hdr: &ForwardHead
             two_byte = true;
         }
     };
+    let keep = |to: u8| to != 0 && to != hdr.twcc_ext && hdr.override_ext.is_none_or(|(oid, _)| oid != to);
     for (id, data) in pkt.extensions() {
-        let to = map.get(id);
-        if to != 0 && hdr.override_ext.is_none_or(|(oid, _)| oid != to) {
-            consider(to, data.len());
+        if keep(map.get(id)) {
+            consider(map.get(id), data.len());
         }
     }
     if let Some((oid, v)) = hdr.override_ext {
         consider(oid, v.len());
+    }
+    if hdr.twcc_ext != 0 {
+        consider(hdr.twcc_ext, 2);
     }
     if any {
         out[0] |= 0x10;
@@ -237,9 +256,12 @@ pub fn write_forwarded(out: &mut Vec<u8>, pkt: &RtpPacket<'_>, hdr: &ForwardHead
         if let Some((oid, v)) = hdr.override_ext {
             put(out, oid, v);
         }
+        if hdr.twcc_ext != 0 {
+            put(out, hdr.twcc_ext, &[0, 0]);
+        }
         for (id, data) in pkt.extensions() {
             let to = map.get(id);
-            if to != 0 && hdr.override_ext.is_none_or(|(oid, _)| oid != to) {
+            if keep(to) {
                 put(out, to, data);
             }
         }
@@ -324,7 +346,7 @@ mod tests {
         map.insert(1, 10); // audio level 1 -> 10
         map.insert(4, 1); // mid 4 -> 1 (overridden)
         // 3 unmapped -> dropped
-        let hdr = ForwardHeader { ssrc: 42, payload_type: 100, sequence_number: 7, timestamp: 99, override_ext: Some((1, b"5")) };
+        let hdr = ForwardHeader { ssrc: 42, payload_type: 100, sequence_number: 7, timestamp: 99, override_ext: Some((1, b"5")), twcc_ext: 0 };
         let mut out = vec![];
         write_forwarded(&mut out, &p, &hdr, &map);
         let q = RtpPacket::parse(&out).unwrap();
@@ -337,10 +359,29 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_copy_carries_a_transport_wide_sequence_number_stamped_at_send() {
+        let src = packet(&[(4, b"x"), (3, &[9, 9])], b"payload", 0);
+        let pkt = RtpPacket::parse(&src).unwrap();
+        let mut map = ExtensionMap::default();
+        map.insert(4, 1);
+        map.insert(3, 5); // the source's own transport-cc is replaced, not copied
+        let hdr = ForwardHeader { ssrc: 1, payload_type: 96, sequence_number: 2, timestamp: 3, override_ext: None, twcc_ext: 5 };
+        let mut out = vec![];
+        write_forwarded(&mut out, &pkt, &hdr, &map);
+        assert!(stamp_twcc(&mut out, 5, 0xbeef));
+        let q = RtpPacket::parse(&out).unwrap();
+        assert_eq!(q.extension(5), Some(&[0xbe, 0xef][..]));
+        assert_eq!(q.extension(1), Some(&b"x"[..]));
+        assert_eq!(q.extensions().count(), 2);
+        assert_eq!(q.payload(), b"payload");
+        assert!(!stamp_twcc(&mut out, 7, 1), "no such extension");
+    }
+
+    #[test]
     fn forwarded_copy_without_extensions_clears_the_extension_bit() {
         let buf = packet(&[(3, &[1, 2])], b"m", 4);
         let p = RtpPacket::parse(&buf).unwrap();
-        let hdr = ForwardHeader { ssrc: 1, payload_type: 1, sequence_number: 1, timestamp: 1, override_ext: None };
+        let hdr = ForwardHeader { ssrc: 1, payload_type: 1, sequence_number: 1, timestamp: 1, override_ext: None, twcc_ext: 0 };
         let mut out = vec![];
         write_forwarded(&mut out, &p, &hdr, &ExtensionMap::default());
         assert_eq!(out[0] & 0x10, 0);

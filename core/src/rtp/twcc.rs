@@ -523,6 +523,16 @@ pub fn parse_feedback(data: &[u8], out: &mut Vec<(u16, Option<i64>)>) -> Option<
     Some(media_ssrc)
 }
 
+/// The bitrate (bps) a REMB packet (PSFB 206, FMT 15, "REMB"; the whole RTCP packet) announces.
+pub fn parse_remb(data: &[u8]) -> Option<u64> {
+    if data.len() < 20 || data[1] != 206 || data[0] & 0x1f != 15 || &data[12..16] != b"REMB" {
+        return None;
+    }
+    let exp = u32::from(data[17] >> 2);
+    let mantissa = (u64::from(data[17] & 0x03) << 16) | (u64::from(data[18]) << 8) | u64::from(data[19]);
+    mantissa.checked_shl(exp).filter(|v| v >> exp == mantissa)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

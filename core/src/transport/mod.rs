@@ -2,6 +2,7 @@
 //! every kind shares live here (RTP listener, produce/consume, stats, close cascade); each kind
 //! adds its own I/O (`plain.rs`).
 
+mod allocation;
 mod direct;
 mod pipe;
 pub(crate) mod io;
@@ -35,7 +36,7 @@ use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::producer::{Producer, ProducerOptions};
 use crate::rate::RateCalculator;
 use crate::rtp::receive_stats::ReportBlock;
-use crate::rtp::{nack, retransmission, rtcp, RtpPacket};
+use crate::rtp::{nack, retransmission, rtcp, twcc, RtpPacket};
 use crate::trace::{TraceDirection, TraceEvent, TraceEventType};
 use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
 
@@ -91,6 +92,8 @@ pub(crate) struct TransportStats {
     pub(crate) rtp_send_rate: RateCalculator,
     /// Datagrams dropped: unparsable, unknown source, or no producer.
     pub(crate) discarded: u64,
+    pub(crate) probation_bytes_sent: u64,
+    pub(crate) probation_send_rate: RateCalculator,
 }
 
 pub(crate) enum TransportKind {
@@ -130,6 +133,16 @@ pub(crate) struct TransportState {
     pub(crate) trace: crate::trace::TraceMask,
     /// When the last round of sender reports went out.
     last_sr_ms: Option<u64>,
+    /// Transport-wide sequence number of the next packet sent (WebRTC transports).
+    twcc_send_seq: u16,
+    /// Send-side bandwidth estimation from the remote's transport-cc feedback (or REMB).
+    pub(crate) bwe: Option<Box<crate::bwe::SendSideBwe>>,
+    /// Reused list of decoded transport-cc feedback.
+    twcc_results: Vec<(u16, Option<i64>)>,
+    /// Sequence number of the next probation packet.
+    probe_seq: u16,
+    /// When layers were last allocated within the estimate.
+    pub(crate) last_allocation_ms: u64,
     pub(crate) kind: TransportKind,
     pub(crate) closed: Arc<AtomicBool>,
 }
@@ -158,6 +171,11 @@ impl TransportState {
             rtt_ms: None,
             trace: Default::default(),
             last_sr_ms: None,
+            twcc_send_seq: 0,
+            bwe: None,
+            twcc_results: vec![],
+            probe_seq: 0,
+            last_allocation_ms: 0,
             kind,
             closed,
         }
@@ -165,7 +183,19 @@ impl TransportState {
 
     /// Sends consumer `from`'s RTP packet to the remote, if it is known (a DirectTransport hands
     /// it to the application as the consumer's `rtp` event).
-    pub(crate) fn send_rtp(&mut self, from: &str, buf: &[u8], now: u64) {
+    /// `twcc_ext`: the packet's transport-wide sequence number extension (0: none), stamped here
+    /// in send order and reported to bandwidth estimation.
+    pub(crate) fn send_rtp(&mut self, from: &str, buf: &mut [u8], twcc_ext: u8, now: u64) {
+        if twcc_ext != 0 {
+            let seq = self.twcc_send_seq;
+            if crate::rtp::stamp_twcc(buf, twcc_ext, seq) {
+                self.twcc_send_seq = seq.wrapping_add(1);
+                if let Some(b) = self.bwe.as_mut() {
+                    b.on_packet_sent(seq, buf.len(), now, None);
+                }
+            }
+        }
+        let buf: &[u8] = buf;
         let sent = match &mut self.kind {
             TransportKind::Plain(p) => p.send_rtp(buf),
             TransportKind::WebRtc(w) => w.send_rtp(buf),
@@ -346,7 +376,7 @@ impl WorkerState {
                 c.trace_rtp(bus, scratch, info.key_frame);
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, scratch, now);
+                ct.send_rtp(&c.id, scratch, c.twcc_ext_id, now);
             }
         }
     }
@@ -392,7 +422,11 @@ impl WorkerState {
                                 let a = *ntp_mid_now.get_or_insert_with(|| (rtcp::ntp_now(crate::producer::unix_ms()) >> 16) as u32);
                                 let rtt = a.wrapping_sub(b.last_sr).wrapping_sub(b.delay_since_last_sr);
                                 if rtt < 65536 * 10 {
-                                    t.rtt_ms = Some(rtt as f64 * 1000.0 / 65536.0);
+                                    let ms = rtt as f64 * 1000.0 / 65536.0;
+                                    t.rtt_ms = Some(ms);
+                                    if let Some(bwe) = t.bwe.as_mut() {
+                                        bwe.on_rtt(ms.round() as u32, now);
+                                    }
                                 }
                             }
                             reports.push((*c, b));
@@ -413,6 +447,18 @@ impl WorkerState {
                     if let Some(c) = t.consumer_ssrcs.get(&(ssrc as u64)) {
                         nacked.push((*c, ssrc, seqs));
                     }
+                }
+            } else if p.packet_type == 205 && p.count == 15 {
+                // Transport-cc feedback about what we sent: bandwidth estimation.
+                if let Some(bwe) = t.bwe.as_mut() {
+                    t.twcc_results.clear();
+                    if twcc::parse_feedback(p.data, &mut t.twcc_results).is_some() {
+                        bwe.on_feedback(&t.twcc_results, now);
+                    }
+                }
+            } else if p.packet_type == 206 && p.count == 15 {
+                if let (Some(bwe), Some(bps)) = (t.bwe.as_mut(), twcc::parse_remb(p.data)) {
+                    bwe.on_remb(bps.min(u64::from(u32::MAX)) as u32, now);
                 }
             } else if p.is_pli() {
                 if let Some(s) = p.media_ssrc() {
@@ -510,7 +556,7 @@ impl WorkerState {
             if !c.rebuild(&pkt, &rec, scratch) {
                 continue;
             }
-            let out: &[u8] = match c.rtx {
+            let out: &mut Vec<u8> = match c.rtx {
                 Some((rtx_ssrc, rtx_pt)) => {
                     c.rtx_seq = c.rtx_seq.wrapping_add(1);
                     if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
@@ -522,7 +568,7 @@ impl WorkerState {
             };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, out, now);
+                ct.send_rtp(&c.id, out, c.twcc_ext_id, now);
             }
         }
     }
@@ -538,7 +584,7 @@ impl WorkerState {
         for &seq in seqs {
             let Some(pkt) = cache.get(seq).and_then(RtpPacket::parse) else { continue };
             let Some(rtx) = c.rebuild_pipe(&pkt, encoding, scratch) else { continue };
-            let out: &[u8] = match rtx {
+            let out: &mut Vec<u8> = match rtx {
                 Some((rtx_ssrc, rtx_pt)) => {
                     c.rtx_seq = c.rtx_seq.wrapping_add(1);
                     if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
@@ -550,7 +596,7 @@ impl WorkerState {
             };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, out, now);
+                ct.send_rtp(&c.id, out, 0, now);
             }
         }
     }
@@ -603,9 +649,12 @@ impl WorkerState {
             "rtxRecvBitrate": 0,
             "rtxBytesSent": 0,
             "rtxSendBitrate": 0,
-            "probationBytesSent": 0,
-            "probationSendBitrate": 0,
+            "probationBytesSent": s.probation_bytes_sent,
+            "probationSendBitrate": s.probation_send_rate.rate(now),
         });
+        if let Some(b) = &t.bwe {
+            v["availableOutgoingBitrate"] = json!(b.available_bitrate());
+        }
         match &t.kind {
             TransportKind::Plain(p) => p.add_stats(&mut v),
             TransportKind::WebRtc(w) => w.add_stats(&mut v),
@@ -772,6 +821,24 @@ impl TransportBase {
     pub async fn get_stats(&self) -> Result<Value> {
         let key = self.key;
         self.worker.call(move |st| st.transport_stats(key)).await
+    }
+
+    /// mediasoup's `setMaxOutgoingBitrate()` / `setMinOutgoingBitrate()`: bounds of what
+    /// bandwidth estimation may report for this transport (bps; 0 for the default).
+    pub fn set_outgoing_bitrate_bounds_blocking(&self, min: Option<u32>, max: Option<u32>) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| {
+            let t = st.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?;
+            let Some(b) = t.bwe.as_mut() else { return Err(Error::unsupported("no bandwidth estimation on this transport kind")) };
+            let (cur_min, cur_max) = b.min_max();
+            let min = min.map_or(cur_min, |m| if m == 0 { 30_000 } else { m });
+            let max = max.map_or(cur_max, |m| if m == 0 { 10_000_000 } else { m });
+            if max < min {
+                return Err(Error::type_err(format!("invalid bitrate: maximum {max} below minimum {min}")));
+            }
+            b.set_min_max(min, max);
+            Ok(())
+        })
     }
 
     /// mediasoup's `transport.enableTraceEvent(types)`: `probation`, `bwe`.

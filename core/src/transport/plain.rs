@@ -524,8 +524,9 @@ impl WorkerState {
             if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
                 s.handle_input(now, data);
                 self.sctp_pump(key, now);
+                return;
             }
-            return;
+            // Without SCTP it is junk: counted (and discarded) like any bad RTP below.
         }
         let Some(t) = self.transports.get_mut(&key) else { return };
         let TransportKind::Plain(p) = &mut t.kind else { return };

@@ -436,6 +436,8 @@ impl WorkerState {
             t.sctp = Some(s);
             t.max_message_size = max;
         }
+        let bwe_cfg = crate::bwe::BweConfig { initial_bitrate: o.initial_available_outgoing_bitrate.max(30_000), ..Default::default() };
+        t.bwe = Some(Box::new(crate::bwe::SendSideBwe::new(bwe_cfg, self.now_ms())));
         let key = self.register_transport(router, t);
         if let Some(skey) = server {
             if let Some(s) = self.webrtc_servers.get_mut(&skey) {
@@ -658,8 +660,19 @@ impl WorkerState {
             if let Some(s) = t.sctp.as_mut() {
                 s.handle_timeout(now);
             }
+            if let Some(b) = t.bwe.as_mut() {
+                b.handle_timeout(now);
+            }
         }
         self.sctp_pump(key, now);
+        self.send_probes(key, now);
+        let due = self.transports.get(&key).is_some_and(|t| now >= t.last_allocation_ms + super::allocation::ALLOCATION_INTERVAL_MS);
+        if due {
+            if let Some(t) = self.transports.get_mut(&key) {
+                t.last_allocation_ms = now;
+            }
+            self.allocate_layers(key, now);
+        }
         self.process_webrtc_events(key);
         if let Some(t) = self.transports.get_mut(&key) {
             for f in &feedback {
