@@ -83,12 +83,19 @@ class Transport extends EngineObject {
 	async setMaxOutgoingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);
+		this._setOutgoingBitrateBounds(undefined, bitrate);
 	}
 
 	async setMinOutgoingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);
+		this._setOutgoingBitrateBounds(bitrate, undefined);
 	}
+
+	/**
+	 * @private Transports with bandwidth estimation (WebRtcTransport) apply the bounds.
+	 */
+	_setOutgoingBitrateBounds() {}
 
 	async enableTraceEvent(types = []) {
 		this._assertOpen();

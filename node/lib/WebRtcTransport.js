@@ -79,6 +79,13 @@ class WebRtcTransport extends Transport {
 		return this.#dtlsRemoteCert;
 	}
 
+	/**
+	 * @private
+	 */
+	_setOutgoingBitrateBounds(min, max) {
+		call(() => this.#native.setOutgoingBitrateBounds(min, max));
+	}
+
 	get sctpParameters() {
 		return this.#sctpParameters;
 	}

@@ -394,9 +394,9 @@ export declare class Transport<
 	connect(params: unknown): Promise<void>;
 	/** Validated and accepted for compatibility; not applied by the engine yet. */
 	setMaxIncomingBitrate(bitrate: number): Promise<void>;
-	/** Validated and accepted for compatibility; not applied by the engine yet. */
+	/** Bounds the send-side bandwidth estimate of a WebRtcTransport (0: default); accepted elsewhere. */
 	setMaxOutgoingBitrate(bitrate: number): Promise<void>;
-	/** Validated and accepted for compatibility; not applied by the engine yet. */
+	/** Bounds the send-side bandwidth estimate of a WebRtcTransport (0: default); accepted elsewhere. */
 	setMinOutgoingBitrate(bitrate: number): Promise<void>;
 	enableTraceEvent(types?: TransportTraceEventType[]): Promise<void>;
 	produce<ProducerAppData extends AppData = AppData>(options: ProducerOptions<ProducerAppData>): Promise<Producer<ProducerAppData>>;

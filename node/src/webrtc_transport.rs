@@ -76,6 +76,13 @@ impl NativeWebRtcTransport {
         to_json(&self.transport.dtls_parameters())
     }
 
+    /// Bounds of the send-side bandwidth estimate (`setMinOutgoingBitrate` /
+    /// `setMaxOutgoingBitrate`; 0 restores the default).
+    #[napi]
+    pub fn set_outgoing_bitrate_bounds(&self, min: Option<u32>, max: Option<u32>) -> napi::Result<()> {
+        core(self.transport.set_outgoing_bitrate_bounds_blocking(min, max))
+    }
+
     /// mediasoup's `sctpParameters` when SCTP is enabled.
     #[napi]
     pub fn sctp_parameters(&self) -> Option<Value> {

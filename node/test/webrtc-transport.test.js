@@ -441,3 +441,22 @@ test('router.close() closes its WebRTC transports with routerclose', async () =>
 	assert.equal(transport.dtlsState, 'closed');
 	assert.equal(router.transportsForTesting.size, 0);
 });
+
+test('bandwidth estimation: availableOutgoingBitrate starts at initialAvailableOutgoingBitrate and follows set{Max,Min}OutgoingBitrate', async () => {
+	const worker = await mediasoup.createWorker();
+	try {
+		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
+		const transport = await router.createWebRtcTransport({ listenInfos: [h.listenInfo], initialAvailableOutgoingBitrate: 800000 });
+		const available = async () => (await transport.getStats())[0].availableOutgoingBitrate;
+		assert.equal(await available(), 800000);
+		await transport.setMaxOutgoingBitrate(500000);
+		assert.equal(await available(), 500000);
+		await assert.rejects(transport.setMinOutgoingBitrate(700000), (e) => e instanceof TypeError && /minimum/.test(e.message));
+		await assert.rejects(transport.setMaxOutgoingBitrate(-1), TypeError);
+		await transport.setMaxOutgoingBitrate(0);
+		await transport.setMinOutgoingBitrate(900000);
+		assert.equal(await available(), 900000);
+	} finally {
+		worker.close();
+	}
+});
