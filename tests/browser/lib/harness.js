@@ -2,7 +2,8 @@
 
 // Harness for the browser end-to-end tests: makes sure Chromium and the libsfu addon exist,
 // bundles the demo room's page, starts the room server (examples/room) on free ports as a child
-// process, opens headless Chromium pages on it (one browser, with its own profile, per page), and
+// process (or another server script, such as examples/cluster's nodes, and a Redis for them),
+// opens headless Chromium pages on it (one browser, with its own profile, per page), and
 // cleans all of that up whatever happens. Every wait is bounded; a failed wait throws with the
 // evidence (page reports with getStats(), the server's /debug/state, the server log tail).
 
@@ -16,6 +17,7 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const ROOM_DIR = path.join(ROOT, 'examples', 'room');
+const CLUSTER_NODE = path.join(ROOT, 'examples', 'cluster', 'node.js');
 const NODE_DIR = path.join(ROOT, 'node');
 const OUT_DIR = path.join(ROOT, 'tests', 'out');
 const OWN_MODULES = path.resolve(__dirname, '..', 'node_modules');
@@ -128,10 +130,11 @@ async function freeDualPort() {
 // Room server
 
 class RoomServer {
-	constructor(proc, port, env) {
+	constructor(proc, port, env, name = 'server') {
 		this.proc = proc;
 		this.port = port;
 		this.env = env;
+		this.name = name;
 		this.url = `http://127.0.0.1:${port}`;
 		this.lines = [];
 		this.exited = null;
@@ -144,7 +147,7 @@ class RoomServer {
 				for (const line of parts) {
 					this.lines.push(line);
 					if (this.lines.length > 20000) this.lines.splice(0, 5000);
-					if (process.env.E2E_VERBOSE) console.error(`[server] ${line}`);
+					if (process.env.E2E_VERBOSE) console.error(`[${this.name}] ${line}`);
 				}
 			});
 		};
@@ -190,9 +193,13 @@ class RoomServer {
  * Starts examples/room/server.js. `extraEnv` is passed to it; `options.announcedAddress` makes every
  * listenInfo of its WebRtcServer / WebRtcTransports announce that address instead of the one it
  * binds (127.0.0.1), e.g. to send the browsers through an impairment relay on 127.0.0.2.
+ * `options.script` starts another server script instead (same environment and conventions: PORT,
+ * serves the room page, logs "listening on" when ready), `options.name` labels its log.
  */
 async function startServer(extraEnv = {}, options = {}) {
 	await prepare();
+	const script = options.script || path.join(ROOM_DIR, 'server.js');
+	const name = options.name || 'server';
 	const port = await freeTcpPort();
 	const preload = [];
 	if (options.announcedAddress) {
@@ -209,8 +216,8 @@ async function startServer(extraEnv = {}, options = {}) {
 		NODE_PATH: [OWN_MODULES, process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
 		...extraEnv,
 	};
-	const proc = spawn(process.execPath, [...preload, path.join(ROOM_DIR, 'server.js')], {
-		cwd: ROOM_DIR,
+	const proc = spawn(process.execPath, [...preload, script], {
+		cwd: path.dirname(script),
 		env,
 		// The IPC channel makes the server exit if this process dies without cleaning up.
 		stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -218,19 +225,92 @@ async function startServer(extraEnv = {}, options = {}) {
 	const killOnExit = () => proc.kill('SIGKILL');
 	process.on('exit', killOnExit);
 	proc.on('exit', () => process.removeListener('exit', killOnExit));
-	const server = new RoomServer(proc, port, extraEnv);
+	const server = new RoomServer(proc, port, extraEnv, name);
 	const deadline = Date.now() + 20_000;
 	for (;;) {
 		if (server.exited) {
-			throw new Error(`room server exited (${JSON.stringify(server.exited)}) before listening:\n${server.tail()}`);
+			throw new Error(`${name} exited (${JSON.stringify(server.exited)}) before listening:\n${server.tail()}`);
 		}
 		if (server.lines.some((l) => l.includes('listening on'))) return server;
 		if (Date.now() > deadline) {
 			await server.stop();
-			throw new Error(`room server did not start within 20 s:\n${server.tail()}`);
+			throw new Error(`${name} did not start within 20 s:\n${server.tail()}`);
 		}
 		await sleep(100);
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis (for examples/cluster)
+
+function ensureRedis() {
+	try {
+		execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+		return;
+	} catch {
+		// missing
+	}
+	if (process.getuid && process.getuid() !== 0) {
+		throw new Error('redis-server is missing; install it with: apt-get install -y redis-server');
+	}
+	console.error('[e2e] installing redis-server with apt-get…');
+	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+	execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env, timeout: 300_000 });
+	execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'inherit', env, timeout: 600_000 });
+}
+
+/** Sends PING to 127.0.0.1:`port`; true on +PONG. */
+function redisPing(port) {
+	return new Promise((resolve) => {
+		const sock = net.connect(port, '127.0.0.1');
+		const done = (ok) => {
+			sock.destroy();
+			resolve(ok);
+		};
+		sock.setTimeout(1000, () => done(false));
+		sock.on('error', () => done(false));
+		sock.on('connect', () => sock.write('PING\r\n'));
+		sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
+	});
+}
+
+/**
+ * A throwaway redis-server on a free port of 127.0.0.1 (no persistence), killed by stop() or
+ * when this process exits. `{ port, url, proc, lines, stop() }`.
+ */
+async function startRedis() {
+	ensureRedis();
+	const port = await freeTcpPort();
+	const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	const killOnExit = () => proc.kill('SIGKILL');
+	process.on('exit', killOnExit);
+	const lines = [];
+	for (const stream of [proc.stdout, proc.stderr]) stream.on('data', (d) => lines.push(...d.toString().split('\n').filter(Boolean)));
+	let exited = null;
+	const exit = new Promise((resolve) => proc.on('exit', (code, signal) => resolve((exited = { code, signal }))));
+	exit.then(() => process.removeListener('exit', killOnExit));
+	const redis = {
+		port,
+		url: `redis://127.0.0.1:${port}`,
+		proc,
+		lines,
+		async stop() {
+			if (exited) return;
+			proc.kill('SIGTERM');
+			if (!(await Promise.race([exit, sleep(5000).then(() => null)]))) proc.kill('SIGKILL');
+		},
+	};
+	const deadline = Date.now() + 10_000;
+	while (!(await redisPing(port))) {
+		if (exited || Date.now() > deadline) {
+			await redis.stop();
+			throw new Error(`redis-server on port ${port} did not start (${JSON.stringify(exited)}):\n${lines.join('\n')}`);
+		}
+		await sleep(100);
+	}
+	return redis;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,9 +323,24 @@ class Participant {
 		this.page = page;
 		this.dir = dir;
 		this.console = [];
+		/** socket.io events the page received from its server: { at, event, data } */
+		this.socketEvents = [];
+		page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => this.#socketFrame(payload)));
 		page.on('console', (m) => this.#keep(`${m.type()}: ${m.text()}`));
 		page.on('pageerror', (e) => this.#keep(`pageerror: ${e.message}`));
 		page.on('crash', () => this.#keep('page crashed'));
+	}
+
+	// socket.io over a WebSocket: an event is the text frame `42["name", data]`.
+	#socketFrame(payload) {
+		if (typeof payload !== 'string' || !payload.startsWith('42')) return;
+		try {
+			const [event, data] = JSON.parse(payload.slice(2));
+			this.socketEvents.push({ at: Date.now(), event, data });
+			if (this.socketEvents.length > 1000) this.socketEvents.shift();
+		} catch {
+			// not an event
+		}
 	}
 
 	#keep(line) {
@@ -277,23 +372,43 @@ class Participant {
 }
 
 /**
- * A test's resources: one room server and any number of participants. `close()` releases them
- * all; call it from `finally` (or t.after).
+ * A test's resources: one room server (or several servers, e.g. cluster nodes, and a Redis) and
+ * any number of participants. `close()` releases them all; call it from `finally` (or t.after).
  */
 class Session {
 	constructor() {
 		this.server = null;
+		/** every server started, `server` first */
+		this.servers = [];
+		this.redis = null;
 		this.participants = [];
 	}
 
 	/** `env`: extra environment of the room server; `options`: see startServer. */
 	async start(env, options) {
-		this.server = await startServer(env, options);
+		this.server = await this.startServer(env, options);
 		return this.server;
 	}
 
-	/** Opens `/?room=…&name=…&…` in a fresh browser and waits until the page has joined. */
-	async join(name, query = {}) {
+	/** Starts one more server (see startServer); the first one started is `this.server`. */
+	async startServer(env, options) {
+		const server = await startServer(env, options);
+		this.servers.push(server);
+		if (!this.server) this.server = server;
+		return server;
+	}
+
+	/** Starts a throwaway Redis (see startRedis), stopped by close(). */
+	async startRedis() {
+		this.redis = await startRedis();
+		return this.redis;
+	}
+
+	/**
+	 * Opens `/?room=…&name=…&…` in a fresh browser and waits until the page has joined.
+	 * `options.server`: the server whose page to open (default `this.server`).
+	 */
+	async join(name, query = {}, { server = this.server } = {}) {
 		const { chromium } = require('playwright-core');
 		const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'libsfu-e2e-'));
 		const context = await chromium.launchPersistentContext(dir, {
@@ -307,7 +422,7 @@ class Session {
 		const who = new Participant(name, context, page, dir);
 		this.participants.push(who);
 		const qs = new URLSearchParams({ room: 'e2e', name, ...query });
-		await page.goto(`${this.server.url}/?${qs}`, { timeout: 15_000 });
+		await page.goto(`${server.url}/?${qs}`, { timeout: 15_000 });
 		await this.waitFor(`${name} joins`, async () => {
 			const phase = await page.evaluate(() => window.room && window.room.state.phase);
 			if (phase === 'failed') throw new Error(`${name}: join failed`);
@@ -347,11 +462,12 @@ class Session {
 				parts.push(p.console.slice(-30).join('\n'));
 			}
 		}
-		if (this.server) {
-			parts.push('==== server: GET /debug/state (transports, producers, consumers with getStats())');
-			parts.push(JSON.stringify(await this.server.debugState(), null, 1));
-			parts.push(`==== server log (${this.server.lines.length} lines, tail)`);
-			parts.push(this.server.tail());
+		for (const server of this.servers) {
+			const name = this.servers.length > 1 ? server.name : 'server';
+			parts.push(`==== ${name}: GET /debug/state (transports, producers, consumers with getStats())`);
+			parts.push(JSON.stringify(await server.debugState(), null, 1));
+			parts.push(`==== ${name} log (${server.lines.length} lines, tail)${server.exited ? ` (exited: ${JSON.stringify(server.exited)})` : ''}`);
+			parts.push(server.tail());
 		}
 		const text = parts.join('\n');
 		await saveEvidence(message, text);
@@ -367,8 +483,11 @@ class Session {
 	async close() {
 		await Promise.all(this.participants.map((p) => p.close()));
 		this.participants = [];
-		if (this.server) await this.server.stop();
+		await Promise.all(this.servers.map((server) => server.stop()));
+		this.servers = [];
 		this.server = null;
+		if (this.redis) await this.redis.stop();
+		this.redis = null;
 	}
 }
 
@@ -440,7 +559,9 @@ if (require.main === undefined && process.env.LIBSFU_E2E_ANNOUNCED_ADDRESS) {
 module.exports = {
 	ROOT,
 	OUT_DIR,
+	CLUSTER_NODE,
 	Session,
+	startRedis,
 	freeDualPort,
 	prepare,
 	consumerOf,
