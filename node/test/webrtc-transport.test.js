@@ -456,6 +456,13 @@ test('bandwidth estimation: availableOutgoingBitrate starts at initialAvailableO
 		await transport.setMaxOutgoingBitrate(0);
 		await transport.setMinOutgoingBitrate(900000);
 		assert.equal(await available(), 900000);
+		// 'bwe' trace events report the estimate as the allocation runs (every 500 ms).
+		const traces = [];
+		transport.on('trace', (t) => traces.push(t));
+		await transport.enableTraceEvent(['bwe']);
+		await h.waitUntil(() => traces.length > 0, () => 'no bwe trace', 3000);
+		assert.equal(traces[0].type, 'bwe');
+		assert.equal(traces[0].info.availableBitrate, 900000);
 	} finally {
 		worker.close();
 	}

@@ -4,7 +4,11 @@
 //! estimate grow while the consumers send less than it (padding-only RTP on mediasoup's probator
 //! SSRC 1234, which mediasoup-client announces on every receiving transport).
 
+use serde_json::json;
+
 use super::{TransportKind, TransportState};
+use crate::events::EventKind;
+use crate::trace::{TraceDirection, TraceEvent, TraceEventType};
 use crate::bwe::ProbeCluster;
 use crate::rtp_parameters::MediaKind;
 use crate::worker::{Key, WorkerState};
@@ -20,7 +24,13 @@ impl WorkerState {
     /// Reallocates the layers of transport `tkey`'s consumers within its estimate.
     pub(crate) fn allocate_layers(&mut self, tkey: Key, now: u64) {
         let Some(t) = self.transports.get(&tkey) else { return };
-        let Some(estimate) = t.bwe.as_ref().map(|b| u64::from(b.available_bitrate())) else { return };
+        let Some(bwe) = t.bwe.as_ref() else { return };
+        let estimate = u64::from(bwe.available_bitrate());
+        if t.trace.has(TraceEventType::Bwe) {
+            let (min, max) = bwe.min_max();
+            let info = json!({ "availableBitrate": estimate, "minBitrate": min, "maxBitrate": max, "inAlr": bwe.in_alr() });
+            self.bus.emit(&t.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Bwe, TraceDirection::Out, info) });
+        }
         let consumer_keys = t.consumers.clone();
         // (consumer, priority, cost per spatial layer, wanted layer)
         let mut entries: Vec<(Key, u8, Vec<u64>, usize)> = vec![];
@@ -93,6 +103,12 @@ impl WorkerState {
         }
         if clusters.is_empty() {
             return;
+        }
+        if t.trace.has(TraceEventType::Probation) {
+            for c in &clusters {
+                let info = json!({ "clusterId": c.id, "bitrate": c.bitrate, "minDurationMs": c.min_duration_ms, "minPackets": c.min_packets });
+                self.bus.emit(&t.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Probation, TraceDirection::Out, info) });
+            }
         }
         // The probator stream uses a video consumer's first codec and transport-cc id.
         let Some((pt, twcc)) = t.consumers.iter().filter_map(|k| self.consumers.get(k)).find(|c| c.kind == MediaKind::Video && c.twcc_ext_id != 0).and_then(|c| {
