@@ -78,7 +78,13 @@ class Transport extends EngineObject {
 	async setMaxIncomingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);
+		this._setMaxIncomingBitrate(bitrate);
 	}
+
+	/**
+	 * @private WebRtcTransports announce it to the remote (REMB).
+	 */
+	_setMaxIncomingBitrate() {}
 
 	async setMaxOutgoingBitrate(bitrate) {
 		this._assertOpen();

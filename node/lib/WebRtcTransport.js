@@ -82,6 +82,13 @@ class WebRtcTransport extends Transport {
 	/**
 	 * @private
 	 */
+	_setMaxIncomingBitrate(bitrate) {
+		call(() => this.#native.setMaxIncomingBitrate(Math.round(bitrate)));
+	}
+
+	/**
+	 * @private
+	 */
 	_setOutgoingBitrateBounds(min, max) {
 		call(() => this.#native.setOutgoingBitrateBounds(min, max));
 	}

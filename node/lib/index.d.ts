@@ -392,7 +392,7 @@ export declare class Transport<
 	dump(): Promise<BaseTransportDump>;
 	getStats(): Promise<BaseTransportStats[]>;
 	connect(params: unknown): Promise<void>;
-	/** Validated and accepted for compatibility; not applied by the engine yet. */
+	/** WebRtcTransport: caps what the remote publishes (REMB, 0 removes the cap); accepted elsewhere. */
 	setMaxIncomingBitrate(bitrate: number): Promise<void>;
 	/** Bounds the send-side bandwidth estimate of a WebRtcTransport (0: default); accepted elsewhere. */
 	setMaxOutgoingBitrate(bitrate: number): Promise<void>;

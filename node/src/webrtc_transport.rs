@@ -76,6 +76,12 @@ impl NativeWebRtcTransport {
         to_json(&self.transport.dtls_parameters())
     }
 
+    /// Caps what the remote's producers may send (REMB); 0 removes the cap.
+    #[napi]
+    pub fn set_max_incoming_bitrate(&self, bitrate: u32) -> napi::Result<()> {
+        core(self.transport.set_max_incoming_bitrate_blocking(bitrate))
+    }
+
     /// Bounds of the send-side bandwidth estimate (`setMinOutgoingBitrate` /
     /// `setMaxOutgoingBitrate`; 0 restores the default).
     #[napi]

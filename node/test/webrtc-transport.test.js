@@ -456,6 +456,11 @@ test('bandwidth estimation: availableOutgoingBitrate starts at initialAvailableO
 		await transport.setMaxOutgoingBitrate(0);
 		await transport.setMinOutgoingBitrate(900000);
 		assert.equal(await available(), 900000);
+		// setMaxIncomingBitrate: reported, and announced to the remote as REMB once it publishes.
+		await transport.setMaxIncomingBitrate(300000);
+		assert.equal((await transport.getStats())[0].maxIncomingBitrate, 300000);
+		await transport.setMaxIncomingBitrate(0);
+		assert.equal((await transport.getStats())[0].maxIncomingBitrate, undefined);
 		// 'bwe' trace events report the estimate as the allocation runs (every 500 ms).
 		const traces = [];
 		transport.on('trace', (t) => traces.push(t));

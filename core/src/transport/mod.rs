@@ -141,6 +141,8 @@ pub(crate) struct TransportState {
     twcc_results: Vec<(u16, Option<i64>)>,
     /// Sequence number of the next probation packet.
     probe_seq: u16,
+    /// `setMaxIncomingBitrate()`: the cap announced to the remote's producers (REMB), bps.
+    pub(crate) max_incoming_bitrate: Option<u32>,
     /// When layers were last allocated within the estimate.
     pub(crate) last_allocation_ms: u64,
     pub(crate) kind: TransportKind,
@@ -175,6 +177,7 @@ impl TransportState {
             bwe: None,
             twcc_results: vec![],
             probe_seq: 0,
+            max_incoming_bitrate: None,
             last_allocation_ms: 0,
             kind,
             closed,
@@ -220,6 +223,18 @@ impl TransportState {
             self.stats.bytes_sent += buf.len() as u64;
             self.stats.send_rate.update(buf.len(), now);
         }
+    }
+
+    /// Announces `setMaxIncomingBitrate()` to the remote as REMB for its producers' SSRCs.
+    pub(crate) fn send_remb(&mut self, producers: &crate::worker::KeyMap<crate::producer::ProducerState>, now: u64) {
+        let Some(max) = self.max_incoming_bitrate else { return };
+        let ssrcs: Vec<u32> = self.producers.iter().filter_map(|k| producers.get(k)).flat_map(|p| p.streams.iter().filter_map(|s| s.ssrc)).collect();
+        if ssrcs.is_empty() {
+            return;
+        }
+        let mut buf = Vec::with_capacity(24 + 4 * ssrcs.len());
+        twcc::write_remb(&mut buf, self.rtcp_ssrc, u64::from(max), &ssrcs[..ssrcs.len().min(255)]);
+        self.send_rtcp(&buf, now);
     }
 
     fn take_mid(&mut self) -> String {
@@ -655,6 +670,9 @@ impl WorkerState {
         if let Some(b) = &t.bwe {
             v["availableOutgoingBitrate"] = json!(b.available_bitrate());
         }
+        if let Some(m) = t.max_incoming_bitrate {
+            v["maxIncomingBitrate"] = json!(m);
+        }
         match &t.kind {
             TransportKind::Plain(p) => p.add_stats(&mut v),
             TransportKind::WebRtc(w) => w.add_stats(&mut v),
@@ -837,6 +855,22 @@ impl TransportBase {
                 return Err(Error::type_err(format!("invalid bitrate: maximum {max} below minimum {min}")));
             }
             b.set_min_max(min, max);
+            Ok(())
+        })
+    }
+
+    /// mediasoup's `setMaxIncomingBitrate()`: caps what the remote's producers may send on this
+    /// transport, announced as REMB every second (0 removes the cap).
+    pub fn set_max_incoming_bitrate_blocking(&self, bitrate: u32) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| {
+            let now = st.now_ms();
+            let t = st.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?;
+            if !matches!(t.kind, TransportKind::WebRtc(_)) {
+                return Err(Error::unsupported("setMaxIncomingBitrate() applies to WebRtcTransports"));
+            }
+            t.max_incoming_bitrate = (bitrate > 0).then_some(bitrate.max(10_000));
+            t.send_remb(&st.producers, now);
             Ok(())
         })
     }

@@ -216,6 +216,12 @@ impl WorkerState {
                 t.send_rtcp(&rr, now);
             }
         }
+        // setMaxIncomingBitrate(): refresh the REMB cap (Chrome's estimate honours it).
+        for t in self.transports.values_mut() {
+            if t.max_incoming_bitrate.is_some() {
+                t.send_remb(&self.producers, now);
+            }
+        }
         for c in self.consumers.values_mut() {
             let Some(p) = self.producers.get(&c.producer) else { continue };
             let scores = p.encoding_scores();
