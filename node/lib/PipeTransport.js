@@ -43,6 +43,13 @@ class PipeTransport extends Transport {
 		return this.#native.srtpParameters() ?? undefined;
 	}
 
+	/**
+	 * @private pipeToRouter(): link with a pipe transport of a router in this process, in memory.
+	 */
+	_linkLocal(other) {
+		call(() => this.#native.linkLocal(other.#native));
+	}
+
 	async connect(parameters) {
 		this._assertOpen();
 		call(() => this.#native.connect(toJson(parameters)));

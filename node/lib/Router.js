@@ -187,8 +187,13 @@ class Router extends EngineObject {
 			let remote;
 			try {
 				remote = await router.createPipeTransport(options);
-				await local.connect({ ip: remote.tuple.localAddress, port: remote.tuple.localPort, srtpParameters: remote.srtpParameters });
-				await remote.connect({ ip: local.tuple.localAddress, port: local.tuple.localPort, srtpParameters: local.srtpParameters });
+				if (options.enableSrtp) {
+					await local.connect({ ip: remote.tuple.localAddress, port: remote.tuple.localPort, srtpParameters: remote.srtpParameters });
+					await remote.connect({ ip: local.tuple.localAddress, port: local.tuple.localPort, srtpParameters: local.srtpParameters });
+				} else {
+					// Both routers live in this process: hand packets between the workers in memory.
+					local._linkLocal(remote);
+				}
 			} catch (error) {
 				local.close();
 				if (remote) remote.close();

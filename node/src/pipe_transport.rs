@@ -55,6 +55,13 @@ impl NativePipeTransport {
         core(self.transport.connect_blocking(p))
     }
 
+    /// Links this fresh pipe transport with `other` (a router of another worker of this process):
+    /// media and data cross in memory instead of loopback UDP.
+    #[napi]
+    pub fn link_local(&self, other: &NativePipeTransport) -> napi::Result<()> {
+        core(self.transport.link_local_blocking(&other.transport))
+    }
+
     /// `transport.produce(options)`.
     #[napi]
     pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {

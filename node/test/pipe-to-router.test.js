@@ -9,7 +9,10 @@ const assert = require('node:assert/strict');
 const mediasoup = require('..');
 const h = require('./helpers');
 
-test('pipeToRouter: media, pause, close chain, pair reuse, data', async () => {
+test('pipeToRouter over SRTP/UDP: media, pause, close chain, pair reuse, data', () => pipeToRouter(true));
+test('pipeToRouter in memory (no enableSrtp): media, pause, close chain, pair reuse, data', () => pipeToRouter(false));
+
+async function pipeToRouter(enableSrtp) {
 	const w1 = await mediasoup.createWorker();
 	const w2 = await mediasoup.createWorker();
 	const sockets = [];
@@ -24,14 +27,14 @@ test('pipeToRouter: media, pause, close chain, pair reuse, data', async () => {
 		await assert.rejects(r1.pipeToRouter({ producerId: producer.id, router: r1 }), TypeError);
 		await assert.rejects(r1.pipeToRouter({ producerId: 'nope', router: r2 }), TypeError);
 
-		const { pipeConsumer, pipeProducer } = await r1.pipeToRouter({ producerId: producer.id, router: r2, enableSrtp: true });
+		const { pipeConsumer, pipeProducer } = await r1.pipeToRouter({ producerId: producer.id, router: r2, enableSrtp });
 		assert.equal(pipeConsumer.type, 'pipe');
 		assert.equal(pipeProducer.id, producer.id);
 		assert.deepEqual(pipeProducer.appData, { who: 'mic' });
 		const pipes = [...r1.transportsForTesting].filter((t) => t.type === 'pipe');
 		assert.equal(pipes.length, 1);
-		assert.equal(pipes[0].srtpParameters.cryptoSuite, 'AEAD_AES_256_GCM');
-		await r1.pipeToRouter({ producerId: producer2.id, router: r2, enableSrtp: true });
+		assert.equal(pipes[0].srtpParameters && pipes[0].srtpParameters.cryptoSuite, enableSrtp ? 'AEAD_AES_256_GCM' : undefined);
+		await r1.pipeToRouter({ producerId: producer2.id, router: r2, enableSrtp });
 		assert.equal([...r1.transportsForTesting].filter((t) => t.type === 'pipe').length, 1, 'the pipe pair is reused');
 		assert.equal([...r2.transportsForTesting].filter((t) => t.type === 'pipe').length, 1);
 
@@ -68,7 +71,7 @@ test('pipeToRouter: media, pause, close chain, pair reuse, data', async () => {
 		// Data over the pipe's SCTP.
 		const direct1 = await r1.createDirectTransport();
 		const dp = await direct1.produceData({ label: 'events' });
-		const { pipeDataConsumer, pipeDataProducer } = await r1.pipeToRouter({ dataProducerId: dp.id, router: r2, enableSrtp: true });
+		const { pipeDataConsumer, pipeDataProducer } = await r1.pipeToRouter({ dataProducerId: dp.id, router: r2, enableSrtp });
 		assert.equal(pipeDataProducer.id, dp.id);
 		assert.equal(pipeDataConsumer.type, 'sctp');
 		const direct2 = await r2.createDirectTransport();
@@ -85,4 +88,4 @@ test('pipeToRouter: media, pause, close chain, pair reuse, data', async () => {
 		w2.close();
 		for (const s of sockets) s.close();
 	}
-});
+}
