@@ -26,6 +26,10 @@ impl WorkerState {
         let Some(t) = self.transports.get(&tkey) else { return };
         let Some(bwe) = t.bwe.as_ref() else { return };
         let estimate = u64::from(bwe.available_bitrate());
+        // Application-limited (sending well below the estimate, nothing congested): layers may
+        // climb up to 1.5x the estimate; the media itself then probes, and the estimate falls
+        // back (and with it the layers) if the path cannot carry it.
+        let budget_for_allocation = if bwe.in_alr() { estimate * 3 / 2 } else { estimate };
         if t.trace.has(TraceEventType::Bwe) {
             let (min, max) = bwe.min_max();
             let info = json!({ "availableBitrate": estimate, "minBitrate": min, "maxBitrate": max, "inAlr": bwe.in_alr() });
@@ -34,7 +38,7 @@ impl WorkerState {
         let consumer_keys = t.consumers.clone();
         // (consumer, priority, cost per spatial layer, wanted layer)
         let mut entries: Vec<(Key, u8, Vec<u64>, usize)> = vec![];
-        let mut budget = estimate;
+        let mut budget = budget_for_allocation;
         for ck in consumer_keys {
             let Some(c) = self.consumers.get(&ck) else { continue };
             if !c.active() {
@@ -96,6 +100,14 @@ impl WorkerState {
     /// Sends the probation bursts the estimator asks for.
     pub(crate) fn send_probes(&mut self, tkey: Key, now: u64) {
         let Some(t) = self.transports.get_mut(&tkey) else { return };
+        // The probator stream uses a video consumer's first codec and transport-cc id; without
+        // one there is nothing to probe for (and the start-up probes wait for it).
+        let Some((pt, twcc)) = t.consumers.iter().filter_map(|k| self.consumers.get(k)).find(|c| c.kind == MediaKind::Video && c.twcc_ext_id != 0).and_then(|c| {
+            let pt = c.rtp_parameters.codecs.first()?.payload_type;
+            Some((pt, c.twcc_ext_id))
+        }) else {
+            return;
+        };
         let Some(bwe) = t.bwe.as_mut() else { return };
         let mut clusters: Vec<ProbeCluster> = vec![];
         while let Some(c) = bwe.poll_probe(now) {
@@ -110,34 +122,34 @@ impl WorkerState {
                 self.bus.emit(&t.id, EventKind::Trace { trace: TraceEvent::new(TraceEventType::Probation, TraceDirection::Out, info) });
             }
         }
-        // The probator stream uses a video consumer's first codec and transport-cc id.
-        let Some((pt, twcc)) = t.consumers.iter().filter_map(|k| self.consumers.get(k)).find(|c| c.kind == MediaKind::Video && c.twcc_ext_id != 0).and_then(|c| {
-            let pt = c.rtp_parameters.codecs.first()?.payload_type;
-            Some((pt, c.twcc_ext_id))
-        }) else {
-            return;
-        };
         let packet_size = 12 + 8 + PROBE_PADDING;
         for c in clusters {
             let n = (c.min_packets as usize).max((c.min_bytes as usize).div_ceil(packet_size));
-            // Spread over the cluster's duration, a few packets per millisecond step.
-            let per_ms = n.div_ceil(c.min_duration_ms.max(1) as usize).max(1);
+            let duration = u64::from(c.min_duration_ms.max(1));
             let state = self.self_ref.clone();
+            // Paced over the cluster's duration; a late timer is caught up at once, so the burst
+            // keeps the probed rate (what the estimator compares the arrival rate with).
             tokio::task::spawn_local(async move {
-                let mut left = n;
-                while left > 0 {
+                let mut sent = 0usize;
+                let mut start = None;
+                while sent < n {
                     let Some(st) = state.upgrade() else { return };
                     {
                         let mut s = st.borrow_mut();
                         let now = s.now_ms();
+                        let start = *start.get_or_insert(now);
+                        let elapsed = now.saturating_sub(start) + 1;
+                        let due = ((elapsed as usize) * n).div_ceil(duration as usize).min(n);
                         let Some(t) = s.transports.get_mut(&tkey) else { return };
-                        for _ in 0..per_ms.min(left) {
+                        while sent < due {
                             t.send_probe(pt, twcc, c.id, now);
+                            sent += 1;
                         }
                     }
-                    left = left.saturating_sub(per_ms);
                     drop(st);
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    if sent < n {
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    }
                 }
             });
         }
