@@ -87,6 +87,8 @@ pub(crate) enum DtlsEvent {
 const LABEL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 9));
 /// DTLS datagrams kept from before `connect()` (the ClientHello may win the race).
 const MAX_EARLY: usize = 8;
+/// Datagrams of one fragmented ClientHello kept while reassembling it.
+const MAX_HELLO_FRAGMENTS: usize = 4;
 
 /// Profiles we accept, best first: GCM is cheapest per packet.
 const PREFERRED: [SrtpProtectionProfile; 4] = [
@@ -104,6 +106,9 @@ pub(crate) struct DtlsSession {
     state: DtlsState,
     early: Vec<Vec<u8>>,
     server_configured: bool,
+    /// Datagrams of a ClientHello split over several (Chrome's post-quantum key share), kept
+    /// until the whole message is here to read its `use_srtp` offer.
+    hello_fragments: Vec<Vec<u8>>,
     last_flight: Vec<Vec<u8>>,
     peer_der: Arc<Mutex<Option<Vec<u8>>>>,
     remote_cert_pem: Option<String>,
@@ -122,6 +127,7 @@ impl DtlsSession {
             state: DtlsState::New,
             early: vec![],
             server_configured: false,
+            hello_fragments: vec![],
             last_flight: vec![],
             peer_der: Arc::new(Mutex::new(None)),
             remote_cert_pem: None,
@@ -248,8 +254,22 @@ impl DtlsSession {
             if !is_client_hello(data) {
                 return; // an association can only start with a ClientHello
             }
-            // A fragmented ClientHello cannot be read here: then the client's order decides.
-            let offered = client_hello_srtp_profiles(data).unwrap_or_default();
+            // A ClientHello split over datagrams is read once all its fragments are here (bounded;
+            // past that, the client's order decides).
+            let mut fragment = false;
+            let offered = match client_hello_srtp_profiles(data) {
+                Some(o) => o,
+                None => {
+                    fragment = true;
+                    self.hello_fragments.push(data.to_vec());
+                    match reassembled_client_hello(&self.hello_fragments).and_then(|h| client_hello_srtp_profiles(&h)) {
+                        Some(o) => o,
+                        None if self.hello_fragments.len() < MAX_HELLO_FRAGMENTS => return,
+                        None => vec![],
+                    }
+                }
+            };
+            let held = std::mem::take(&mut self.hello_fragments);
             let pick: Vec<SrtpProtectionProfile> = PREFERRED.iter().copied().filter(|p| offered.contains(p)).take(1).collect();
             let profiles = if pick.is_empty() { PREFERRED.to_vec() } else { pick };
             match self.builder().with_srtp_protection_profiles(profiles).build(false, None) {
@@ -258,6 +278,11 @@ impl DtlsSession {
                         ep.set_server_config(Some(Arc::new(cfg)));
                     }
                     self.server_configured = true;
+                    // Earlier fragments go first, then this datagram as usual.
+                    let earlier = if fragment { held.len().saturating_sub(1) } else { held.len() };
+                    for d in held.iter().take(earlier) {
+                        self.handle_datagram(now_ms, d);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("DTLS server config: {e}");
@@ -403,6 +428,38 @@ fn is_client_hello(d: &[u8]) -> bool {
     d.len() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1
 }
 
+/// Rebuilds one unfragmented ClientHello datagram from datagrams that each carry a fragment of it
+/// (one handshake record per datagram); None until every byte of the message is there.
+fn reassembled_client_hello(datagrams: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let u24 = |d: &[u8], i: usize| Some(((*d.get(i)? as usize) << 16) | ((*d.get(i + 1)? as usize) << 8) | *d.get(i + 2)? as usize);
+    let first = datagrams.first()?;
+    let body_len = u24(first, 14)?;
+    if body_len > 1 << 16 {
+        return None;
+    }
+    let mut body = vec![0u8; body_len];
+    let mut filled = vec![false; body_len];
+    for d in datagrams.iter().filter(|d| is_client_hello(d)) {
+        let (len, off, flen) = (u24(d, 14)?, u24(d, 19)?, u24(d, 22)?);
+        if len != body_len || off + flen > body_len {
+            continue;
+        }
+        let frag = d.get(25..25 + flen)?;
+        body[off..off + flen].copy_from_slice(frag);
+        filled[off..off + flen].fill(true);
+    }
+    if !filled.iter().all(|f| *f) {
+        return None;
+    }
+    let mut out = first.get(..25)?.to_vec();
+    let record_len = 12 + body_len;
+    out[11..13].copy_from_slice(&(record_len as u16).to_be_bytes());
+    out[19..22].copy_from_slice(&[0, 0, 0]);
+    out[22..25].copy_from_slice(&[(body_len >> 16) as u8, (body_len >> 8) as u8, body_len as u8]);
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
 /// The SRTP profiles a ClientHello offers in `use_srtp`, when the datagram holds one whole
 /// unfragmented ClientHello; `Some(vec![])` when it offers none.
 fn client_hello_srtp_profiles(d: &[u8]) -> Option<Vec<SrtpProtectionProfile>> {
@@ -445,4 +502,64 @@ fn client_hello_srtp_profiles(d: &[u8]) -> Option<Vec<SrtpProtectionProfile>> {
         p += 4 + len;
     }
     Some(vec![])
+}
+
+#[cfg(test)]
+mod hello_tests {
+    use super::*;
+
+    /// A DTLS 1.2 ClientHello datagram offering `profiles` in use_srtp, padded with a large
+    /// extension (like a post-quantum key share).
+    fn client_hello(profiles: &[u16], pad: usize) -> Vec<u8> {
+        let mut body = vec![0xfe, 0xfd];
+        body.extend_from_slice(&[7; 32]); // random
+        body.push(0); // session id
+        body.push(0); // cookie
+        body.extend_from_slice(&[0, 2, 0xc0, 0x2b]); // one cipher suite
+        body.extend_from_slice(&[1, 0]); // compression
+        let mut exts = vec![];
+        exts.extend_from_slice(&[0x12, 0x34]);
+        exts.extend_from_slice(&(pad as u16).to_be_bytes());
+        exts.extend(std::iter::repeat_n(0xaa, pad));
+        exts.extend_from_slice(&[0, 14]);
+        exts.extend_from_slice(&((2 + 2 * profiles.len() + 1) as u16).to_be_bytes());
+        exts.extend_from_slice(&((2 * profiles.len()) as u16).to_be_bytes());
+        for p in profiles {
+            exts.extend_from_slice(&p.to_be_bytes());
+        }
+        exts.push(0); // MKI
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&exts);
+        fragment(&body, 0, body.len())
+    }
+
+    fn fragment(body: &[u8], off: usize, len: usize) -> Vec<u8> {
+        let mut d = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0];
+        d.extend_from_slice(&((12 + len) as u16).to_be_bytes());
+        d.push(1);
+        d.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        d.extend_from_slice(&[0, 0]);
+        d.extend_from_slice(&(off as u32).to_be_bytes()[1..]);
+        d.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+        d.extend_from_slice(&body[off..off + len]);
+        d
+    }
+
+    #[test]
+    fn a_client_hello_split_over_datagrams_is_read_once_complete() {
+        let whole = client_hello(&[0x0001, 0x0008, 0x0007], 1200);
+        let want = client_hello_srtp_profiles(&whole).unwrap();
+        assert_eq!(want.len(), 3);
+        let body = whole[25..].to_vec();
+        let (a, b) = (fragment(&body, 0, 700), fragment(&body, 700, body.len() - 700));
+        assert_eq!(client_hello_srtp_profiles(&a), None, "a fragment alone is not readable");
+        assert_eq!(reassembled_client_hello(&[a.clone()]), None);
+        let joined = reassembled_client_hello(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(client_hello_srtp_profiles(&joined), Some(want.clone()));
+        // Order and duplicates do not matter; garbage and truncation never panic.
+        assert_eq!(reassembled_client_hello(&[b.clone(), a.clone(), b.clone()]).and_then(|h| client_hello_srtp_profiles(&h)), Some(want));
+        for n in 0..a.len() {
+            let _ = reassembled_client_hello(&[a[..n].to_vec(), b.clone()]);
+        }
+    }
 }
