@@ -1,8 +1,8 @@
 'use strict';
 
 // mediasoup's PlainTransport: RTP/RTCP over UDP with an explicit remote (connect()) or one
-// learnt from the first packet (comedia), optionally with SRTP (srtpParameters) and SCTP data
-// channels (sctpParameters).
+// learnt from the first packet (comedia). SCTP and SRTP are not offered, so their parameters
+// stay undefined.
 
 const { Transport } = require('./Transport');
 const { call } = require('./native');
@@ -12,7 +12,6 @@ class PlainTransport extends Transport {
 	#native;
 	#rtcpMux;
 	#comedia;
-	#sctpState;
 
 	/**
 	 * @private Use router.createPlainTransport().
@@ -22,7 +21,6 @@ class PlainTransport extends Transport {
 		this.#native = options.native;
 		this.#rtcpMux = options.native.rtcpMux();
 		this.#comedia = options.native.comedia();
-		this.#sctpState = options.native.sctpParameters() ? 'new' : undefined;
 	}
 
 	get type() {
@@ -47,15 +45,15 @@ class PlainTransport extends Transport {
 	}
 
 	get sctpParameters() {
-		return this.#native.sctpParameters() ?? undefined;
+		return undefined;
 	}
 
 	get sctpState() {
-		return this.#sctpState;
+		return undefined;
 	}
 
 	get srtpParameters() {
-		return this.#native.srtpParameters() ?? undefined;
+		return undefined;
 	}
 
 	async connect(parameters) {
@@ -74,10 +72,6 @@ class PlainTransport extends Transport {
 		} else if (ev.event === 'rtcpTuple') {
 			this.safeEmit('rtcptuple', ev.tuple);
 			this.observer.safeEmit('rtcptuple', ev.tuple);
-		} else if (ev.event === 'sctpStateChange') {
-			this.#sctpState = ev.sctpState;
-			this.safeEmit('sctpstatechange', ev.sctpState);
-			this.observer.safeEmit('sctpstatechange', ev.sctpState);
 		}
 	}
 }

@@ -666,11 +666,10 @@ export type PlainTransportOptions<PlainTransportAppData extends AppData = AppDat
 	rtcpMux?: boolean;
 	/** Default false. */
 	comedia?: boolean;
-	/** SCTP data channels over the transport's UDP (starts at connect()). */
+	/** Not supported yet: true rejects with UnsupportedError. */
 	enableSctp?: boolean;
-	/** SRTP with keys exchanged as srtpParameters. */
+	/** Not supported yet: true rejects with UnsupportedError. */
 	enableSrtp?: boolean;
-	/** Default AES_CM_128_HMAC_SHA1_80. */
 	srtpCryptoSuite?: string;
 	numSctpStreams?: { OS: number; MIS: number };
 	maxSctpMessageSize?: number;
@@ -718,11 +717,11 @@ export declare class PlainTransport<PlainTransportAppData extends AppData = AppD
 	get rtcpTuple(): TransportTuple | undefined;
 	get rtcpMux(): boolean;
 	get comedia(): boolean;
-	/** Set when created with enableSctp. */
-	get sctpParameters(): SctpParameters | undefined;
-	get sctpState(): SctpState | undefined;
-	/** Set when created with enableSrtp. */
-	get srtpParameters(): SrtpParameters | undefined;
+	/** Always undefined: no SCTP on plain transports yet. */
+	get sctpParameters(): undefined;
+	get sctpState(): undefined;
+	/** Always undefined: no SRTP on plain transports yet. */
+	get srtpParameters(): undefined;
 	connect(params: PlainTransportConnectParameters): Promise<void>;
 	dump(): Promise<PlainTransportDump>;
 	getStats(): Promise<PlainTransportStat[]>;
