@@ -197,6 +197,12 @@ impl WorkerState {
         let all: Vec<Key> = self.transports.keys().copied().collect();
         for k in all {
             self.send_sender_reports(k, now);
+            // SCTP timers of pipe transports (WebRTC transports drive theirs in webrtc_tick).
+            let plain_sctp = self.transports.get_mut(&k).filter(|t| matches!(t.kind, TransportKind::Plain(_))).and_then(|t| t.sctp.as_mut());
+            if let Some(s) = plain_sctp {
+                s.handle_timeout(now);
+                self.sctp_pump(k, now);
+            }
         }
     }
 
