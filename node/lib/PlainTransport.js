@@ -53,7 +53,7 @@ class PlainTransport extends Transport {
 	}
 
 	get srtpParameters() {
-		return undefined;
+		return this.#native.srtpParameters() ?? undefined;
 	}
 
 	async connect(parameters) {

@@ -720,8 +720,8 @@ export declare class PlainTransport<PlainTransportAppData extends AppData = AppD
 	/** Always undefined: no SCTP on plain transports yet. */
 	get sctpParameters(): undefined;
 	get sctpState(): undefined;
-	/** Always undefined: no SRTP on plain transports yet. */
-	get srtpParameters(): undefined;
+	/** Set when created with enableSrtp. */
+	get srtpParameters(): SrtpParameters | undefined;
 	connect(params: PlainTransportConnectParameters): Promise<void>;
 	dump(): Promise<PlainTransportDump>;
 	getStats(): Promise<PlainTransportStat[]>;

@@ -41,6 +41,12 @@ impl NativePlainTransport {
         self.transport.rtcp_tuple().map(|t| to_json(&t)).transpose()
     }
 
+    /// Our SRTP parameters when `enableSrtp`.
+    #[napi]
+    pub fn srtp_parameters(&self) -> napi::Result<Option<Value>> {
+        self.transport.srtp_parameters().map(to_json).transpose()
+    }
+
     /// Whether RTCP shares the RTP port.
     #[napi]
     pub fn rtcp_mux(&self) -> bool {

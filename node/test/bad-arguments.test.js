@@ -43,6 +43,12 @@ const cases = [
 	['transport port too big', () => ctx.router.createPlainTransport({ listenInfo: { ...h.listenInfo, port: 70000 } }), TypeError, /listenInfo\.port/],
 	['transport tcp', () => ctx.router.createPlainTransport({ listenInfo: { ...h.listenInfo, protocol: 'tcp' } }), TypeError, /protocol/],
 	['transport SRTP suite', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true, srtpCryptoSuite: 'ROT13' }), TypeError, /srtpCryptoSuite/],
+	['SRTP connect with the wrong suite', async () => {
+		const t = await ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true });
+		assert.equal(t.srtpParameters.cryptoSuite, 'AES_CM_128_HMAC_SHA1_80');
+		assert.equal(Buffer.from(t.srtpParameters.keyBase64, 'base64').length, 30);
+		return t.connect({ ip: '127.0.0.1', port: 1234, srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: Buffer.alloc(44).toString('base64') } });
+	}, TypeError, /cryptoSuite/],
 	['SRTP connect without srtpParameters', async () => (await ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true })).connect({ ip: '127.0.0.1', port: 1234 }), TypeError, /srtpParameters/],
 	['SRTP connect bad key', async () => (await ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSrtp: true })).connect({ ip: '127.0.0.1', port: 1234, srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'AAAA' } }), TypeError, /keyBase64/],
 	['connect bad IP', () => ctx.transport.connect({ ip: 'bogus', port: 1234 }), TypeError, /ip/],
