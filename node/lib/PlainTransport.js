@@ -1,8 +1,8 @@
 'use strict';
 
 // mediasoup's PlainTransport: RTP/RTCP over UDP with an explicit remote (connect()) or one
-// learnt from the first packet (comedia). SCTP and SRTP are not offered, so their parameters
-// stay undefined.
+// learnt from the first packet (comedia), optionally with SRTP (srtpParameters) and SCTP data
+// channels (sctpParameters).
 
 const { Transport } = require('./Transport');
 const { call } = require('./native');
@@ -12,6 +12,7 @@ class PlainTransport extends Transport {
 	#native;
 	#rtcpMux;
 	#comedia;
+	#sctpState;
 
 	/**
 	 * @private Use router.createPlainTransport().
@@ -21,6 +22,7 @@ class PlainTransport extends Transport {
 		this.#native = options.native;
 		this.#rtcpMux = options.native.rtcpMux();
 		this.#comedia = options.native.comedia();
+		this.#sctpState = options.native.sctpParameters() ? 'new' : undefined;
 	}
 
 	get type() {
@@ -45,11 +47,11 @@ class PlainTransport extends Transport {
 	}
 
 	get sctpParameters() {
-		return undefined;
+		return this.#native.sctpParameters() ?? undefined;
 	}
 
 	get sctpState() {
-		return undefined;
+		return this.#sctpState;
 	}
 
 	get srtpParameters() {
@@ -72,6 +74,10 @@ class PlainTransport extends Transport {
 		} else if (ev.event === 'rtcpTuple') {
 			this.safeEmit('rtcptuple', ev.tuple);
 			this.observer.safeEmit('rtcptuple', ev.tuple);
+		} else if (ev.event === 'sctpStateChange') {
+			this.#sctpState = ev.sctpState;
+			this.safeEmit('sctpstatechange', ev.sctpState);
+			this.observer.safeEmit('sctpstatechange', ev.sctpState);
 		}
 	}
 }

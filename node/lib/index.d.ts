@@ -666,10 +666,11 @@ export type PlainTransportOptions<PlainTransportAppData extends AppData = AppDat
 	rtcpMux?: boolean;
 	/** Default false. */
 	comedia?: boolean;
-	/** Not supported yet: true rejects with UnsupportedError. */
+	/** SCTP data channels over the transport's UDP (starts at connect()). */
 	enableSctp?: boolean;
-	/** Not supported yet: true rejects with UnsupportedError. */
+	/** SRTP with keys exchanged as srtpParameters. */
 	enableSrtp?: boolean;
+	/** Default AES_CM_128_HMAC_SHA1_80. */
 	srtpCryptoSuite?: string;
 	numSctpStreams?: { OS: number; MIS: number };
 	maxSctpMessageSize?: number;
@@ -717,9 +718,9 @@ export declare class PlainTransport<PlainTransportAppData extends AppData = AppD
 	get rtcpTuple(): TransportTuple | undefined;
 	get rtcpMux(): boolean;
 	get comedia(): boolean;
-	/** Always undefined: no SCTP on plain transports yet. */
-	get sctpParameters(): undefined;
-	get sctpState(): undefined;
+	/** Set when created with enableSctp. */
+	get sctpParameters(): SctpParameters | undefined;
+	get sctpState(): SctpState | undefined;
 	/** Set when created with enableSrtp. */
 	get srtpParameters(): SrtpParameters | undefined;
 	connect(params: PlainTransportConnectParameters): Promise<void>;

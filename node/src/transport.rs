@@ -41,6 +41,12 @@ impl NativePlainTransport {
         self.transport.rtcp_tuple().map(|t| to_json(&t)).transpose()
     }
 
+    /// mediasoup's `sctpParameters` when `enableSctp`.
+    #[napi]
+    pub fn sctp_parameters(&self) -> Option<Value> {
+        self.transport.sctp_parameters().cloned()
+    }
+
     /// Our SRTP parameters when `enableSrtp`.
     #[napi]
     pub fn srtp_parameters(&self) -> napi::Result<Option<Value>> {

@@ -72,7 +72,7 @@ const cases = [
 	['consumer priority 300', () => ctx.consumer.setPriority(300), TypeError, /priority/],
 	['consumer layers without spatialLayer', () => ctx.consumer.setPreferredLayers({ temporalLayer: 1 }), TypeError, /spatialLayer/],
 	['worker updateSettings', () => ctx.worker.updateSettings({ logLevel: 'chatty' }), TypeError, /logLevel/],
-	['SCTP on a plain transport', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSctp: true }), UnsupportedError, /enableSctp/],
+	['SCTP streams', () => ctx.router.createPlainTransport({ listenInfo: h.listenInfo, enableSctp: true, numSctpStreams: { OS: 0, MIS: 8 } }), TypeError, /numSctpStreams/],
 	['pipeToRouter to itself', () => ctx.router.pipeToRouter({ producerId: ctx.producer.id, router: ctx.router }), TypeError, /Router/],
 ];
 

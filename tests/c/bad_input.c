@@ -105,7 +105,7 @@ static const struct json_case json_cases[] = {
     {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"comedia\":\"yes\"}", SFU_TYPE_ERROR,
      "options.comedia"},
     {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSrtp\":true,\"srtpCryptoSuite\":\"ROT13\"}", SFU_TYPE_ERROR, "srtpCryptoSuite"},
-    {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSctp\":true}", SFU_UNSUPPORTED, "enableSctp"},
+    {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"127.0.0.1\"},\"enableSctp\":true,\"numSctpStreams\":{\"OS\":0,\"MIS\":1}}", SFU_TYPE_ERROR, "numSctpStreams"},
     {CREATE_TRANSPORT, "{\"listenInfo\":{\"protocol\":\"udp\",\"ip\":\"192.0.2.1\"}}", SFU_IO_ERROR, "listenInfo"},
 
     /* connect parameters */

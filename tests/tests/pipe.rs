@@ -186,3 +186,48 @@ async fn data_crosses(link: Link) {
     wa.close();
     wb.close();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn data_messages_cross_between_plain_transports_with_sctp() {
+    let worker = Worker::new(WorkerSettings::default()).unwrap();
+    let events = Arc::new(Mutex::new(vec![]));
+    let ev2 = events.clone();
+    worker.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
+    let o = json!({ "listenInfo": { "ip": "127.0.0.1" }, "enableSctp": true, "numSctpStreams": { "OS": 8, "MIS": 8 } });
+    let ta = router.create_plain_transport(from_json("o", o.clone()).unwrap()).await.unwrap();
+    let tb = router.create_plain_transport(from_json("o", o).unwrap()).await.unwrap();
+    assert_eq!(ta.sctp_parameters().unwrap()["OS"], 8);
+    for (t, far) in [(&ta, &tb), (&tb, &ta)] {
+        t.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(far.tuple().local_port), ..Default::default() }).await.unwrap();
+    }
+    // A direct data producer -> an SCTP data consumer on ta -> a data producer on tb (same stream)
+    // -> a direct data consumer.
+    let direct = router.create_direct_transport(DirectTransportOptions::default()).await.unwrap();
+    let source = direct.produce_data_blocking(from_json("o", json!({ "label": "x" })).unwrap()).unwrap();
+    let dc = ta.consume_data_blocking(from_json("o", json!({ "dataProducerId": source.id() })).unwrap()).unwrap();
+    let dp = tb.produce_data_blocking(from_json("o", json!({ "label": "x", "sctpStreamParameters": dc.sctp_stream_parameters().unwrap() })).unwrap()).unwrap();
+    let sink = direct.consume_data_blocking(from_json("o", json!({ "dataProducerId": dp.id() })).unwrap()).unwrap();
+    let sink_id = sink.id().to_owned();
+    let mut delivered = false;
+    for i in 0..200 {
+        let _ = source.send_blocking(ppid::STRING, format!("m{i}").into_bytes(), None, None);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        delivered = events.lock().unwrap().iter().any(|e| e.target_id == sink_id && matches!(&e.kind, EventKind::Message { .. }));
+        if delivered {
+            break;
+        }
+    }
+    assert!(delivered, "a message crossed between the plain transports");
+    let states: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SctpStateChange { sctp_state } if e.target_id == ta.id() => Some(sctp_state.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(states.contains(&"connected".to_owned()), "{states:?}");
+    worker.close();
+}

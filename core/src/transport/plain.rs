@@ -42,7 +42,8 @@ pub struct PlainTransportOptions {
     /// Learn the remote address from the first packet received (default false).
     #[serde(default)]
     pub comedia: bool,
-    /// SCTP over plain transports is not supported yet; `true` is rejected.
+    /// SCTP (data channels) straight over the transport's UDP, next to RTP; it starts at
+    /// `connect()` (the end with the lower address initiates; with comedia this end waits).
     #[serde(default)]
     pub enable_sctp: bool,
     /// SRTP with keys exchanged as `srtpParameters` (`connect({srtpParameters})`).
@@ -316,9 +317,6 @@ impl WorkerState {
             None
         };
         let sctp = if o.enable_sctp {
-            if !pipe {
-                return Err(Error::unsupported("enableSctp: SCTP on plain transports is not supported yet (pipe transports carry it)"));
-            }
             let c = super::sctp::SctpConfig::from_options(o.num_sctp_streams.clone(), o.max_sctp_message_size, o.sctp_send_buffer_size)?;
             Some((super::sctp::SctpTransport::new(&c, crate::sctp::SctpRole::Server, self.epoch()), c.max_message_size))
         } else {
@@ -399,7 +397,12 @@ impl WorkerState {
         }
         if p.comedia {
             // The remote is learnt from the first packet; ip/port are ignored, as mediasoup does.
+            // SCTP waits for the remote's INIT (the remote is not known yet).
             p.connected = true;
+            let now = self.now_ms();
+            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
+                s.start(now);
+            }
             return Ok(());
         }
         let ip_s = c.ip.ok_or_else(|| Error::type_err("missing ip"))?;
@@ -589,6 +592,7 @@ pub struct PlainTransport {
     rtcp_mux: bool,
     comedia: bool,
     srtp_parameters: Option<SrtpParameters>,
+    sctp_parameters: Option<Value>,
 }
 
 impl std::ops::Deref for PlainTransport {
@@ -606,7 +610,13 @@ impl PlainTransport {
             base: TransportBase { app_data: crate::AppData::new(d.app_data), worker, key: d.key, id: d.id.into(), closed: d.closed },
             tuples: d.tuples,
             srtp_parameters: d.srtp_parameters,
+            sctp_parameters: d.sctp_parameters,
         }
+    }
+
+    /// mediasoup's `sctpParameters` when `enableSctp`.
+    pub fn sctp_parameters(&self) -> Option<&Value> {
+        self.sctp_parameters.as_ref()
     }
 
     /// Our SRTP parameters when `enableSrtp` (give them to the remote's `connect()`).
