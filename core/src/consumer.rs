@@ -235,6 +235,14 @@ impl ConsumerState {
         true
     }
 
+    /// The retransmission of the rebuilt packet in `packet`: wrapped as RTX on `rtx` (ssrc,
+    /// payload type) into `rtx_buf`, or `packet` itself without RTX; None when it cannot be wrapped.
+    pub(crate) fn as_retransmission<'a>(&mut self, rtx: Option<(u32, u8)>, packet: &'a mut Vec<u8>, rtx_buf: &'a mut Vec<u8>) -> Option<&'a mut Vec<u8>> {
+        let Some((rtx_ssrc, rtx_pt)) = rtx else { return Some(packet) };
+        self.rtx_seq = self.rtx_seq.wrapping_add(1);
+        crate::rtp::retransmission::write_rtx(rtx_buf, packet, rtx_ssrc, rtx_pt, self.rtx_seq).then_some(rtx_buf)
+    }
+
     /// A pipe consumer's encoding sent as `ssrc` (or its RTX stream).
     pub(crate) fn pipe_encoding_of(&self, ssrc: u32) -> Option<usize> {
         self.pipe_streams.iter().position(|(s, r)| *s == ssrc || *r == Some(ssrc))

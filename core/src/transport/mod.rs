@@ -571,16 +571,7 @@ impl WorkerState {
             if !c.rebuild(&pkt, &rec, scratch) {
                 continue;
             }
-            let out: &mut Vec<u8> = match c.rtx {
-                Some((rtx_ssrc, rtx_pt)) => {
-                    c.rtx_seq = c.rtx_seq.wrapping_add(1);
-                    if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
-                        continue;
-                    }
-                    rtx_scratch
-                }
-                None => scratch,
-            };
+            let Some(out) = c.as_retransmission(c.rtx, scratch, rtx_scratch) else { continue };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
                 ct.send_rtp(&c.id, out, c.twcc_ext_id, now);
@@ -599,16 +590,7 @@ impl WorkerState {
         for &seq in seqs {
             let Some(pkt) = cache.get(seq).and_then(RtpPacket::parse) else { continue };
             let Some(rtx) = c.rebuild_pipe(&pkt, encoding, scratch) else { continue };
-            let out: &mut Vec<u8> = match rtx {
-                Some((rtx_ssrc, rtx_pt)) => {
-                    c.rtx_seq = c.rtx_seq.wrapping_add(1);
-                    if !retransmission::write_rtx(rtx_scratch, scratch, rtx_ssrc, rtx_pt, c.rtx_seq) {
-                        continue;
-                    }
-                    rtx_scratch
-                }
-                None => scratch,
-            };
+            let Some(out) = c.as_retransmission(rtx, scratch, rtx_scratch) else { continue };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
                 ct.send_rtp(&c.id, out, 0, now);

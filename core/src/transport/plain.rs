@@ -426,24 +426,29 @@ impl WorkerState {
             }
             g.tuple.local_socket_addr()
         };
-        let early: Vec<(SocketAddr, Vec<u8>)> = std::mem::take(&mut p.early);
-        // SCTP over a pipe: both ends are libsfu; the one with the lower address initiates.
-        if t.sctp.is_some() {
-            let client = local.is_some_and(|l| (l.ip(), l.port()) < (remote.ip(), remote.port()));
-            let epoch = self.epoch();
-            let now = self.now_ms();
-            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
-                if client {
-                    s.make_client(epoch);
-                }
-                s.start(now);
+        let now = self.now_ms();
+        self.on_udp_connected(key, local, remote, now);
+        Ok(())
+    }
+
+    /// The remote of plain/pipe transport `key` is known now: SCTP starts (both ends are libsfu
+    /// or alike; the one with the lower address initiates), then what the far end sent before
+    /// is handled.
+    fn on_udp_connected(&mut self, key: Key, local: Option<SocketAddr>, remote: SocketAddr, now: u64) {
+        let epoch = self.epoch();
+        let Some(t) = self.transports.get_mut(&key) else { return };
+        let TransportKind::Plain(p) = &mut t.kind else { return };
+        let early = std::mem::take(&mut p.early);
+        if let Some(s) = t.sctp.as_mut() {
+            if local.is_some_and(|l| (l.ip(), l.port()) < (remote.ip(), remote.port())) {
+                s.make_client(epoch);
             }
+            s.start(now);
             self.sctp_pump(key, now);
         }
         for (from, d) in early.into_iter().filter(|(from, _)| *from == remote) {
             self.on_plain_datagram(key, false, &d, from);
         }
-        Ok(())
     }
 
     /// Links pipe transport `key` to transport `peer_key` of another worker of this process:
@@ -463,21 +468,7 @@ impl WorkerState {
         p.remote = Some(peer_addr);
         p.connected = true;
         p.tuples.lock().tuple.set_remote(peer_addr);
-        let early = std::mem::take(&mut p.early);
-        if t.sctp.is_some() {
-            let client = (local.ip(), local.port()) < (peer_addr.ip(), peer_addr.port());
-            let epoch = self.epoch();
-            if let Some(s) = self.transports.get_mut(&key).and_then(|t| t.sctp.as_mut()) {
-                if client {
-                    s.make_client(epoch);
-                }
-                s.start(now);
-            }
-            self.sctp_pump(key, now);
-        }
-        for (from, d) in early.into_iter().filter(|(from, _)| *from == peer_addr) {
-            self.on_plain_datagram(key, false, &d, from);
-        }
+        self.on_udp_connected(key, Some(local), peer_addr, now);
         Ok(())
     }
 
