@@ -75,8 +75,7 @@ pub unsafe extern "C" fn sfu_data_producer_send(
     ffi_call(|| {
         let d = unsafe { handle(data_producer, "data_producer") }?;
         let message = unsafe { bytes_arg(data, len, "data") }?.to_vec();
-        let subchannels: Option<Vec<u16>> =
-            if subchannels_json.is_null() { None } else { Some(unsafe { crate::json_arg(subchannels_json, "subchannels_json", "subchannels") }?) };
+        let subchannels: Option<Vec<u16>> = unsafe { crate::opt_json_arg(subchannels_json, "subchannels_json", "subchannels") }?;
         let required = match required_subchannel {
             r if r < 0 => None,
             r => Some(u16::try_from(r).map_err(|_| sfu_core::Error::type_err("required_subchannel must be -1 or 0..=65535"))?),

@@ -160,6 +160,15 @@ pub(crate) unsafe fn json_arg<T: DeserializeOwned>(ptr: *const c_char, name: &st
     Ok(sfu_core::from_json(what, value)?)
 }
 
+/// [`json_arg`] for an optional argument: NULL gives `None`.
+pub(crate) unsafe fn opt_json_arg<T: DeserializeOwned>(ptr: *const c_char, name: &str, what: &str) -> FfiResult<Option<T>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { json_arg(ptr, name, what) }.map(Some)
+}
+
 /// Serializes a result into a string the caller frees with `sfu_string_free`.
 pub(crate) fn json_string(value: &impl Serialize) -> FfiResult<*mut c_char> {
     let text = serde_json::to_string(value).map_err(|e| Failure::new(sfu_result::SFU_PANIC, format!("cannot serialize result: {e}")))?;

@@ -8,7 +8,7 @@ use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::transport::sfu_plain_transport;
 use crate::webrtc_transport::sfu_webrtc_transport;
-use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, out_arg, str_arg};
+use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, opt_json_arg, out_arg, str_arg};
 
 /// A router handle. Created by `sfu_worker_create_router`, released with `sfu_router_free`.
 pub struct sfu_router {
@@ -126,8 +126,7 @@ pub unsafe extern "C" fn sfu_router_create_direct_transport(
     ffi_call(|| {
         let out = unsafe { out_arg(out_transport, "out_transport") }?;
         let r = unsafe { handle(router, "router") }?;
-        let options: sfu_core::DirectTransportOptions =
-            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        let options: sfu_core::DirectTransportOptions = unsafe { opt_json_arg(options_json, "options_json", "options") }?.unwrap_or_default();
         *out = into_handle(crate::direct_transport::sfu_direct_transport::new(r.inner.create_direct_transport_blocking(options)?));
         Ok(())
     })
@@ -144,8 +143,7 @@ pub unsafe extern "C" fn sfu_router_create_audio_level_observer(
     ffi_call(|| {
         let out = unsafe { out_arg(out_observer, "out_observer") }?;
         let r = unsafe { handle(router, "router") }?;
-        let options: sfu_core::AudioLevelObserverOptions =
-            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        let options: sfu_core::AudioLevelObserverOptions = unsafe { opt_json_arg(options_json, "options_json", "options") }?.unwrap_or_default();
         *out = into_handle(crate::rtp_observer::sfu_rtp_observer::new(r.inner.create_audio_level_observer_blocking(options)?));
         Ok(())
     })
@@ -162,8 +160,7 @@ pub unsafe extern "C" fn sfu_router_create_active_speaker_observer(
     ffi_call(|| {
         let out = unsafe { out_arg(out_observer, "out_observer") }?;
         let r = unsafe { handle(router, "router") }?;
-        let options: sfu_core::ActiveSpeakerObserverOptions =
-            if options_json.is_null() { Default::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+        let options: sfu_core::ActiveSpeakerObserverOptions = unsafe { opt_json_arg(options_json, "options_json", "options") }?.unwrap_or_default();
         *out = into_handle(crate::rtp_observer::sfu_rtp_observer::new(r.inner.create_active_speaker_observer_blocking(options)?));
         Ok(())
     })

@@ -11,7 +11,7 @@ use crate::consumer::sfu_consumer;
 use crate::data::{sfu_data_consumer, sfu_data_producer};
 use crate::error::FfiResult;
 use crate::producer::sfu_producer;
-use crate::{handle, into_handle, json_arg, json_string, out_arg};
+use crate::{handle, into_handle, json_arg, json_string, opt_json_arg, out_arg};
 
 /// A transport handle: the core transport and the NUL-terminated copy of its id.
 pub(crate) trait TransportHandle {
@@ -59,7 +59,7 @@ pub(crate) unsafe fn consume<T: TransportHandle>(transport: *const T, options_js
 pub(crate) unsafe fn produce_data<T: TransportHandle>(transport: *const T, options_json: *const c_char, out: *mut *mut sfu_data_producer) -> FfiResult {
     let out = unsafe { out_arg(out, "out_data_producer") }?;
     let t = unsafe { handle(transport, "transport") }?;
-    let options: DataProducerOptions = if options_json.is_null() { DataProducerOptions::default() } else { unsafe { json_arg(options_json, "options_json", "options") }? };
+    let options: DataProducerOptions = unsafe { opt_json_arg(options_json, "options_json", "options") }?.unwrap_or_default();
     *out = into_handle(sfu_data_producer::new(t.base().produce_data_blocking(options)?));
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::error::sfu_result;
 use crate::panic::{ffi_call, ffi_value};
 use crate::router::sfu_router;
 use crate::webrtc_server::sfu_webrtc_server;
-use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, out_arg, owned_string};
+use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string, opt_json_arg, out_arg, owned_string};
 
 /// Receives one event as JSON, e.g.
 /// `{"targetId":"<producer id>","event":"closed","object":"producer","reason":"transportClosed"}`
@@ -130,8 +130,7 @@ pub unsafe extern "C" fn sfu_worker_new(settings_json: *const c_char, out_worker
     ffi_call(|| {
         // SAFETY (all blocks in this file): the caller's pointer contract in the header.
         let out = unsafe { out_arg(out_worker, "out_worker") }?;
-        let settings: WorkerSettings =
-            if settings_json.is_null() { WorkerSettings::default() } else { unsafe { json_arg(settings_json, "settings_json", "settings") }? };
+        let settings: WorkerSettings = unsafe { opt_json_arg(settings_json, "settings_json", "settings") }?.unwrap_or_default();
         let worker = Worker::new(settings)?;
         let events: Arc<EventSlot> = Arc::new(ReentrantMutex::new(Cell::new(Sinks::default())));
         let slot = events.clone();
