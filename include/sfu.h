@@ -640,6 +640,36 @@ sfu_result sfu_webrtc_transport_connect(const sfu_webrtc_transport *transport,
 sfu_result sfu_webrtc_transport_restart_ice(const sfu_webrtc_transport *transport, char **out_json);
 
 /**
+ * mediasoup's `transport.setMaxIncomingBitrate()`: caps what the remote's producers send on
+ * this transport, announced to them as REMB (bps; 0 removes the cap). `SFU_TYPE_ERROR` when it
+ * is below the minimum set with `sfu_webrtc_transport_set_min_incoming_bitrate`.
+ */
+sfu_result sfu_webrtc_transport_set_max_incoming_bitrate(const sfu_webrtc_transport *transport,
+                                                         uint32_t bitrate);
+
+/**
+ * `transport.setMinIncomingBitrate()`: the lowest estimate announced (REMB) to the remote's
+ * producers that use REMB rather than transport-cc (bps; 0 removes the floor).
+ * `SFU_TYPE_ERROR` when it is above the maximum incoming bitrate.
+ */
+sfu_result sfu_webrtc_transport_set_min_incoming_bitrate(const sfu_webrtc_transport *transport,
+                                                         uint32_t bitrate);
+
+/**
+ * mediasoup's `transport.setMaxOutgoingBitrate()`: the highest send-side estimate (bps; 0
+ * restores the default, 10 Mbit/s). `SFU_TYPE_ERROR` when below the minimum.
+ */
+sfu_result sfu_webrtc_transport_set_max_outgoing_bitrate(const sfu_webrtc_transport *transport,
+                                                         uint32_t bitrate);
+
+/**
+ * mediasoup's `transport.setMinOutgoingBitrate()`: the lowest send-side estimate (bps; 0
+ * restores the default, 30 kbit/s). `SFU_TYPE_ERROR` when above the maximum.
+ */
+sfu_result sfu_webrtc_transport_set_min_outgoing_bitrate(const sfu_webrtc_transport *transport,
+                                                         uint32_t bitrate);
+
+/**
  * mediasoup's `transport.produce()`, as `sfu_plain_transport_produce`; with a browser the
  * options are what mediasoup-client's `produce` sends (`kind`, `rtpParameters` with `mid` and
  * header extensions). On success `*out_producer` receives the handle.

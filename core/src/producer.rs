@@ -469,6 +469,7 @@ impl WorkerState {
         let rid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
         let rrid_id = ext_id("urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id");
         let twcc_id = ext_id(ortc::TRANSPORT_WIDE_CC_URI);
+        let abs_id = ext_id(ortc::ABS_SEND_TIME_URI);
         let dd_ext_id = ext_id(ortc::DEPENDENCY_DESCRIPTOR_URI);
         let framemarking_ext_id = ext_id(FRAMEMARKING_URI);
 
@@ -592,6 +593,12 @@ impl WorkerState {
         }
         if t.twcc_ext_id == 0 {
             t.twcc_ext_id = twcc_id;
+        }
+        if t.abs_send_time_ext_id == 0 {
+            t.abs_send_time_ext_id = abs_id;
+        }
+        if t.abs_send_time_ext_id != 0 && t.recv_bwe.is_none() && matches!(t.kind, crate::transport::TransportKind::WebRtc(_)) {
+            t.recv_bwe = Some(Box::default());
         }
         t.producers.push(key);
         self.routers.get_mut(&router).ok_or_else(|| Error::InvalidState("router closed".into()))?.producers.insert(id.clone(), key);

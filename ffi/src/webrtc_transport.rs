@@ -215,6 +215,36 @@ pub unsafe extern "C" fn sfu_webrtc_transport_restart_ice(transport: *const sfu_
     })
 }
 
+/// mediasoup's `transport.setMaxIncomingBitrate()`: caps what the remote's producers send on
+/// this transport, announced to them as REMB (bps; 0 removes the cap). `SFU_TYPE_ERROR` when it
+/// is below the minimum set with `sfu_webrtc_transport_set_min_incoming_bitrate`.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_webrtc_transport_set_max_incoming_bitrate(transport: *const sfu_webrtc_transport, bitrate: u32) -> sfu_result {
+    ffi_call(|| Ok(unsafe { handle(transport, "transport") }?.inner.set_max_incoming_bitrate_blocking(bitrate)?))
+}
+
+/// `transport.setMinIncomingBitrate()`: the lowest estimate announced (REMB) to the remote's
+/// producers that use REMB rather than transport-cc (bps; 0 removes the floor).
+/// `SFU_TYPE_ERROR` when it is above the maximum incoming bitrate.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_webrtc_transport_set_min_incoming_bitrate(transport: *const sfu_webrtc_transport, bitrate: u32) -> sfu_result {
+    ffi_call(|| Ok(unsafe { handle(transport, "transport") }?.inner.set_min_incoming_bitrate_blocking(bitrate)?))
+}
+
+/// mediasoup's `transport.setMaxOutgoingBitrate()`: the highest send-side estimate (bps; 0
+/// restores the default, 10 Mbit/s). `SFU_TYPE_ERROR` when below the minimum.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_webrtc_transport_set_max_outgoing_bitrate(transport: *const sfu_webrtc_transport, bitrate: u32) -> sfu_result {
+    ffi_call(|| Ok(unsafe { handle(transport, "transport") }?.inner.set_outgoing_bitrate_bounds_blocking(None, Some(bitrate))?))
+}
+
+/// mediasoup's `transport.setMinOutgoingBitrate()`: the lowest send-side estimate (bps; 0
+/// restores the default, 30 kbit/s). `SFU_TYPE_ERROR` when above the maximum.
+#[no_mangle]
+pub unsafe extern "C" fn sfu_webrtc_transport_set_min_outgoing_bitrate(transport: *const sfu_webrtc_transport, bitrate: u32) -> sfu_result {
+    ffi_call(|| Ok(unsafe { handle(transport, "transport") }?.inner.set_outgoing_bitrate_bounds_blocking(Some(bitrate), None)?))
+}
+
 /// mediasoup's `transport.produce()`, as `sfu_plain_transport_produce`; with a browser the
 /// options are what mediasoup-client's `produce` sends (`kind`, `rtpParameters` with `mid` and
 /// header extensions). On success `*out_producer` receives the handle.

@@ -32,6 +32,10 @@ class DirectTransport extends Transport {
 		throw new UnsupportedError('setMaxIncomingBitrate() not implemented in DirectTransport');
 	}
 
+	async setMinIncomingBitrate() {
+		throw new UnsupportedError('setMinIncomingBitrate() not implemented in DirectTransport');
+	}
+
 	async setMaxOutgoingBitrate() {
 		throw new UnsupportedError('setMaxOutgoingBitrate() not implemented in DirectTransport');
 	}

@@ -73,8 +73,8 @@ class Transport extends EngineObject {
 		return call(() => this.#native.getStats());
 	}
 
-	// Bandwidth limits are accepted (and validated) so apps written for mediasoup keep running; the
-	// engine does not apply them yet.
+	// Bandwidth limits: WebRtcTransports apply them; other transports accept and validate them
+	// (as mediasoup's do) so apps written for mediasoup keep running.
 	async setMaxIncomingBitrate(bitrate) {
 		this._assertOpen();
 		checkBitrate(bitrate);
@@ -82,9 +82,24 @@ class Transport extends EngineObject {
 	}
 
 	/**
+	 * Not in mediasoup: the lowest estimate announced (REMB) to producers that estimate from
+	 * REMB rather than transport-cc (0 removes it).
+	 */
+	async setMinIncomingBitrate(bitrate) {
+		this._assertOpen();
+		checkBitrate(bitrate);
+		this._setMinIncomingBitrate(bitrate);
+	}
+
+	/**
 	 * @private WebRtcTransports announce it to the remote (REMB).
 	 */
 	_setMaxIncomingBitrate() {}
+
+	/**
+	 * @private WebRtcTransports announce it to the remote (REMB).
+	 */
+	_setMinIncomingBitrate() {}
 
 	async setMaxOutgoingBitrate(bitrate) {
 		this._assertOpen();

@@ -89,6 +89,13 @@ class WebRtcTransport extends Transport {
 	/**
 	 * @private
 	 */
+	_setMinIncomingBitrate(bitrate) {
+		call(() => this.#native.setMinIncomingBitrate(Math.round(bitrate)));
+	}
+
+	/**
+	 * @private
+	 */
 	_setOutgoingBitrateBounds(min, max) {
 		call(() => this.#native.setOutgoingBitrateBounds(min, max));
 	}

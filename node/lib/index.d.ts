@@ -356,6 +356,14 @@ export type BaseTransportStats = {
 	rtxSendBitrate: number;
 	probationBytesSent: number;
 	probationSendBitrate: number;
+	/** WebRtcTransport: the send-side bandwidth estimate, bps. */
+	availableOutgoingBitrate?: number;
+	/** WebRtcTransport: the receive-side estimate (abs-send-time), bps, once measured. */
+	availableIncomingBitrate?: number;
+	/** What setMaxIncomingBitrate() set, bps. */
+	maxIncomingBitrate?: number;
+	/** What setMinIncomingBitrate() set, bps (not in mediasoup). */
+	minIncomingBitrate?: number;
 };
 
 /** A `trace` event: what `enableTraceEvent()` asked for. */
@@ -394,6 +402,8 @@ export declare class Transport<
 	connect(params: unknown): Promise<void>;
 	/** WebRtcTransport: caps what the remote publishes (REMB, 0 removes the cap); accepted elsewhere. */
 	setMaxIncomingBitrate(bitrate: number): Promise<void>;
+	/** Not in mediasoup. WebRtcTransport: floor of the REMB announced to REMB-only publishers (0 removes it). */
+	setMinIncomingBitrate(bitrate: number): Promise<void>;
 	/** Bounds the send-side bandwidth estimate of a WebRtcTransport (0: default); accepted elsewhere. */
 	setMaxOutgoingBitrate(bitrate: number): Promise<void>;
 	/** Bounds the send-side bandwidth estimate of a WebRtcTransport (0: default); accepted elsewhere. */
@@ -540,6 +550,8 @@ export declare class DirectTransport<DirectTransportAppData extends AppData = Ap
 	sendRtcp(rtcpPacket: Buffer): void;
 	/** Rejects with UnsupportedError, as mediasoup's DirectTransport. */
 	setMaxIncomingBitrate(bitrate: number): Promise<void>;
+	/** Rejects with UnsupportedError. */
+	setMinIncomingBitrate(bitrate: number): Promise<void>;
 }
 
 export type SctpStreamParameters = {

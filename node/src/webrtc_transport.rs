@@ -82,6 +82,12 @@ impl NativeWebRtcTransport {
         core(self.transport.set_max_incoming_bitrate_blocking(bitrate))
     }
 
+    /// Floor of the REMB estimates announced to producers that use REMB; 0 removes it.
+    #[napi]
+    pub fn set_min_incoming_bitrate(&self, bitrate: u32) -> napi::Result<()> {
+        core(self.transport.set_min_incoming_bitrate_blocking(bitrate))
+    }
+
     /// Bounds of the send-side bandwidth estimate (`setMinOutgoingBitrate` /
     /// `setMaxOutgoingBitrate`; 0 restores the default).
     #[napi]

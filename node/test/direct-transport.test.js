@@ -59,6 +59,7 @@ test('direct producer → plain consumer, plain producer → direct consumer, se
 		assert.throws(() => direct.sendRtcp('x'), TypeError);
 		direct.sendRtcp(rtcp[0]);
 		await assert.rejects(direct.setMaxIncomingBitrate(100000), (e) => e.name === 'UnsupportedError');
+		await assert.rejects(direct.setMinIncomingBitrate(100000), (e) => e.name === 'UnsupportedError');
 		assert.equal((await direct.getStats())[0].type, 'direct-transport');
 	} finally {
 		worker.close();

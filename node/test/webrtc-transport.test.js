@@ -348,7 +348,8 @@ test('bitrate setters accept numbers and reject anything else', async () => {
 		await transport.setMaxOutgoingBitrate(2_000_000);
 		await transport.setMinOutgoingBitrate(100_000);
 		await transport.setMaxIncomingBitrate(0);
-		for (const method of ['setMaxIncomingBitrate', 'setMaxOutgoingBitrate', 'setMinOutgoingBitrate']) {
+		await transport.setMinIncomingBitrate(100_000);
+		for (const method of ['setMaxIncomingBitrate', 'setMinIncomingBitrate', 'setMaxOutgoingBitrate', 'setMinOutgoingBitrate']) {
 			await assert.rejects(transport[method]('fast'), TypeError);
 			await assert.rejects(transport[method](-1), TypeError);
 		}
@@ -459,8 +460,18 @@ test('bandwidth estimation: availableOutgoingBitrate starts at initialAvailableO
 		// setMaxIncomingBitrate: reported, and announced to the remote as REMB once it publishes.
 		await transport.setMaxIncomingBitrate(300000);
 		assert.equal((await transport.getStats())[0].maxIncomingBitrate, 300000);
+		// setMinIncomingBitrate: a floor for REMB-only publishers, never above the cap.
+		await transport.setMaxIncomingBitrate(300000);
+		await assert.rejects(transport.setMinIncomingBitrate(400000), (e) => e instanceof TypeError && /maximum/.test(e.message));
+		await transport.setMinIncomingBitrate(100000);
+		assert.equal((await transport.getStats())[0].minIncomingBitrate, 100000);
+		await assert.rejects(transport.setMaxIncomingBitrate(50000), (e) => e instanceof TypeError && /minimum/.test(e.message));
+		await transport.setMinIncomingBitrate(0);
+		assert.equal((await transport.getStats())[0].minIncomingBitrate, undefined);
 		await transport.setMaxIncomingBitrate(0);
 		assert.equal((await transport.getStats())[0].maxIncomingBitrate, undefined);
+		// Nothing published yet: no receive-side estimate.
+		assert.equal((await transport.getStats())[0].availableIncomingBitrate, undefined);
 		// 'bwe' trace events report the estimate as the allocation runs (every 500 ms).
 		const traces = [];
 		transport.on('trace', (t) => traces.push(t));

@@ -408,6 +408,19 @@ int main(void) {
     EXPECT_TRUE(sfu_consumer_paused(consumer) && strcmp(sfu_consumer_producer_id(consumer), sfu_producer_id(producer)) == 0);
     EXPECT(SFU_NOT_FOUND, "no-such-producer",
            sfu_webrtc_transport_consume(t_udp, "{\"producerId\":\"no-such-producer\",\"rtpCapabilities\":{}}", &(sfu_consumer *){NULL}));
+    /* ---- bandwidth bounds ---- */
+    MUST(sfu_webrtc_transport_set_max_incoming_bitrate(t_both, 300000));
+    EXPECT(SFU_TYPE_ERROR, "maximum", sfu_webrtc_transport_set_min_incoming_bitrate(t_both, 400000));
+    MUST(sfu_webrtc_transport_set_min_incoming_bitrate(t_both, 100000));
+    EXPECT(SFU_TYPE_ERROR, "minimum", sfu_webrtc_transport_set_max_incoming_bitrate(t_both, 50000));
+    MUST(sfu_webrtc_transport_set_max_outgoing_bitrate(t_both, 2000000));
+    EXPECT(SFU_TYPE_ERROR, "minimum", sfu_webrtc_transport_set_max_outgoing_bitrate(t_both, 10000));
+    MUST(sfu_webrtc_transport_set_min_outgoing_bitrate(t_both, 100000));
+    MUST(sfu_webrtc_transport_get_stats(t_both, &json));
+    EXPECT_CONTAINS(json, "\"maxIncomingBitrate\":300000");
+    EXPECT_CONTAINS(json, "\"minIncomingBitrate\":100000");
+    EXPECT_CONTAINS(json, "\"availableOutgoingBitrate\":600000");
+    sfu_string_free(json);
     MUST(sfu_webrtc_transport_get_stats(t_both, &json));
     EXPECT_CONTAINS(json, "\"type\":\"webrtc-transport\"");
     EXPECT_CONTAINS(json, "\"iceState\":\"new\"");
@@ -453,6 +466,10 @@ int main(void) {
     EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_consume(NULL, "{}", &(sfu_consumer *){NULL}));
     EXPECT(SFU_NULL_ARGUMENT, "options_json", sfu_webrtc_transport_consume(t_both, NULL, &(sfu_consumer *){NULL}));
     EXPECT(SFU_NULL_ARGUMENT, "out_consumer", sfu_webrtc_transport_consume(t_both, "{}", NULL));
+    EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_set_max_incoming_bitrate(NULL, 1));
+    EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_set_min_incoming_bitrate(NULL, 1));
+    EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_set_max_outgoing_bitrate(NULL, 1));
+    EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_set_min_outgoing_bitrate(NULL, 1));
     EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_get_stats(NULL, &json));
     EXPECT(SFU_NULL_ARGUMENT, "out_json", sfu_webrtc_transport_get_stats(t_both, NULL));
     EXPECT(SFU_NULL_ARGUMENT, "transport", sfu_webrtc_transport_dump(NULL, &json));
@@ -481,6 +498,8 @@ int main(void) {
     EXPECT(SFU_INVALID_STATE, "transport closed",
            sfu_webrtc_transport_produce(t_both, "{\"kind\":\"video\",\"rtpParameters\":{\"codecs\":[" VP8_96 "]}}", &(sfu_producer *){NULL}));
     EXPECT(SFU_INVALID_STATE, "transport closed", sfu_webrtc_transport_consume(t_both, "{\"producerId\":\"x\",\"rtpCapabilities\":{}}", &(sfu_consumer *){NULL}));
+    EXPECT(SFU_INVALID_STATE, "transport closed", sfu_webrtc_transport_set_max_incoming_bitrate(t_both, 0));
+    EXPECT(SFU_INVALID_STATE, "transport closed", sfu_webrtc_transport_set_min_outgoing_bitrate(t_both, 0));
     EXPECT(SFU_INVALID_STATE, "transport closed", sfu_webrtc_transport_get_stats(t_both, &json));
     EXPECT(SFU_INVALID_STATE, "transport closed", sfu_webrtc_transport_dump(t_both, &json));
     EXPECT(SFU_OK, NULL, sfu_webrtc_transport_ice_parameters(t_both, &json)); /* properties stay readable */

@@ -61,7 +61,9 @@ mod alr;
 mod history;
 mod inter_arrival;
 mod loss;
+mod pacer;
 mod probe;
+mod receive;
 mod trendline;
 
 #[cfg(test)]
@@ -75,6 +77,9 @@ use inter_arrival::InterArrival;
 use loss::LossController;
 use probe::{ProbeController, ProbeEstimator};
 use trendline::{BandwidthUsage, Trendline};
+
+pub use pacer::{Pacer, PacerPoll};
+pub use receive::ReceiveSideBwe;
 
 /// No bound or estimate goes below this, bps.
 const FLOOR_BPS: u32 = 1_000;

@@ -56,6 +56,9 @@ fn default_protocol() -> Protocol {
     Protocol::Udp
 }
 
+/// Receive buffer of UDP sockets whose `recvBufferSize` is not given, bytes.
+const DEFAULT_UDP_RECV_BUFFER: usize = 1 << 20;
+
 impl ListenInfo {
     /// A UDP listen info on `ip` with any port.
     pub fn udp(ip: &str) -> Self {
@@ -112,9 +115,10 @@ impl ListenInfo {
         if let Some(n) = self.send_buffer_size {
             let _ = s2.set_send_buffer_size(n as usize);
         }
-        if let Some(n) = self.recv_buffer_size {
-            let _ = s2.set_recv_buffer_size(n as usize);
-        }
+        // Unset, the receive buffer is raised from the kernel's ~200 kB default (about 90
+        // full-size packets) so a publisher's key-frame burst is not dropped before the worker
+        // reads it; the kernel caps it at net.core.rmem_max.
+        let _ = s2.set_recv_buffer_size(self.recv_buffer_size.map_or(DEFAULT_UDP_RECV_BUFFER, |n| n as usize));
         sock.set_nonblocking(true)?;
         Ok(sock)
     }

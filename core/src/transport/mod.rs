@@ -143,6 +143,21 @@ pub(crate) struct TransportState {
     probe_seq: u16,
     /// `setMaxIncomingBitrate()`: the cap announced to the remote's producers (REMB), bps.
     pub(crate) max_incoming_bitrate: Option<u32>,
+    /// `setMinIncomingBitrate()`: the floor of the REMB estimates announced to producers that
+    /// use REMB (a transport-cc sender estimates by itself), bps.
+    pub(crate) min_incoming_bitrate: Option<u32>,
+    /// abs-send-time extension id of what the remote sends (0: none).
+    pub(crate) abs_send_time_ext_id: u8,
+    /// Receive-side estimation from abs-send-time: `availableIncomingBitrate`, and the REMB
+    /// of producers without transport-cc.
+    pub(crate) recv_bwe: Option<Box<crate::bwe::ReceiveSideBwe>>,
+    /// Paces RTP sent to the remote at a multiple of the send-side estimate (WebRTC
+    /// transports); packets wait tagged with their transport-wide-cc extension id.
+    pub(crate) pacer: Option<Box<crate::bwe::Pacer<u8>>>,
+    /// A drain task for the pacer's queue is scheduled.
+    pacer_armed: bool,
+    /// When the REMB cap of a transport-cc sender was last announced.
+    last_remb_cap_ms: Option<u64>,
     /// When layers were last allocated within the estimate.
     pub(crate) last_allocation_ms: u64,
     pub(crate) kind: TransportKind,
@@ -178,6 +193,12 @@ impl TransportState {
             twcc_results: vec![],
             probe_seq: 0,
             max_incoming_bitrate: None,
+            min_incoming_bitrate: None,
+            abs_send_time_ext_id: 0,
+            recv_bwe: None,
+            pacer: None,
+            pacer_armed: false,
+            last_remb_cap_ms: None,
             last_allocation_ms: 0,
             kind,
             closed,
@@ -185,10 +206,26 @@ impl TransportState {
     }
 
     /// Sends consumer `from`'s RTP packet to the remote, if it is known (a DirectTransport hands
-    /// it to the application as the consumer's `rtp` event).
-    /// `twcc_ext`: the packet's transport-wide sequence number extension (0: none), stamped here
-    /// in send order and reported to bandwidth estimation.
-    pub(crate) fn send_rtp(&mut self, from: &str, buf: &mut [u8], twcc_ext: u8, now: u64) {
+    /// it to the application as the consumer's `rtp` event), through the pacer when there is
+    /// one: `urgent` packets (audio, retransmissions) never wait for it.
+    /// `twcc_ext`: the packet's transport-wide sequence number extension (0: none), stamped
+    /// when the packet leaves, in send order, and reported to bandwidth estimation.
+    /// Returns true when the packet was queued and no drain of the queue is scheduled yet:
+    /// the caller schedules one ([`spawn_pacer_drain`]).
+    #[must_use]
+    pub(crate) fn send_rtp(&mut self, from: &str, buf: &mut [u8], twcc_ext: u8, urgent: bool, now: u64) -> bool {
+        if let Some(p) = self.pacer.as_mut() {
+            if !p.admit(now, buf.len(), urgent) {
+                p.enqueue(now, buf, twcc_ext);
+                return !std::mem::replace(&mut self.pacer_armed, true);
+            }
+        }
+        self.transmit_rtp(from, buf, twcc_ext, now);
+        false
+    }
+
+    /// Sends an RTP packet now (see [`TransportState::send_rtp`]).
+    fn transmit_rtp(&mut self, from: &str, buf: &mut [u8], twcc_ext: u8, now: u64) {
         if twcc_ext != 0 {
             let seq = self.twcc_send_seq;
             if crate::rtp::stamp_twcc(buf, twcc_ext, seq) {
@@ -212,6 +249,37 @@ impl TransportState {
         }
     }
 
+    /// Sends what the pacer lets go at `now`. Returns how long until the next packet is due,
+    /// or `None` once the queue is empty (the drain task ends).
+    fn drain_pacer(&mut self, now: u64) -> Option<u64> {
+        loop {
+            let Some(p) = self.pacer.as_mut() else {
+                self.pacer_armed = false;
+                return None;
+            };
+            match p.poll(now) {
+                crate::bwe::PacerPoll::Send(mut buf, twcc_ext) => {
+                    self.transmit_rtp("", &mut buf, twcc_ext, now);
+                    if let Some(p) = self.pacer.as_mut() {
+                        p.recycle(buf);
+                    }
+                }
+                crate::bwe::PacerPoll::Wait(ms) => return Some(ms),
+                crate::bwe::PacerPoll::Empty => {
+                    self.pacer_armed = false;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Follows the send-side estimate with the pacing rate.
+    pub(crate) fn update_pacing_rate(&mut self) {
+        if let (Some(p), Some(b)) = (self.pacer.as_mut(), self.bwe.as_ref()) {
+            p.set_rate((PACING_FACTOR * f64::from(b.available_bitrate())).min(f64::from(u32::MAX)) as u32);
+        }
+    }
+
     /// Sends an RTCP packet to the remote, if it is known.
     pub(crate) fn send_rtcp(&mut self, buf: &[u8], now: u64) {
         let sent = match &mut self.kind {
@@ -225,16 +293,61 @@ impl TransportState {
         }
     }
 
-    /// Announces `setMaxIncomingBitrate()` to the remote as REMB for its producers' SSRCs.
-    pub(crate) fn send_remb(&mut self, producers: &crate::worker::KeyMap<crate::producer::ProducerState>, now: u64) {
-        let Some(max) = self.max_incoming_bitrate else { return };
+    /// The REMB to announce to the remote's producers, bps: the receive-side estimate when they
+    /// use REMB (no transport-cc), bounded by `setMin/MaxIncomingBitrate()`; otherwise the
+    /// maximum alone (Chrome's send-side estimate honours a REMB as a cap). `force`: announce
+    /// the current value now (the bounds changed), not when the estimator says it is due.
+    fn due_remb(&mut self, now: u64, force: bool) -> Option<u32> {
+        let (min, max) = (self.min_incoming_bitrate, self.max_incoming_bitrate);
+        let bound = |v: u32| {
+            let v = max.map_or(v, |m| v.min(m));
+            min.map_or(v, |m| v.max(m))
+        };
+        if self.uses_remb() {
+            let r = self.recv_bwe.as_mut()?;
+            if force {
+                return r.estimate().map(bound);
+            }
+            return r.poll_remb(ms_to_us(now), bound);
+        }
+        // A transport-cc sender: only a cap is worth announcing, once a second.
+        let due = force || self.last_remb_cap_ms.map_or(true, |t| now >= t + REMB_CAP_INTERVAL_MS);
+        let m = max?;
+        if due {
+            self.last_remb_cap_ms = Some(now);
+            Some(m)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the remote's producers estimate bandwidth from our REMB (abs-send-time without
+    /// transport-wide-cc).
+    pub(crate) fn uses_remb(&self) -> bool {
+        self.twcc_ext_id == 0 && self.abs_send_time_ext_id != 0
+    }
+
+    /// Sends the REMB due now (see [`TransportState::due_remb`]) for the remote's producers'
+    /// SSRCs.
+    pub(crate) fn send_remb(&mut self, producers: &crate::worker::KeyMap<crate::producer::ProducerState>, now: u64, force: bool) {
+        if self.producers.is_empty() {
+            return;
+        }
+        let Some(bps) = self.due_remb(now, force) else { return };
         let ssrcs: Vec<u32> = self.producers.iter().filter_map(|k| producers.get(k)).flat_map(|p| p.streams.iter().filter_map(|s| s.ssrc)).collect();
         if ssrcs.is_empty() {
             return;
         }
         let mut buf = Vec::with_capacity(24 + 4 * ssrcs.len());
-        twcc::write_remb(&mut buf, self.rtcp_ssrc, u64::from(max), &ssrcs[..ssrcs.len().min(255)]);
+        twcc::write_remb(&mut buf, self.rtcp_ssrc, u64::from(bps), &ssrcs[..ssrcs.len().min(255)]);
         self.send_rtcp(&buf, now);
+    }
+
+    /// `availableIncomingBitrate`: the receive-side estimate within the incoming bounds.
+    fn available_incoming_bitrate(&self) -> Option<u32> {
+        let v = self.recv_bwe.as_ref()?.estimate()?;
+        let v = self.max_incoming_bitrate.map_or(v, |m| v.min(m));
+        Some(self.min_incoming_bitrate.map_or(v, |m| v.max(m)))
     }
 
     fn take_mid(&mut self) -> String {
@@ -317,7 +430,8 @@ impl WorkerState {
 
     /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
     pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
-        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, .. } = self;
+        let now_us = self.now_us();
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, self_ref, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
@@ -330,7 +444,14 @@ impl WorkerState {
         if t.twcc_ext_id != 0 {
             if let (TransportKind::WebRtc(w), Some(seq)) = (&mut t.kind, pkt.extension(t.twcc_ext_id)) {
                 if seq.len() == 2 {
-                    w.twcc.on_packet(u16::from_be_bytes([seq[0], seq[1]]), now * 1000 + micros_in_ms(), pkt.ssrc());
+                    w.twcc.on_packet(u16::from_be_bytes([seq[0], seq[1]]), now_us, pkt.ssrc());
+                }
+            }
+        }
+        if t.abs_send_time_ext_id != 0 {
+            if let (Some(r), Some(v)) = (t.recv_bwe.as_mut(), pkt.extension(t.abs_send_time_ext_id)) {
+                if v.len() == 3 {
+                    r.on_packet(u32::from_be_bytes([0, v[0], v[1], v[2]]), now_us as i64, data.len());
                 }
             }
         }
@@ -391,7 +512,9 @@ impl WorkerState {
                 c.trace_rtp(bus, scratch, info.key_frame);
             }
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, scratch, c.twcc_ext_id, now);
+                if ct.send_rtp(&c.id, scratch, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
+                    spawn_pacer_drain(self_ref.clone(), c.transport);
+                }
             }
         }
     }
@@ -471,10 +594,12 @@ impl WorkerState {
                         bwe.on_feedback(&t.twcc_results, now);
                     }
                 }
+                t.update_pacing_rate();
             } else if p.packet_type == 206 && p.count == 15 {
                 if let (Some(bwe), Some(bps)) = (t.bwe.as_mut(), twcc::parse_remb(p.data)) {
                     bwe.on_remb(bps.min(u64::from(u32::MAX)) as u32, now);
                 }
+                t.update_pacing_rate();
             } else if p.is_pli() {
                 if let Some(s) = p.media_ssrc() {
                     if let Some(c) = t.consumer_ssrcs.get(&(s as u64)) {
@@ -574,7 +699,7 @@ impl WorkerState {
             let Some(out) = c.as_retransmission(c.rtx, scratch, rtx_scratch) else { continue };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, out, c.twcc_ext_id, now);
+                let _ = ct.send_rtp(&c.id, out, c.twcc_ext_id, true, now); // urgent: never queued
             }
         }
     }
@@ -593,7 +718,7 @@ impl WorkerState {
             let Some(out) = c.as_retransmission(rtx, scratch, rtx_scratch) else { continue };
             c.packets_retransmitted += 1;
             if let Some(ct) = transports.get_mut(&c.transport) {
-                ct.send_rtp(&c.id, out, 0, now);
+                let _ = ct.send_rtp(&c.id, out, 0, true, now); // urgent: never queued
             }
         }
     }
@@ -652,8 +777,14 @@ impl WorkerState {
         if let Some(b) = &t.bwe {
             v["availableOutgoingBitrate"] = json!(b.available_bitrate());
         }
+        if let Some(b) = t.available_incoming_bitrate() {
+            v["availableIncomingBitrate"] = json!(b);
+        }
         if let Some(m) = t.max_incoming_bitrate {
             v["maxIncomingBitrate"] = json!(m);
+        }
+        if let Some(m) = t.min_incoming_bitrate {
+            v["minIncomingBitrate"] = json!(m);
         }
         match &t.kind {
             TransportKind::Plain(p) => p.add_stats(&mut v),
@@ -707,16 +838,43 @@ impl WorkerState {
 
 /// Packets older than this are not retransmitted (the receiver has moved on).
 const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
+/// Pacing rate relative to the send-side estimate (libwebrtc's factor: room for encoder
+/// overshoot and layer switches, while still spreading bursts).
+pub(crate) const PACING_FACTOR: f64 = 2.5;
+/// How often a `setMaxIncomingBitrate()` cap is announced to a transport-cc sender, ms.
+const REMB_CAP_INTERVAL_MS: u64 = 1000;
+
+fn ms_to_us(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
+}
+
+/// Schedules the drain of transport `tkey`'s pacer queue on the worker thread: the task sends
+/// what is due, sleeps until the next packet is, and ends when the queue is empty.
+pub(crate) fn spawn_pacer_drain(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, tkey: Key) {
+    tokio::task::spawn_local(async move {
+        loop {
+            let wait = {
+                let Some(st) = state.upgrade() else { return };
+                let mut s = st.borrow_mut();
+                let now = s.now_ms();
+                let die = s.die.clone();
+                let mut wait = None;
+                crate::worker::guarded(&die, || wait = s.transports.get_mut(&tkey).and_then(|t| t.drain_pacer(now)));
+                wait
+            };
+            match wait {
+                Some(ms) => tokio::time::sleep(std::time::Duration::from_millis(ms.max(1))).await,
+                None => return,
+            }
+        }
+    });
+}
 /// mediasoup's default `maxMessageSize` (SCTP and DirectTransport).
 pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 262_144;
 /// Spacing of a transport's sender reports.
 const SENDER_REPORT_INTERVAL_MS: u64 = 1000;
 
 /// Sub-millisecond part of the arrival time: the engine clock is in ms, transport-cc wants µs.
-fn micros_in_ms() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_micros() as u64 % 1000).unwrap_or(0)
-}
 
 /// Finds the producer of an incoming packet: SSRC table first, then MID, then RID — binding the
 /// SSRC on a MID/RID match so later packets take the fast path.
@@ -851,8 +1009,37 @@ impl TransportBase {
             if !matches!(t.kind, TransportKind::WebRtc(_)) {
                 return Err(Error::unsupported("setMaxIncomingBitrate() applies to WebRtcTransports"));
             }
+            if let (Some(min), true) = (t.min_incoming_bitrate, bitrate > 0) {
+                if bitrate < min {
+                    return Err(Error::type_err(format!("invalid bitrate: maximum {bitrate} below the minimum incoming bitrate {min}")));
+                }
+            }
             t.max_incoming_bitrate = (bitrate > 0).then_some(bitrate.max(10_000));
-            t.send_remb(&st.producers, now);
+            t.send_remb(&st.producers, now, true);
+            Ok(())
+        })
+    }
+
+    /// `setMinIncomingBitrate()`: the lowest estimate announced (REMB) to the remote's producers
+    /// that use REMB; a transport-cc producer estimates by itself and is not affected (0 removes
+    /// the floor).
+    pub fn set_min_incoming_bitrate_blocking(&self, bitrate: u32) -> Result<()> {
+        let key = self.key;
+        self.worker.call_blocking(move |st| {
+            let now = st.now_ms();
+            let t = st.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?;
+            if !matches!(t.kind, TransportKind::WebRtc(_)) {
+                return Err(Error::unsupported("setMinIncomingBitrate() applies to WebRtcTransports"));
+            }
+            if let (Some(max), true) = (t.max_incoming_bitrate, bitrate > 0) {
+                if bitrate > max {
+                    return Err(Error::type_err(format!("invalid bitrate: minimum {bitrate} above the maximum incoming bitrate {max}")));
+                }
+            }
+            t.min_incoming_bitrate = (bitrate > 0).then_some(bitrate);
+            if t.uses_remb() {
+                t.send_remb(&st.producers, now, true);
+            }
             Ok(())
         })
     }

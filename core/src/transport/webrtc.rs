@@ -438,6 +438,7 @@ impl WorkerState {
         }
         let bwe_cfg = crate::bwe::BweConfig { initial_bitrate: o.initial_available_outgoing_bitrate.max(30_000), ..Default::default() };
         t.bwe = Some(Box::new(crate::bwe::SendSideBwe::new(bwe_cfg, self.now_ms())));
+        t.pacer = Some(Box::new(crate::bwe::Pacer::new((super::PACING_FACTOR * f64::from(bwe_cfg.initial_bitrate)) as u32)));
         let key = self.register_transport(router, t);
         if let Some(skey) = server {
             if let Some(s) = self.webrtc_servers.get_mut(&skey) {
@@ -663,6 +664,11 @@ impl WorkerState {
             if let Some(b) = t.bwe.as_mut() {
                 b.handle_timeout(now);
             }
+            t.update_pacing_rate();
+            if let Some(r) = t.recv_bwe.as_mut() {
+                r.handle_timeout(now.saturating_mul(1000) as i64);
+            }
+            t.send_remb(&self.producers, now, false);
         }
         self.sctp_pump(key, now);
         self.send_probes(key, now);

@@ -175,12 +175,29 @@ fn the_same_session_through_a_webrtc_server_tcp_port() {
     full_session(Path::ServerTcp);
 }
 
-fn full_session(path: Path) {
+/// A worker with a router (opus + VP8) and a WebRtcTransport a [`Peer`] has completed ICE and
+/// DTLS with over `path`.
+struct Session {
+    rt: tokio::runtime::Runtime,
+    worker: Worker,
+    router: Router,
+    transport: WebRtcTransport,
+    server: Option<WebRtcServer>,
+    _other: Option<WebRtcTransport>,
+    events: Arc<parking_lot::Mutex<Vec<Event>>>,
+    peer: Peer,
+    cand: IceCandidate,
+    ice: IceParameters,
+}
+
+fn connect_session(path: Path) -> Session {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let worker = Worker::new(WorkerSettings::default()).unwrap();
     let router = worker
         .create_router_blocking(RouterOptions {
-            media_codecs: serde_json::from_value(json!([{ "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 }])).unwrap(),
+            media_codecs: serde_json::from_value(json!([
+                { "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 },
+                { "kind": "video", "mimeType": "video/VP8", "clockRate": 90000 }])).unwrap(),
             ..Default::default()
         })
         .unwrap();
@@ -238,6 +255,11 @@ fn full_session(path: Path) {
     assert_eq!(transport.dtls_parameters().role, DtlsRole::Server);
     assert!(transport.dtls_remote_cert().is_some());
 
+    Session { rt, worker, router, transport, server, _other, events, peer, cand, ice }
+}
+
+fn full_session(path: Path) {
+    let Session { rt: _rt, worker, router, transport, server, _other, events, mut peer, cand, ice } = connect_session(path);
     // Media in: an opus producer with MID and transport-cc, fed SRTP.
     let producer = transport
         .produce_blocking(
@@ -347,5 +369,149 @@ fn full_session(path: Path) {
         let dump = s.dump_blocking().unwrap();
         assert_eq!(dump["webRtcTransportIds"].as_array().unwrap().len(), 2, "{dump}");
     }
+    worker.close();
+}
+
+/// A VP8 packet with MID (id 4), abs-send-time (id 2) = `abs` and a 1000-byte payload.
+fn rtp_abs(seq: u16, ssrc: u32, abs: u32) -> Vec<u8> {
+    let mut v = vec![0x90, 96];
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+    v.extend_from_slice(&ssrc.to_be_bytes());
+    v.extend_from_slice(&[0xbe, 0xde, 0, 2, 0x40, b'1', 0x22]);
+    v.extend_from_slice(&abs.to_be_bytes()[1..]);
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&[0x10, 0, 0, 0]); // VP8 descriptor: start of partition
+    v.extend_from_slice(&[0xcd; 996]);
+    v
+}
+
+/// The REMBs (bps) in what the transport sent the peer.
+fn rembs_in(srtp: &mut SrtpSession, d: &[u8]) -> Vec<u64> {
+    if !(128..=191).contains(&d[0]) || !crate::rtp::is_rtcp(d) {
+        return vec![];
+    }
+    let Some(plain) = srtp.unprotect_rtcp(d) else { return vec![] };
+    compound(&plain).filter_map(|p| crate::rtp::twcc::parse_remb(p.data)).collect()
+}
+
+#[test]
+fn a_publisher_without_transport_cc_gets_remb_from_abs_send_time() {
+    let Session { worker, transport, mut peer, .. } = connect_session(Path::Udp);
+    transport
+        .produce_blocking(
+            serde_json::from_value(json!({ "kind": "video", "rtpParameters": {
+                "mid": "1",
+                "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000,
+                             "rtcpFeedback": [{ "type": "goog-remb" }, { "type": "nack" }] }],
+                "headerExtensions": [
+                    { "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 },
+                    { "uri": "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", "id": 2 }],
+                "encodings": [{ "ssrc": 7777 }],
+                "rtcp": { "cname": "peer" } } }))
+            .unwrap(),
+        )
+        .unwrap();
+    // ~500 kbit/s: a 1000-byte packet every 16 ms, stamped with its send time.
+    let srtp = peer.srtp.as_mut().unwrap();
+    let start = Instant::now();
+    let mut seq = 0u16;
+    let mut rembs: Vec<(Duration, u64)> = vec![];
+    let mut capped_at = None;
+    let mut sent_bytes = 0u64;
+    while start.elapsed() < Duration::from_secs(6) {
+        let abs = ((start.elapsed().as_micros() as u64 * (1 << 18) / 1_000_000) & 0xff_ffff) as u32;
+        let enc = srtp.protect_rtp(&rtp_abs(seq, 7777, abs)).unwrap();
+        peer.sock.send(&enc);
+        if capped_at.is_none() {
+            sent_bytes += enc.len() as u64;
+        }
+        seq = seq.wrapping_add(1);
+        let until = Instant::now() + Duration::from_millis(16);
+        while Instant::now() < until {
+            if let Some(d) = peer.sock.recv() {
+                for r in rembs_in(srtp, &d) {
+                    rembs.push((start.elapsed(), r));
+                }
+            }
+        }
+        if capped_at.is_none() && start.elapsed() > Duration::from_secs(4) {
+            transport.set_max_incoming_bitrate_blocking(200_000).unwrap();
+            capped_at = Some(start.elapsed());
+        }
+    }
+    let stats = transport.get_stats_blocking().unwrap()[0].clone();
+    let capped_at = capped_at.unwrap();
+    let before: Vec<u64> = rembs.iter().filter(|r| r.0 < capped_at).map(|r| r.1).collect();
+    let after: Vec<u64> = rembs.iter().filter(|r| r.0 > capped_at).map(|r| r.1).collect();
+    // The estimate starts from what arrives (after a second of measuring), is announced about
+    // once a second, and grows from there while nothing queues.
+    let sent_bps = sent_bytes * 8 * 1000 / capped_at.as_millis() as u64;
+    assert!(before.len() >= 2 && before.len() <= 5, "REMBs before the cap: {rembs:?}");
+    for r in &before {
+        assert!(*r >= sent_bps * 7 / 10 && *r <= sent_bps * 2, "REMB {r} far from the {sent_bps} bit/s sent: {rembs:?}");
+    }
+    assert!(before.windows(2).all(|w| w[1] >= w[0]), "grows on a free path: {rembs:?}");
+    // setMaxIncomingBitrate caps the announced estimate at once.
+    assert!(!after.is_empty() && after.iter().all(|r| *r == 200_000), "after the cap: {rembs:?}");
+    let available = stats["availableIncomingBitrate"].as_u64().expect("availableIncomingBitrate");
+    assert_eq!(available, 200_000, "{stats}");
+    assert_eq!(stats["maxIncomingBitrate"], 200_000);
+    // A floor above the cap is refused; below it, it is reported.
+    assert!(matches!(transport.set_min_incoming_bitrate_blocking(300_000), Err(Error::Type(_))));
+    transport.set_min_incoming_bitrate_blocking(100_000).unwrap();
+    assert_eq!(transport.get_stats_blocking().unwrap()[0]["minIncomingBitrate"], 100_000);
+    worker.close();
+}
+
+#[test]
+fn a_burst_for_a_consumer_is_paced_not_dropped() {
+    let Session { worker, router, transport, mut peer, .. } = connect_session(Path::Udp);
+    // A VP8 producer on this transport (no feedback needed) consumed back by the peer.
+    let producer = transport
+        .produce_blocking(
+            serde_json::from_value(json!({ "kind": "video", "rtpParameters": {
+                "mid": "1",
+                "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],
+                "headerExtensions": [{ "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 }],
+                "encodings": [{ "ssrc": 8888 }],
+                "rtcp": { "cname": "peer" } } }))
+            .unwrap(),
+        )
+        .unwrap();
+    let consumer = transport
+        .consume_blocking(serde_json::from_value(json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap())
+        .unwrap();
+    let consumer_ssrc = consumer.rtp_parameters().encodings[0].ssrc.unwrap();
+    let srtp = peer.srtp.as_mut().unwrap();
+    // One 120-packet burst (a ~120 kB key frame) at once. The estimate starts at 600 kbit/s,
+    // so the pacer runs at 1.5 Mbit/s with a 40 ms (7.5 kB) burst allowance.
+    let burst: Vec<Vec<u8>> = (0..120u16).map(|i| srtp.protect_rtp(&rtp_abs(i, 8888, 0)).unwrap().to_vec()).collect();
+    let start = Instant::now();
+    for b in &burst {
+        peer.sock.send(b);
+    }
+    let mut arrivals: Vec<(Duration, u16)> = vec![];
+    while start.elapsed() < Duration::from_secs(3) && arrivals.len() < 120 {
+        if let Some(d) = peer.sock.recv() {
+            if (128..=191).contains(&d[0]) && !crate::rtp::is_rtcp(&d) {
+                if let Some(plain) = srtp.unprotect_rtp(&d) {
+                    let p = RtpPacket::parse(&plain).unwrap();
+                    if p.ssrc() == consumer_ssrc {
+                        arrivals.push((start.elapsed(), p.sequence_number()));
+                    }
+                }
+            }
+        }
+    }
+    let pstats = producer.get_stats_blocking().unwrap();
+    assert_eq!(arrivals.len(), 120, "every packet of the burst arrives: {:?} producer {pstats}", arrivals.iter().map(|a| (a.0.as_millis(), a.1)).collect::<Vec<_>>());
+    assert!(arrivals.windows(2).all(|w| w[1].1 == w[0].1.wrapping_add(1)), "in order");
+    let first = arrivals[0].0;
+    let spread = arrivals[119].0 - first;
+    let early = arrivals.iter().filter(|a| a.0 - first < Duration::from_millis(20)).count();
+    // ~8 leave at once; the rest at the pacing rate, but within the 400 ms queue limit.
+    assert!(early <= 20, "{early} packets left within 20 ms: not paced");
+    assert!(spread >= Duration::from_millis(250) && spread <= Duration::from_millis(900), "burst spread over {spread:?}");
     worker.close();
 }

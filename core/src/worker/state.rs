@@ -146,6 +146,11 @@ impl WorkerState {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// The same clock as [`WorkerState::now_ms`], in µs (arrival times for bandwidth estimation).
+    pub(crate) fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
     /// Periodic work.
     pub(crate) fn on_tick(&mut self) {
         let now = self.now_ms();
@@ -220,12 +225,6 @@ impl WorkerState {
             }
             if !rr.is_empty() {
                 t.send_rtcp(&rr, now);
-            }
-        }
-        // setMaxIncomingBitrate(): refresh the REMB cap (Chrome's estimate honours it).
-        for t in self.transports.values_mut() {
-            if t.max_incoming_bitrate.is_some() {
-                t.send_remb(&self.producers, now);
             }
         }
         for c in self.consumers.values_mut() {
