@@ -11,6 +11,14 @@
 // on an ephemeral port (same IP family as the target), so the target sees one distinct peer per
 // client, and sends the target's replies back to that client out of the listen socket.
 //
+// `upstream: {ip, port}` binds the upstream socket to a fixed address instead (port 0: any port on
+// that IP, read back from `relay.upstreamAddress`), bound when the relay starts. A peer that only
+// accepts datagrams from a known address (a connected PipeTransport) can then be told, before any
+// packet flows, where the relay's packets will come from. One fixed socket serves one client: the
+// first client address seen owns it, and datagrams from any other client are dropped (counted in
+// `stats.rejected`) until that flow expires (`idleTimeoutMs`). Replies the target sends before the
+// first client datagram have no client to go to and are dropped too (also `rejected`).
+//
 // Impairments, per direction (every option takes a number for both directions or {up, down}):
 //   loss        drop probability per packet
 //   rateKbps    bottleneck rate, 0 = unlimited: a link that serialises packets at that rate with a
@@ -32,11 +40,12 @@
 // Library:
 //   const { startRelay } = require('./impair-relay');
 //   const relay = await startRelay({ listen: {ip, port}, target: {ip, port}, seed, loss, delayMs, … });
+//   (optionally upstream: {ip, port}; then relay.upstreamAddress is the fixed upstream address)
 //   relay.stats; relay.address; relay.setParams({ loss: 0, rateKbps: 0 }); await relay.close();
 // CLI:
 //   node tests/tools/impair-relay.js --listen 127.0.0.2:40000 --target 127.0.0.1:40000 \
 //     --seed 1 --loss 0.05 --delay 20 --jitter 30 [--rate 1000] [--queue 200] [--duplicate 0.01] \
-//     [--no-reorder] [--stats-every 5]
+//     [--no-reorder] [--stats-every 5] [--upstream 10.0.0.1:40002]
 //   Values may be "up/down" (e.g. --loss 0.05/0) for a different value per direction. Prints the
 //   stats as JSON on SIGINT/SIGTERM (and every --stats-every seconds) to stdout.
 
@@ -193,6 +202,11 @@ class Relay {
 		this.listenAddr = parseAddress(options.listen, 'listen');
 		this.target = parseAddress(options.target, 'target');
 		if (!this.target.port) throw new TypeError('target: a port is needed');
+		/** A fixed local address for the (single) upstream socket, or null: one ephemeral socket per client. */
+		this.upstreamAddr = options.upstream === undefined || options.upstream === null ? null : parseAddress(options.upstream, 'upstream');
+		if (this.upstreamAddr && familyOf(this.upstreamAddr.ip) !== familyOf(this.target.ip)) {
+			throw new TypeError(`upstream: ${this.upstreamAddr.ip} is not of the target's IP family`);
+		}
 		this.seed = options.seed === undefined ? 1 : Number(options.seed) >>> 0;
 		this.idleTimeoutMs = options.idleTimeoutMs === undefined ? 120_000 : Number(options.idleTimeoutMs);
 		this.bufferSize = options.socketBufferSize === undefined ? 4 * 1024 * 1024 : Number(options.socketBufferSize);
@@ -213,7 +227,9 @@ class Relay {
 				duplicate: mulberry32(streamSeed(this.seed, i * 3 + 2)),
 			};
 		});
-		this.stats = { up: emptyStats(), down: emptyStats(), flows: 0 };
+		// rejected: datagrams with no flow to carry them (fixed upstream: a second client, or the
+		// target's replies before any client); they count in no direction's stats.
+		this.stats = { up: emptyStats(), down: emptyStats(), flows: 0, rejected: 0 };
 		/** bottleneck link: time (ms, performance.now) at which it is free again, per direction */
 		this.linkFreeAt = { up: 0, down: 0 };
 		/** "ip:port" -> flow */
@@ -224,6 +240,9 @@ class Relay {
 		this.closed = false;
 		this.socket = null;
 		this.sweeper = null;
+		/** With `upstream`: the fixed upstream socket and the flow that owns it (null: none yet). */
+		this.fixedUpstream = null;
+		this.fixedFlow = null;
 	}
 
 	/** Changes impairments live. Takes the same keys as startRelay (loss, delayMs, …, reorder). */
@@ -248,19 +267,40 @@ class Relay {
 		return { ip: a.address, port: a.port };
 	}
 
+	/** With `upstream`: the fixed upstream socket's actual address ({ip, port}); else null. */
+	get upstreamAddress() {
+		if (!this.fixedUpstream) return null;
+		const a = this.fixedUpstream.address();
+		return { ip: a.address, port: a.port };
+	}
+
 	async start() {
 		this.socket = dgram.createSocket({ type: familyOf(this.listenAddr.ip), reuseAddr: false });
 		this.socket.on('error', (error) => this.#onError('listen socket', error));
 		this.socket.on('message', (msg, rinfo) => this.#fromClient(msg, rinfo));
-		await new Promise((resolve, reject) => {
-			const fail = (error) => reject(error);
-			this.socket.once('error', fail);
-			this.socket.bind(this.listenAddr.port, this.listenAddr.ip, () => {
-				this.socket.removeListener('error', fail);
-				resolve();
-			});
-		});
+		await bindSocket(this.socket, this.listenAddr);
 		this.#growBuffers(this.socket);
+		if (this.upstreamAddr) {
+			const upstream = dgram.createSocket({ type: familyOf(this.upstreamAddr.ip), reuseAddr: false });
+			upstream.on('error', (error) => this.#onError('fixed upstream socket', error));
+			upstream.on('message', (msg, from) => {
+				const flow = this.fixedFlow;
+				if (from.port !== this.target.port) return;
+				if (!flow) {
+					this.stats.rejected++;
+					return;
+				}
+				this.#fromTarget(flow, msg);
+			});
+			try {
+				await bindSocket(upstream, this.upstreamAddr);
+			} catch (error) {
+				this.socket.close();
+				throw error;
+			}
+			this.fixedUpstream = upstream;
+			this.#growBuffers(upstream);
+		}
 		if (this.idleTimeoutMs > 0) {
 			this.sweeper = setInterval(() => this.#sweep(), Math.min(this.idleTimeoutMs, 10_000));
 			this.sweeper.unref();
@@ -277,7 +317,9 @@ class Relay {
 		this.queue.clear();
 		this.stats.up.queued = 0;
 		this.stats.down.queued = 0;
-		const closing = [this.socket, ...[...this.flows.values()].map((f) => f.upstream)].map(
+		const sockets = new Set([this.socket, this.fixedUpstream, ...[...this.flows.values()].map((f) => f.upstream)]);
+		sockets.delete(null);
+		const closing = [...sockets].map(
 			(s) => new Promise((resolve) => {
 				try {
 					s.close(resolve);
@@ -287,6 +329,7 @@ class Relay {
 			}),
 		);
 		this.flows.clear();
+		this.fixedFlow = null;
 		await Promise.all(closing);
 	}
 
@@ -309,14 +352,22 @@ class Relay {
 		const key = `${rinfo.address}:${rinfo.port}`;
 		let flow = this.flows.get(key);
 		if (flow) return flow;
+		if (this.fixedUpstream) {
+			// One client per fixed upstream socket.
+			if (this.fixedFlow) return null;
+			flow = { key, address: rinfo.address, port: rinfo.port, upstream: this.fixedUpstream, fixed: true, lastSeen: 0, lastAt: { up: 0, down: 0 } };
+			this.fixedFlow = flow;
+			this.flows.set(key, flow);
+			this.stats.flows = this.flows.size;
+			return flow;
+		}
 		const upstream = dgram.createSocket(familyOf(this.target.ip));
 		flow = { key, address: rinfo.address, port: rinfo.port, upstream, lastSeen: 0, lastAt: { up: 0, down: 0 } };
 		upstream.on('error', (error) => this.#onError(`upstream socket of ${key}`, error));
 		upstream.on('message', (msg, from) => {
 			// Only the target's replies go back to the client.
 			if (from.port !== this.target.port) return;
-			flow.lastSeen = performance.now();
-			this.#impair('down', flow, msg);
+			this.#fromTarget(flow, msg);
 		});
 		// Sends issued before the bind completes are queued by dgram.
 		upstream.bind(0, () => this.#growBuffers(upstream));
@@ -328,8 +379,18 @@ class Relay {
 	#fromClient(msg, rinfo) {
 		if (this.closed) return;
 		const flow = this.#flowOf(rinfo);
+		if (!flow) {
+			this.stats.rejected++;
+			return;
+		}
 		flow.lastSeen = performance.now();
 		this.#impair('up', flow, msg);
+	}
+
+	#fromTarget(flow, msg) {
+		if (this.closed) return;
+		flow.lastSeen = performance.now();
+		this.#impair('down', flow, msg);
 	}
 
 	#impair(dir, flow, msg) {
@@ -435,6 +496,11 @@ class Relay {
 		for (const [key, flow] of this.flows) {
 			if (flow.lastSeen >= limit) continue;
 			this.flows.delete(key);
+			if (flow.fixed) {
+				// The fixed socket stays; the next client may take it.
+				this.fixedFlow = null;
+				continue;
+			}
 			try {
 				flow.upstream.close();
 			} catch {
@@ -445,7 +511,18 @@ class Relay {
 	}
 }
 
-/** Starts a relay; resolves once the listen socket is bound. See the top of this file. */
+function bindSocket(socket, { ip, port }) {
+	return new Promise((resolve, reject) => {
+		const fail = (error) => reject(error);
+		socket.once('error', fail);
+		socket.bind(port, ip, () => {
+			socket.removeListener('error', fail);
+			resolve();
+		});
+	});
+}
+
+/** Starts a relay; resolves once the listen socket (and a fixed upstream socket) is bound. See the top of this file. */
 async function startRelay(options) {
 	const relay = new Relay(options);
 	return relay.start();
@@ -459,6 +536,7 @@ function parseCli(argv) {
 	const names = {
 		'--listen': 'listen',
 		'--target': 'target',
+		'--upstream': 'upstream',
 		'--seed': 'seed',
 		'--loss': 'loss',
 		'--delay': 'delayMs',
@@ -495,7 +573,9 @@ function parseCli(argv) {
 
 const USAGE = `usage: node impair-relay.js --listen IP:PORT --target IP:PORT [--seed N] [--loss P] [--delay MS]
        [--jitter MS] [--rate KBPS] [--queue MS] [--duplicate P] [--no-reorder] [--stats-every S]
-  Values may be given per direction as UP/DOWN, e.g. --loss 0.05/0. Stats print on SIGINT.`;
+       [--upstream IP:PORT]
+  Values may be given per direction as UP/DOWN, e.g. --loss 0.05/0. Stats print on SIGINT.
+  --upstream sends to the target from that fixed address (one client at a time).`;
 
 async function main() {
 	let opts;
@@ -511,8 +591,9 @@ async function main() {
 	}
 	const relay = await startRelay(opts);
 	const a = relay.address;
+	const u = relay.upstreamAddress;
 	console.error(
-		`[impair-relay] ${a.ip}:${a.port} -> ${relay.target.ip}:${relay.target.port} seed ${relay.seed} ${JSON.stringify(relay.getParams())}`,
+		`[impair-relay] ${a.ip}:${a.port} -> ${u ? `(from ${u.ip}:${u.port}) ` : ''}${relay.target.ip}:${relay.target.port} seed ${relay.seed} ${JSON.stringify(relay.getParams())}`,
 	);
 	const print = () => console.log(JSON.stringify({ time: new Date().toISOString(), ...relay.stats }));
 	if (opts.statsEvery > 0) setInterval(print, opts.statsEvery * 1000);

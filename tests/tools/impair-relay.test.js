@@ -7,7 +7,9 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const dgram = require('node:dgram');
 const { performance } = require('node:perf_hooks');
-const { startRelay, mulberry32 } = require('./impair-relay');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { startRelay, Relay, mulberry32 } = require('./impair-relay');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -251,5 +253,115 @@ test('filter drops chosen datagrams before any impairment; onPacket taps every v
 		assert.deepEqual(verdicts, { filtered: 500, lost: st.lossDropped, forward: st.forwarded });
 	} finally {
 		await s.close();
+	}
+});
+
+test('upstream: a fixed upstream address, known before any packet; one client at a time', async () => {
+	const sockets = [];
+	const socket = async () => {
+		const s = dgram.createSocket('udp4');
+		sockets.push(s);
+		await bind(s);
+		return s;
+	};
+	const client = await socket();
+	const intruder = await socket();
+	const target = await socket();
+	const relay = await startRelay({
+		listen: { ip: '127.0.0.1', port: 0 },
+		upstream: { ip: '127.0.0.1', port: 0 },
+		target: { ip: '127.0.0.1', port: target.address().port },
+		seed: 5,
+		idleTimeoutMs: 0,
+	});
+	try {
+		const upstream = relay.upstreamAddress;
+		assert.equal(upstream.ip, '127.0.0.1');
+		assert.ok(upstream.port > 0 && upstream.port !== relay.address.port);
+		const got = { target: [], client: [], intruder: [] };
+		target.on('message', (msg, rinfo) => got.target.push({ text: msg.toString(), from: `${rinfo.address}:${rinfo.port}` }));
+		client.on('message', (msg) => got.client.push(msg.toString()));
+		intruder.on('message', (msg) => got.intruder.push(msg.toString()));
+		const to = (s, text, port) => s.send(Buffer.from(text), port, '127.0.0.1');
+
+		// The target answers the fixed address before any client: nobody to send it to.
+		to(target, 'too early', upstream.port);
+		const deadline = Date.now() + 2000;
+		while (relay.stats.rejected < 1 && Date.now() < deadline) await sleep(5);
+		assert.equal(relay.stats.rejected, 1);
+		assert.equal(relay.stats.down.received, 0);
+
+		// The first client owns the fixed socket: the target sees it at the announced address.
+		to(client, 'hello', relay.address.port);
+		while (got.target.length < 1 && Date.now() < deadline) await sleep(5);
+		assert.deepEqual(got.target, [{ text: 'hello', from: `127.0.0.1:${upstream.port}` }]);
+		to(target, 'reply', upstream.port);
+		while (got.client.length < 1 && Date.now() < deadline) await sleep(5);
+		assert.deepEqual(got.client, ['reply']);
+
+		// A second client is dropped, not given another socket.
+		to(intruder, 'me too', relay.address.port);
+		while (relay.stats.rejected < 2 && Date.now() < deadline) await sleep(5);
+		to(client, 'again', relay.address.port);
+		while (got.target.length < 2 && Date.now() < deadline) await sleep(5);
+		await sleep(50);
+		assert.deepEqual(got.target.map((p) => p.text), ['hello', 'again']);
+		assert.equal(relay.stats.rejected, 2);
+		assert.equal(relay.stats.flows, 1);
+		assert.equal(relay.stats.up.received, 2);
+		assert.deepEqual(got.intruder, []);
+	} finally {
+		await relay.close();
+		for (const s of sockets) s.close();
+	}
+	// Port taken: start() rejects, and the listen socket it bound is released.
+	const taken = await socket();
+	await assert.rejects(
+		startRelay({ listen: { ip: '127.0.0.1', port: 0 }, upstream: { ip: '127.0.0.1', port: taken.address().port }, target: { ip: '127.0.0.1', port: 9 } }),
+		/EADDRINUSE/,
+	);
+	taken.close();
+	assert.throws(() => new Relay({ listen: '127.0.0.1:0', upstream: '[::1]:0', target: '127.0.0.1:9' }), /IP family/);
+});
+
+test('CLI: --upstream binds the fixed upstream address; stats print on SIGTERM', async () => {
+	const target = dgram.createSocket('udp4');
+	const client = dgram.createSocket('udp4');
+	await bind(target);
+	await bind(client);
+	// A free port for the fixed upstream socket (closed again before the relay binds it).
+	const probe = dgram.createSocket('udp4');
+	const upstreamPort = await bind(probe);
+	await new Promise((r) => probe.close(r));
+	const cli = spawn(process.execPath, [path.join(__dirname, 'impair-relay.js'), '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--target', `127.0.0.1:${target.address().port}`, '--seed', '3'], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	try {
+		let stderr = '';
+		let stdout = '';
+		cli.stderr.on('data', (d) => (stderr += d));
+		cli.stdout.on('data', (d) => (stdout += d));
+		const deadline = Date.now() + 5000;
+		let m;
+		while (!(m = /\] 127\.0\.0\.1:(\d+) -> \(from 127\.0\.0\.1:(\d+)\)/.exec(stderr)) && Date.now() < deadline) await sleep(10);
+		assert.ok(m, `no start line: ${stderr}`);
+		assert.equal(Number(m[2]), upstreamPort);
+		const from = [];
+		target.on('message', (msg, rinfo) => from.push(rinfo.port));
+		while (from.length === 0 && Date.now() < deadline) {
+			client.send(Buffer.from('x'), Number(m[1]), '127.0.0.1');
+			await sleep(20);
+		}
+		assert.ok(from.length > 0 && from.every((p) => p === upstreamPort), `target saw ${from}`);
+		const exited = new Promise((r) => cli.once('exit', r));
+		cli.kill('SIGTERM');
+		assert.equal(await exited, 0);
+		const stats = JSON.parse(stdout.trim().split('\n').pop());
+		assert.equal(stats.flows, 1);
+		assert.ok(stats.up.forwarded >= 1);
+	} finally {
+		if (cli.exitCode === null) cli.kill('SIGKILL');
+		target.close();
+		client.close();
 	}
 });
