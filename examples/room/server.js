@@ -9,8 +9,12 @@
 //   WEBRTC_SERVER_PORT       that WebRtcServer's port (default 44444, UDP and TCP)
 //   LIBSFU_LOG_LEVEL         the worker's logLevel: debug, warn, error (default), none
 //   INITIAL_OUTGOING_BITRATE transports' initialAvailableOutgoingBitrate in bps (default 1000000)
+//   MAX_INCOMING_BITRATE     setMaxIncomingBitrate() of every transport in bps (default: no cap),
+//                            as MiroTalk's `maxIncomingBitrate`
 //   ROOM_DEBUG=1             serve GET /debug/state: every transport, producer and consumer with
-//                            its server-side getStats() (used by the browser tests)
+//                            its server-side getStats() (used by the browser tests), and
+//                            GET /debug/max-incoming-bitrate?name=<peer>&bps=<n>: setMaxIncomingBitrate()
+//                            on that peer's transports
 //   SFU_MODULE               the module that provides the mediasoup API (default 'libsfu'); the
 //                            app runs unchanged on `mediasoup` itself
 
@@ -28,6 +32,7 @@ const WEBRTC_SERVER_PORT = Number(process.env.WEBRTC_SERVER_PORT || 44444);
 const LOG_LEVEL = process.env.LIBSFU_LOG_LEVEL || 'error';
 const DEBUG_ENDPOINT = process.env.ROOM_DEBUG === '1';
 const INITIAL_OUTGOING_BITRATE = Number(process.env.INITIAL_OUTGOING_BITRATE || 1_000_000);
+const MAX_INCOMING_BITRATE = Number(process.env.MAX_INCOMING_BITRATE || 0);
 
 // What the router offers: opus for audio, VP8 first for video (the page produces VP8 simulcast),
 // then VP9 and H264 for peers that prefer them.
@@ -158,6 +163,13 @@ async function createTransport(peer, sctpCapabilities) {
 			};
 	const transport = await peer.room.router.createWebRtcTransport(options);
 	peer.transports.set(transport.id, transport);
+	if (MAX_INCOMING_BITRATE) {
+		try {
+			await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE);
+		} catch (error) {
+			log(`[${peer.name}] setMaxIncomingBitrate(${MAX_INCOMING_BITRATE}): ${error.message}`);
+		}
+	}
 	transport.on('icestatechange', (s) => log(`[${peer.name}] transport ${transport.id} ice ${s}`));
 	transport.on('dtlsstatechange', (s) => {
 		log(`[${peer.name}] transport ${transport.id} dtls ${s}`);
@@ -506,6 +518,17 @@ async function main() {
 				out.rooms.push({ name: room.name, routerId: room.router.id, peers });
 			}
 			res.json(out);
+		});
+		app.get('/debug/max-incoming-bitrate', async (req, res) => {
+			const bps = Number(req.query.bps);
+			const found = [...rooms.values()].filter((r) => !(r instanceof Promise)).flatMap((r) => [...r.peers.values()]).filter((p) => p.name === req.query.name);
+			if (!found.length || !(bps >= 0)) return res.status(400).json({ error: `no peer "${req.query.name}" or bad bps "${req.query.bps}"` });
+			try {
+				for (const p of found) for (const t of p.transports.values()) await t.setMaxIncomingBitrate(bps);
+				res.json({ ok: true, transports: found.reduce((n, p) => n + p.transports.size, 0) });
+			} catch (error) {
+				res.status(500).json({ error: error.message });
+			}
 		});
 	}
 

@@ -20,6 +20,9 @@ const state = {
 	publish: params.get('nocam') !== '1',
 	// `vp8` (default): 3-layer simulcast; `vp9svc`: one VP9 stream with 3 spatial × 3 temporal layers.
 	video: params.get('video') || 'vp8',
+	// `remb`: negotiate without transport-cc, so bandwidth estimation runs on REMB both ways
+	// (the server's receive-side estimate steers this page's sending).
+	bwe: params.get('bwe') || 'transport-cc',
 	phase: 'idle', // idle | joining | joined | left | failed
 	peerId: null,
 	device: null,
@@ -155,7 +158,8 @@ async function join() {
 	for (const p of joined.peers) addTile(p.id, p.name);
 
 	state.device = new Device();
-	await state.device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
+	const caps = state.bwe === 'remb' ? withoutTransportCc(joined.routerRtpCapabilities) : joined.routerRtpCapabilities;
+	await state.device.load({ routerRtpCapabilities: caps });
 
 	state.recvTransport = await createTransport('recv');
 	// From here on the server pushes 'newConsumer' for every producer of the other peers.
@@ -529,6 +533,16 @@ function transportView(report) {
 		pairs: all
 			.filter((s) => s.type === 'candidate-pair')
 			.map((p) => ({ state: p.state, nominated: p.nominated, local: cand(p.localCandidateId), remote: cand(p.remoteCandidateId), requestsSent: p.requestsSent, responsesReceived: p.responsesReceived })),
+	};
+}
+
+/** Router capabilities without transport-wide-cc: what a REMB-only endpoint supports. */
+function withoutTransportCc(caps) {
+	const TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+	return {
+		...caps,
+		codecs: caps.codecs.map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback || []).filter((f) => f.type !== 'transport-cc') })),
+		headerExtensions: caps.headerExtensions.filter((e) => e.uri !== TWCC),
 	};
 }
 
