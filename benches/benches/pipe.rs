@@ -1,8 +1,11 @@
 //! Piping between two workers of one process: the same producer → pipe → consumer chain over
 //! loopback UDP (plain and with SRTP) and over the in-memory link, measured end to end: the
 //! application injects RTP on worker A (DirectTransport producer) and waits until worker B's
-//! DirectTransport consumer has handed every packet back. Reports time per packet; the ratio
-//! between the rows is the point (same machine, same run).
+//! DirectTransport consumer has handed every packet back. Two measures per path, in the same
+//! run: `pipe_between_workers` (wall time per burst: latency, dominated by thread wake-ups on a
+//! loaded machine) and `pipe_cpu_between_workers` (the process's CPU time — both workers, the
+//! sender, the event delivery — per burst, with the waiting thread asleep: the cost of the
+//! path, which is what an in-memory link saves). The ratio between the rows is the point.
 //! Run: `cargo bench -p sfu-benches --bench pipe`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,8 +80,9 @@ fn packet(seq: u16) -> Vec<u8> {
     v
 }
 
-/// Sends `n` packets and waits until all arrived (or a second passes).
-fn run(ch: &mut Chain, n: u64) -> Duration {
+/// Sends `n` packets and waits until all arrived (or a second passes), spinning (latency) or
+/// sleeping (so the waiting thread costs no CPU).
+fn run(ch: &mut Chain, n: u64, sleep: bool) -> Duration {
     let start = Instant::now();
     let target = ch.received.load(Ordering::Acquire) + n;
     for _ in 0..n {
@@ -86,9 +90,25 @@ fn run(ch: &mut Chain, n: u64) -> Duration {
         ch.seq = ch.seq.wrapping_add(1);
     }
     while ch.received.load(Ordering::Acquire) < target && start.elapsed() < Duration::from_secs(1) {
-        std::hint::spin_loop();
+        if sleep {
+            std::thread::sleep(Duration::from_micros(200));
+        } else {
+            std::hint::spin_loop();
+        }
     }
     start.elapsed()
+}
+
+/// CPU time (user + system) of the whole process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 fn pipe(c: &mut Criterion) {
@@ -97,9 +117,26 @@ fn pipe(c: &mut Criterion) {
     g.sample_size(30);
     for mode in ["udp", "udp+srtp", "memory"] {
         let mut ch = chain(mode);
-        run(&mut ch, 50); // warm up: the key frame, sockets, caches
+        run(&mut ch, 50, false); // warm up: the key frame, sockets, caches
         g.bench_function(mode, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| run(&mut ch, BATCH)).sum());
+            b.iter_custom(|iters| (0..iters).map(|_| run(&mut ch, BATCH, false)).sum());
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("pipe_cpu_between_workers");
+    g.throughput(Throughput::Elements(BATCH));
+    g.sample_size(20);
+    for mode in ["udp", "udp+srtp", "memory"] {
+        let mut ch = chain(mode);
+        run(&mut ch, 50, true);
+        g.bench_function(mode, |b| {
+            b.iter_custom(|iters| {
+                let before = process_cpu();
+                for _ in 0..iters {
+                    run(&mut ch, BATCH, true);
+                }
+                process_cpu().saturating_sub(before)
+            });
         });
     }
     g.finish();
