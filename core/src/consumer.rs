@@ -126,6 +126,12 @@ pub(crate) struct ConsumerState {
 const SWITCH_RETRY_MS: u64 = 500;
 
 /// Sent packets remembered per consumer for retransmission (16 bytes each).
+/// Whether a consumer of one stream drops what comes before a key frame: video with a codec whose
+/// key frames the layer parser recognises, except on pipes (which carry everything as is).
+fn waits_for_key_frame(consumer_type: ConsumerType, kind: MediaKind, codec: LayerCodec) -> bool {
+    kind == MediaKind::Video && codec != LayerCodec::Other && consumer_type != ConsumerType::Pipe
+}
+
 const SEND_HISTORY: usize = 512;
 
 /// State the handle reads without a round trip.
@@ -426,7 +432,19 @@ impl ConsumerState {
         if !paused {
             self.rewriter.request_sync();
         }
-        !was_active && self.active() && self.kind == MediaKind::Video
+        let woke = !was_active && self.active();
+        if woke {
+            self.resync_at_key_frame();
+        }
+        woke && self.kind == MediaKind::Video
+    }
+
+    /// After a pause, a single video stream resumes at a key frame (what it would forward
+    /// before one would not decode). Simulcast and SVC consumers switch at key frames anyway.
+    pub(crate) fn resync_at_key_frame(&mut self) {
+        if self.num_encodings < 2 && waits_for_key_frame(self.consumer_type, self.kind, self.layer_codec) {
+            self.source_encoding = None;
+        }
     }
 
     fn stats(&mut self, now: u64) -> Value {
@@ -470,6 +488,7 @@ pub(crate) struct ConsumerData {
 
 impl WorkerState {
     pub(crate) fn create_consumer(&mut self, tkey: Key, pkey: Key, o: ConsumerOptions, mid: Option<String>) -> Result<ConsumerData> {
+        self.check_per_transport_limit(tkey, true, false)?;
         let mut caps = o.rtp_capabilities;
         ortc::validate_rtp_capabilities(&mut caps)?;
         let p = self.producer(pkey)?;
@@ -559,7 +578,9 @@ impl WorkerState {
             ext_map,
             mid_ext,
             rewriter: SeqTsRewriter::new(clock_rate, rng.gen(), rng.gen()),
-            source_encoding: if num_encodings < 2 { Some(0) } else { None },
+            // A single video stream whose key frames we can see starts at one (like mediasoup's
+            // SimpleConsumer); other single streams start at once.
+            source_encoding: if num_encodings < 2 && !waits_for_key_frame(consumer_type, kind, layer_codec) { Some(0) } else { None },
             // Until the layer choice runs, aim at the preferred spatial layer (default: the top).
             target_encoding: preferred_layers.map_or(num_encodings.saturating_sub(1), |l| (l.spatial_layer as usize).min(num_encodings.saturating_sub(1))),
             num_encodings,
@@ -646,7 +667,11 @@ impl WorkerState {
         if !paused {
             c.rewriter.request_sync();
         }
-        let wants_key_frame = !was_active && c.active() && c.kind == MediaKind::Video;
+        let woke = !was_active && c.active();
+        if woke {
+            c.resync_at_key_frame();
+        }
+        let wants_key_frame = woke && c.kind == MediaKind::Video;
         let pkey = c.producer;
         if wants_key_frame {
             let now = self.now_ms();

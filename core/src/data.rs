@@ -218,6 +218,7 @@ pub(crate) struct DataConsumerData {
 
 impl WorkerState {
     pub(crate) fn create_data_producer(&mut self, tkey: Key, o: DataProducerOptions) -> Result<DataProducerData> {
+        self.check_per_transport_limit(tkey, false, true)?;
         let t = self.transport(tkey)?;
         let router = t.router;
         let direct = matches!(t.kind, TransportKind::Direct(_));
@@ -275,6 +276,7 @@ impl WorkerState {
     }
 
     pub(crate) fn create_data_consumer(&mut self, tkey: Key, o: DataConsumerOptions) -> Result<DataConsumerData> {
+        self.check_per_transport_limit(tkey, true, true)?;
         let t = self.transport(tkey)?;
         let router = t.router;
         let dpkey = *self

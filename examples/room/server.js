@@ -11,6 +11,8 @@
 //   INITIAL_OUTGOING_BITRATE transports' initialAvailableOutgoingBitrate in bps (default 1000000)
 //   MAX_INCOMING_BITRATE     setMaxIncomingBitrate() of every transport in bps (default: no cap),
 //                            as MiroTalk's `maxIncomingBitrate`
+//   ICE_CONSENT_TIMEOUT      transports' iceConsentTimeout in seconds (default 30): how long
+//                            without a STUN check from the browser before 'disconnected'
 //   ROOM_DEBUG=1             serve GET /debug/state: every transport, producer and consumer with
 //                            its server-side getStats() (used by the browser tests), and
 //                            GET /debug/max-incoming-bitrate?name=<peer>&bps=<n>: setMaxIncomingBitrate()
@@ -33,6 +35,7 @@ const LOG_LEVEL = process.env.LIBSFU_LOG_LEVEL || 'error';
 const DEBUG_ENDPOINT = process.env.ROOM_DEBUG === '1';
 const INITIAL_OUTGOING_BITRATE = Number(process.env.INITIAL_OUTGOING_BITRATE || 1_000_000);
 const MAX_INCOMING_BITRATE = Number(process.env.MAX_INCOMING_BITRATE || 0);
+const ICE_CONSENT_TIMEOUT = Number(process.env.ICE_CONSENT_TIMEOUT || 30);
 
 // What the router offers: opus for audio, VP8 first for video (the page produces VP8 simulcast),
 // then VP9 and H264 for peers that prefer them.
@@ -150,6 +153,7 @@ async function createTransport(peer, sctpCapabilities) {
 		enableTcp: true,
 		preferUdp: !peer.tcpOnly,
 		initialAvailableOutgoingBitrate: INITIAL_OUTGOING_BITRATE,
+		iceConsentTimeout: ICE_CONSENT_TIMEOUT,
 		appData: { peerId: peer.id },
 	};
 	const options = webRtcServer

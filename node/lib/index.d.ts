@@ -164,6 +164,12 @@ export type WorkerSettings<WorkerAppData extends AppData = AppData> = {
 	disableLiburing?: boolean;
 	/** Accepted and ignored: there is no worker binary. */
 	workerBin?: string;
+	/** Not in mediasoup: most transports this worker holds at once (default 10000). */
+	maxTransports?: number;
+	/** Not in mediasoup: most producers (and, separately, data producers) per transport (default 1000). */
+	maxProducersPerTransport?: number;
+	/** Not in mediasoup: most consumers (and, separately, data consumers) per transport (default 5000). */
+	maxConsumersPerTransport?: number;
 	appData?: WorkerAppData;
 };
 

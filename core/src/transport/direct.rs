@@ -49,6 +49,7 @@ pub(crate) struct DirectTransportData {
 impl WorkerState {
     pub(crate) fn create_direct_transport(&mut self, router: Key, o: DirectTransportOptions) -> Result<DirectTransportData> {
         self.router(router)?;
+        self.check_transport_limit()?;
         let max = o.max_message_size.unwrap_or(super::DEFAULT_MAX_MESSAGE_SIZE as u32);
         if max == 0 {
             return Err(Error::type_err("maxMessageSize must be greater than 0"));

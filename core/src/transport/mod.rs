@@ -375,6 +375,32 @@ impl WorkerState {
         self.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
     }
 
+    /// Fails when the worker already holds `maxTransports` transports.
+    pub(crate) fn check_transport_limit(&self) -> Result<()> {
+        let max = self.settings.max_transports;
+        if self.transports.len() >= max as usize {
+            return Err(Error::InvalidState(format!("too many transports in this worker (maxTransports: {max})")));
+        }
+        Ok(())
+    }
+
+    /// Fails when transport `tkey` already holds `maxProducersPerTransport` producers (`data`:
+    /// data producers) or `maxConsumersPerTransport` consumers (`consumers`; data consumers with
+    /// `data`).
+    pub(crate) fn check_per_transport_limit(&self, tkey: Key, consumers: bool, data: bool) -> Result<()> {
+        let t = self.transport(tkey)?;
+        let (held, max, name, what) = match (consumers, data) {
+            (false, false) => (t.producers.len(), self.settings.max_producers_per_transport, "maxProducersPerTransport", "producers"),
+            (false, true) => (t.data_producers.len(), self.settings.max_producers_per_transport, "maxProducersPerTransport", "data producers"),
+            (true, false) => (t.consumers.len(), self.settings.max_consumers_per_transport, "maxConsumersPerTransport", "consumers"),
+            (true, true) => (t.data_consumers.len(), self.settings.max_consumers_per_transport, "maxConsumersPerTransport", "data consumers"),
+        };
+        if held >= max as usize {
+            return Err(Error::InvalidState(format!("too many {what} on this transport ({name}: {max})")));
+        }
+        Ok(())
+    }
+
     pub(crate) fn register_transport(&mut self, router: Key, t: TransportState) -> Key {
         let key = self.next_key();
         self.transports.insert(key, t);

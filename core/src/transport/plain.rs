@@ -310,6 +310,7 @@ impl WorkerState {
     /// A plain transport, or with `pipe` the UDP half of a pipe transport.
     pub(crate) fn create_udp_transport(&mut self, router: Key, o: PlainTransportOptions, pipe: bool) -> Result<PlainTransportData> {
         self.router(router)?;
+        self.check_transport_limit()?;
         let srtp_local = if o.enable_srtp {
             let suite = o.srtp_crypto_suite.as_deref().unwrap_or(if pipe { "AEAD_AES_256_GCM" } else { "AES_CM_128_HMAC_SHA1_80" });
             Some(SrtpParameters::generate(suite).map_err(|e| Error::type_err(format!("invalid srtpCryptoSuite: {}", e.message())))?)

@@ -357,6 +357,7 @@ pub(crate) struct WebRtcTransportData {
 impl WorkerState {
     pub(crate) fn create_webrtc_transport(&mut self, router: Key, o: WebRtcTransportOptions) -> Result<WebRtcTransportData> {
         self.router(router)?;
+        self.check_transport_limit()?;
         let cert = self.certificate()?;
         let consent_ms = (o.ice_consent_timeout as u64).clamp(1, 600) * 1000;
         let ice = IceLite::new(consent_ms);

@@ -38,6 +38,15 @@ pub struct WorkerSettings {
     pub dtls_certificate_file: Option<String>,
     /// PEM private key for DTLS.
     pub dtls_private_key_file: Option<String>,
+    /// Not in mediasoup: most transports (of every kind) this worker holds at once (default
+    /// 10000); creating one more fails with `InvalidState` naming the limit.
+    pub max_transports: u32,
+    /// Not in mediasoup: most producers, and separately most data producers, one transport holds
+    /// (default 1000).
+    pub max_producers_per_transport: u32,
+    /// Not in mediasoup: most consumers, and separately most data consumers, one transport holds
+    /// (default 5000).
+    pub max_consumers_per_transport: u32,
 }
 
 impl Default for WorkerSettings {
@@ -49,6 +58,9 @@ impl Default for WorkerSettings {
             rtc_max_port: 59999,
             dtls_certificate_file: None,
             dtls_private_key_file: None,
+            max_transports: 10_000,
+            max_producers_per_transport: 1_000,
+            max_consumers_per_transport: 5_000,
         }
     }
 }
@@ -171,6 +183,15 @@ impl Worker {
         }
         if settings.rtc_min_port == 0 {
             return Err(Error::type_err("invalid rtcMinPort: must be 1..65535"));
+        }
+        for (name, v) in [
+            ("maxTransports", settings.max_transports),
+            ("maxProducersPerTransport", settings.max_producers_per_transport),
+            ("maxConsumersPerTransport", settings.max_consumers_per_transport),
+        ] {
+            if v == 0 {
+                return Err(Error::type_err(format!("invalid {name}: must be at least 1")));
+            }
         }
         for (name, file) in [("dtlsCertificateFile", &settings.dtls_certificate_file), ("dtlsPrivateKeyFile", &settings.dtls_private_key_file)] {
             if let Some(f) = file {
