@@ -258,27 +258,28 @@ fn connect_session(path: Path) -> Session {
     Session { rt, worker, router, transport, server, _other, events, peer, cand, ice }
 }
 
-fn full_session(path: Path) {
-    let Session { rt: _rt, worker, router, transport, server, _other, events, mut peer, cand, ice } = connect_session(path);
-    // Media in: an opus producer with MID and transport-cc, fed SRTP.
-    let producer = transport
-        .produce_blocking(
-            serde_json::from_value(json!({ "kind": "audio", "rtpParameters": {
-                "mid": "0",
-                "codecs": [{ "mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2,
-                             "rtcpFeedback": [{ "type": "transport-cc" }] }],
-                "headerExtensions": [
-                    { "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 },
-                    { "uri": "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", "id": 3 }],
-                "encodings": [{ "ssrc": 5555 }],
-                "rtcp": { "cname": "peer" } } }))
-            .unwrap(),
-        )
-        .unwrap();
+/// Produces `rtp_parameters` on `transport` and consumes the producer back on it (the peer is
+/// both publisher and viewer); returns the consumer's SSRC. Both live as long as the transport.
+fn produce_and_consume_back(transport: &WebRtcTransport, router: &Router, kind: &str, rtp_parameters: serde_json::Value) -> u32 {
+    let producer = transport.produce_blocking(serde_json::from_value(json!({ "kind": kind, "rtpParameters": rtp_parameters })).unwrap()).unwrap();
     let consumer = transport
         .consume_blocking(serde_json::from_value(json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap())
         .unwrap();
-    let consumer_ssrc = consumer.rtp_parameters().encodings[0].ssrc.unwrap();
+    consumer.rtp_parameters().encodings[0].ssrc.unwrap()
+}
+
+fn full_session(path: Path) {
+    let Session { rt: _rt, worker, router, transport, server, _other, events, mut peer, cand, ice } = connect_session(path);
+    // Media in: an opus producer with MID and transport-cc, fed SRTP.
+    let consumer_ssrc = produce_and_consume_back(&transport, &router, "audio", json!({
+        "mid": "0",
+        "codecs": [{ "mimeType": "audio/opus", "payloadType": 111, "clockRate": 48000, "channels": 2,
+                     "rtcpFeedback": [{ "type": "transport-cc" }] }],
+        "headerExtensions": [
+            { "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 },
+            { "uri": "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", "id": 3 }],
+        "encodings": [{ "ssrc": 5555 }],
+        "rtcp": { "cname": "peer" } }));
     let srtp = peer.srtp.as_mut().unwrap();
     let (mut got_media, mut got_twcc, mut got_sr) = (0, 0, 0);
     let sock = &mut peer.sock;
@@ -468,21 +469,12 @@ fn a_publisher_without_transport_cc_gets_remb_from_abs_send_time() {
 fn a_burst_for_a_consumer_is_paced_not_dropped() {
     let Session { worker, router, transport, mut peer, .. } = connect_session(Path::Udp);
     // A VP8 producer on this transport (no feedback needed) consumed back by the peer.
-    let producer = transport
-        .produce_blocking(
-            serde_json::from_value(json!({ "kind": "video", "rtpParameters": {
-                "mid": "1",
-                "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],
-                "headerExtensions": [{ "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 }],
-                "encodings": [{ "ssrc": 8888 }],
-                "rtcp": { "cname": "peer" } } }))
-            .unwrap(),
-        )
-        .unwrap();
-    let consumer = transport
-        .consume_blocking(serde_json::from_value(json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap())
-        .unwrap();
-    let consumer_ssrc = consumer.rtp_parameters().encodings[0].ssrc.unwrap();
+    let consumer_ssrc = produce_and_consume_back(&transport, &router, "video", json!({
+        "mid": "1",
+        "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],
+        "headerExtensions": [{ "uri": "urn:ietf:params:rtp-hdrext:sdes:mid", "id": 4 }],
+        "encodings": [{ "ssrc": 8888 }],
+        "rtcp": { "cname": "peer" } }));
     let srtp = peer.srtp.as_mut().unwrap();
     // One 120-packet burst (a ~120 kB key frame) at once. The estimate starts at 600 kbit/s,
     // so the pacer runs at 1.5 Mbit/s with a 40 ms (7.5 kB) burst allowance.
@@ -504,8 +496,8 @@ fn a_burst_for_a_consumer_is_paced_not_dropped() {
             }
         }
     }
-    let pstats = producer.get_stats_blocking().unwrap();
-    assert_eq!(arrivals.len(), 120, "every packet of the burst arrives: {:?} producer {pstats}", arrivals.iter().map(|a| (a.0.as_millis(), a.1)).collect::<Vec<_>>());
+    let tstats = transport.get_stats_blocking().unwrap();
+    assert_eq!(arrivals.len(), 120, "every packet of the burst arrives: {:?} transport {tstats}", arrivals.iter().map(|a| (a.0.as_millis(), a.1)).collect::<Vec<_>>());
     assert!(arrivals.windows(2).all(|w| w[1].1 == w[0].1.wrapping_add(1)), "in order");
     let first = arrivals[0].0;
     let spread = arrivals[119].0 - first;

@@ -126,6 +126,30 @@ async function freeDualPort() {
 	throw new Error('no port free for both TCP and UDP');
 }
 
+/** Where the impairment relay listens (browsers are told this address) and where the server is. */
+const RELAY_IP = '127.0.0.2';
+const SERVER_IP = '127.0.0.1';
+
+/**
+ * The seeded impairment relay (tests/tools/impair-relay.js, `options` as its startRelay) on
+ * RELAY_IP:port in front of SERVER_IP:port, with `port` free for a WebRtcServer (UDP + TCP) on
+ * SERVER_IP. Returns { port, relay }.
+ */
+async function relayAndPort(options = {}) {
+	const { startRelay } = require(path.join(ROOT, 'tests', 'tools', 'impair-relay'));
+	let lastError;
+	for (let i = 0; i < 10; i++) {
+		const port = await freeDualPort();
+		try {
+			const relay = await startRelay({ ...options, listen: { ip: RELAY_IP, port }, target: { ip: SERVER_IP, port } });
+			return { port, relay };
+		} catch (error) {
+			lastError = error;
+		}
+	}
+	throw new Error(`no port for the relay on ${RELAY_IP}: ${lastError && lastError.message}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Room server
 
@@ -563,6 +587,9 @@ module.exports = {
 	Session,
 	startRedis,
 	freeDualPort,
+	relayAndPort,
+	RELAY_IP,
+	SERVER_IP,
 	prepare,
 	consumerOf,
 	inbound,

@@ -9,30 +9,12 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('node:path');
-const { Session, ROOT, freeDualPort, inbound, sleep } = require('../lib/harness');
-const { startRelay } = require(path.join(ROOT, 'tests', 'tools', 'impair-relay'));
+const { Session, RELAY_IP, relayAndPort, inbound, sleep } = require('../lib/harness');
 
-const RELAY_IP = '127.0.0.2';
-const SERVER_IP = '127.0.0.1';
 const CONSENT_S = 6;
 
-async function relayAndPort() {
-	let lastError;
-	for (let i = 0; i < 10; i++) {
-		const port = await freeDualPort();
-		try {
-			const relay = await startRelay({ listen: { ip: RELAY_IP, port }, target: { ip: SERVER_IP, port }, seed: 3 });
-			return { port, relay };
-		} catch (error) {
-			lastError = error;
-		}
-	}
-	throw new Error(`no port for the relay on ${RELAY_IP}: ${lastError && lastError.message}`);
-}
-
 test('faults: a dead media path expires ICE consent and recovers; a killed tab releases its resources', { timeout: 120_000 }, async (t) => {
-	const { port, relay } = await relayAndPort();
+	const { port, relay } = await relayAndPort({ seed: 3 });
 	const s = new Session();
 	try {
 		await s.start({ LIBSFU_WEBRTC_SERVER: '1', WEBRTC_SERVER_PORT: String(port), ICE_CONSENT_TIMEOUT: String(CONSENT_S) }, { announcedAddress: RELAY_IP });

@@ -16,12 +16,8 @@
 // 100 ms samples, a server-side timeline, every getStats()) to tests/out/.
 
 const { test } = require('node:test');
-const path = require('node:path');
-const { Session, ROOT, freeDualPort, inbound, sleep } = require('../lib/harness');
-const { startRelay } = require(path.join(ROOT, 'tests', 'tools', 'impair-relay'));
+const { Session, RELAY_IP, SERVER_IP, relayAndPort, inbound, sleep } = require('../lib/harness');
 
-const RELAY_IP = '127.0.0.2';
-const SERVER_IP = '127.0.0.1';
 const IMPAIRMENT = {
 	// "0.05" both ways, or "UP/DOWN" (e.g. 0.05/0: only the Alice → SFU leg is lossy)
 	loss: (([up, down = up]) => ({ up: Number(up), down: Number(down) }))(String(process.env.LOSS_RATE || 0.05).split('/')),
@@ -43,26 +39,6 @@ const TITLE =
 const MEASURE_MS = 15_000;
 const SAMPLE_MS = 100;
 const MAX_GAP_MS = 1000;
-
-/** A port free for the WebRtcServer on 127.0.0.1 (UDP + TCP) with the relay bound on 127.0.0.2. */
-async function relayAndPort() {
-	let lastError;
-	for (let i = 0; i < 10; i++) {
-		const port = await freeDualPort();
-		try {
-			const relay = await startRelay({
-				listen: { ip: RELAY_IP, port },
-				target: { ip: SERVER_IP, port },
-				seed: SEED,
-				...IMPAIRMENT,
-			});
-			return { port, relay };
-		} catch (error) {
-			lastError = error;
-		}
-	}
-	throw new Error(`no port for the relay on ${RELAY_IP}: ${lastError && lastError.message}`);
-}
 
 /**
  * In Bob's page: samples Alice's video inbound-rtp every SAMPLE_MS for MEASURE_MS (in the page,
@@ -134,7 +110,7 @@ function sum(stats, type, keys) {
 
 test(TITLE, { timeout: 150_000 }, async (t) => {
 	const s = new Session();
-	const { port, relay } = await relayAndPort();
+	const { port, relay } = await relayAndPort({ seed: SEED, ...IMPAIRMENT });
 	const relayInfo = () => `relay ${RELAY_IP}:${port} -> ${SERVER_IP}:${port} seed ${SEED} ${JSON.stringify(relay.getParams())}\nrelay stats ${JSON.stringify(relay.stats)}`;
 	let measuring = false;
 	let watching = Promise.resolve();
