@@ -31,7 +31,7 @@ impl Route {
     /// Sends one datagram (a framed message on TCP); false when it could not be queued.
     pub(crate) fn send(&self, to: SocketAddr, data: &[u8]) -> bool {
         match self {
-            Route::Udp(s) => s.try_send_to(data, to).is_ok(),
+            Route::Udp(s) => udp_send_to(s, data, to).is_ok(),
             Route::Tcp(c) => {
                 if data.len() > u16::MAX as usize {
                     return false;
@@ -56,6 +56,21 @@ impl Route {
             Route::Udp(s) => s.local_addr().ok(),
             Route::Tcp(c) => Some(c.local),
         }
+    }
+}
+
+/// Sends one datagram now, or fails when the socket's send buffer is full.
+///
+/// tokio's `try_send_to` answers WouldBlock without trying until its reactor has seen the
+/// socket's first writable event (and again after any WouldBlock, until the next one). The
+/// worker can create a socket and send on it in one go, before its reactor turns (a plain
+/// transport connected, consumed and fed by a direct producer: the C face's direct test under
+/// valgrind lost that first packet every time), so then the non-blocking `sendto` is tried
+/// directly: a full buffer still fails with WouldBlock, as before.
+pub(crate) fn udp_send_to(socket: &UdpSocket, data: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    match socket.try_send_to(data, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => socket2::SockRef::from(socket).send_to(data, &to.into()),
+        other => other,
     }
 }
 
@@ -98,4 +113,29 @@ pub(crate) fn serve_tcp(
         }
         on_close(&conn, remote);
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A datagram sent on a socket the reactor has not polled yet still leaves (tokio's own
+    /// `try_send_to` answers WouldBlock there without trying).
+    #[test]
+    fn udp_send_to_a_fresh_socket_sends_at_once() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        rt.block_on(async {
+            let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            rx.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+            let std_tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            std_tx.set_nonblocking(true).unwrap();
+            let tx = UdpSocket::from_std(std_tx).unwrap();
+            // No await between registering the socket and sending: the reactor has not run.
+            assert_eq!(udp_send_to(&tx, b"first", rx.local_addr().unwrap()).unwrap(), 5);
+            let mut buf = [0u8; 16];
+            let (n, from) = rx.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"first");
+            assert_eq!(from, tx.local_addr().unwrap());
+        });
+    }
 }

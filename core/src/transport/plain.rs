@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
+use super::io::udp_send_to;
 use super::{ListenInfo, PortRange, Protocol, TransportBase, TransportKind, TransportState, TransportTuple};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
@@ -176,7 +177,7 @@ impl PlainState {
             },
             (Some(_), None) => return false,
         };
-        match self.socket.try_send_to(buf, to) {
+        match udp_send_to(&self.socket, buf, to) {
             Ok(_) => true,
             Err(_) => {
                 self.send_drops += 1;
@@ -206,7 +207,7 @@ impl PlainState {
             },
             (Some(_), None) => return false,
         };
-        sock.try_send_to(buf, to).is_ok()
+        udp_send_to(sock, buf, to).is_ok()
     }
 
     /// Sends a datagram as is (SCTP of a pipe transport).
@@ -215,7 +216,7 @@ impl PlainState {
             return l.deliver(buf);
         }
         let Some(to) = self.remote else { return false };
-        self.socket.try_send_to(buf, to).is_ok()
+        udp_send_to(&self.socket, buf, to).is_ok()
     }
 
     pub(crate) fn shutdown(&mut self) {
