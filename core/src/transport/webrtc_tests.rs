@@ -352,6 +352,27 @@ fn full_session(path: Path) {
             }
         }
         assert_eq!(echoed, 10, "the real peer is still served after the junk");
+        // From the real peer's address: a replayed SRTP packet and one with a broken auth tag
+        // are dropped and counted, not forwarded.
+        let failures = || transport.get_stats_blocking().unwrap()[0]["srtpDecryptFailures"].as_u64().unwrap();
+        let before_srtp = failures();
+        let good = srtp.protect_rtp(&rtp(111, seq + 100, 5555, seq + 100)).unwrap().to_vec();
+        let mut bad = srtp.protect_rtp(&rtp(111, seq + 101, 5555, seq + 101)).unwrap().to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        sock.send(&good);
+        sock.send(&good);
+        sock.send(&bad);
+        let (mut forwarded, end) = (0, Instant::now() + Duration::from_millis(500));
+        while Instant::now() < end {
+            if let Some(d) = sock.recv() {
+                if (128..=191).contains(&d[0]) && !crate::rtp::is_rtcp(&d) && srtp.unprotect_rtp(&d).is_some() {
+                    forwarded += 1;
+                }
+            }
+        }
+        assert_eq!(forwarded, 1, "only the first copy of the good packet is forwarded");
+        assert_eq!(failures(), before_srtp + 2, "the replay and the bad tag are counted");
         let after = transport.get_stats_blocking().unwrap()[0].clone();
         assert!(after["iceDroppedRequests"].as_u64() > before["iceDroppedRequests"].as_u64(), "STUN drops counted: {before} → {after}");
         assert_eq!(transport.ice_selected_tuple().unwrap().remote_port, Some(sock.local_port()), "junk did not move the tuple");
