@@ -184,6 +184,23 @@ test('simulcast: the consumer reaches the top layer and follows preferred layers
 		};
 		// Alice must really send three layers, or the rest says nothing.
 		await s.waitFor('Alice sends three simulcast layers', async () => (await layers()).length === 3, { timeout: 15_000 });
+		// On this free link the server receives all three rids at (at least 40 % of) the bitrates
+		// Chrome targets for them: transport-cc feedback let Chrome ramp up to its top layer.
+		let rates = '';
+		await s.waitFor('the server producer receives r0, r1 and r2 at their target bitrates', async () => {
+			const video = (await alice.report()).producers.find((p) => p.kind === 'video');
+			const targets = new Map((video ? video.outbound : []).map((o) => [o.rid, o.targetBitrate || 0]));
+			const state = await s.server.debugState();
+			const producer = (state.rooms || []).flatMap((r) => r.peers).flatMap((p) => p.producers).find((p) => p.kind === 'video') || {};
+			const stats = Array.isArray(producer.stats) ? producer.stats : [];
+			rates = stats.map((x) => `${x.rid}: ${Math.round(x.bitrate / 1000)} of ${Math.round((targets.get(x.rid) || 0) / 1000)} kbit/s`).join(', ');
+			return ['r0', 'r1', 'r2'].every((rid) => {
+				const st = stats.find((x) => x.rid === rid);
+				const target = targets.get(rid) || 0;
+				return st && target > 0 && st.bitrate >= target * 0.4;
+			});
+		}, { timeout: 30_000, context: () => rates });
+		t.diagnostic(`server-side bitrates per rid (of Chrome's target): ${rates}`);
 		const top = Math.max(...(await layers()).map((l) => Number(l.split(':')[1])));
 		const f = layerFollower(s, alice, bob);
 		await f.reach(`Bob receives Alice's top layer (${top} wide), currentLayers.spatialLayer 2`, (w) => w === top, 2);
