@@ -35,7 +35,7 @@ const IP = '127.0.0.1';
 const MB = 1024 * 1024;
 
 // A full GC before each sample, so that the JS heap figure is the live heap and closed objects that
-// nothing holds any more are collected (and counted by the FinalizationRegistry below).
+// nothing holds any more are collected (and dropped from the weak references below).
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 async function fullGc() {
@@ -45,13 +45,21 @@ async function fullGc() {
 	}
 }
 
-// The JS layer must let go of what it closed: count, per kind, the closed libsfu objects
-// (transports, producers, consumers) that garbage collection has reclaimed.
+// The JS layer must let go of what it closed: a weak reference to every closed libsfu object
+// (transport, producer, consumer) until garbage collection reclaims it. (WeakRefs rather than a
+// FinalizationRegistry, whose callbacks run long after the collection under load.)
 const closedObjects = { transport: 0, producer: 0, consumer: 0 };
-const collectedObjects = { transport: 0, producer: 0, consumer: 0 };
-const registry = new FinalizationRegistry((kind) => collectedObjects[kind]++);
-const track = (obj, kind) => obj && registry.register(obj, kind);
-const retainedObjects = () => Object.fromEntries(Object.keys(closedObjects).map((k) => [k, closedObjects[k] - collectedObjects[k]]));
+let closedRefs = { transport: [], producer: [], consumer: [] };
+const closing = (obj, kind) => {
+	if (!obj) return;
+	closedObjects[kind]++;
+	closedRefs[kind].push(new WeakRef(obj));
+};
+/** Closed objects still reachable (call after fullGc(), in a later job than the close). */
+function retainedObjects() {
+	closedRefs = Object.fromEntries(Object.entries(closedRefs).map(([k, refs]) => [k, refs.filter((r) => r.deref() !== undefined)]));
+	return Object.fromEntries(Object.entries(closedRefs).map(([k, refs]) => [k, refs.length]));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -401,9 +409,6 @@ async function main() {
 			});
 		}
 		const s = { index, generation, router, transport, video, audio, consumers: new Set() };
-		track(transport, 'transport');
-		track(video, 'producer');
-		track(audio, 'producer');
 		senders[index] = s;
 		await gen.request({
 			type: 'addSender',
@@ -424,8 +429,9 @@ async function main() {
 		const orphans = [...s.consumers];
 		s.transport.close();
 		counts.senderLeaves++;
-		closedObjects.transport++;
-		closedObjects.producer += s.audio ? 2 : 1;
+		closing(s.transport, 'transport');
+		closing(s.video, 'producer');
+		closing(s.audio, 'producer');
 		for (const c of orphans) removeConsumer(c);
 		return orphans.length;
 	}
@@ -454,9 +460,6 @@ async function main() {
 			// when a sender leaves, whose consumers are removed right after).
 			video.once('producerclose', () => counts.consumerProducerClose++);
 			consumers.set(c.id, c);
-			track(transport, 'transport');
-			track(video, 'consumer');
-			track(audio, 'consumer');
 			s.consumers.add(c);
 			sinkProc.tell({ type: 'addConsumer', id: c.id, streams });
 			const fixed = process.env.SOAK_PREFERRED_LAYERS; // debugging: "S,T" for every consumer
@@ -474,8 +477,9 @@ async function main() {
 		if (!consumers.delete(c.id)) return;
 		c.sender.consumers.delete(c);
 		c.transport.close(); // closes its consumers too
-		closedObjects.transport++;
-		closedObjects.consumer += c.audio ? 2 : 1;
+		closing(c.transport, 'transport');
+		closing(c.video, 'consumer');
+		closing(c.audio, 'consumer');
 		sinkProc.tell({ type: 'removeConsumer', id: c.id });
 		counts.leaves++;
 	}
@@ -648,6 +652,11 @@ async function main() {
 	}
 	running = false;
 	await churnLoop;
+	if (process.env.SOAK_HEAP_SNAPSHOT) {
+		// Debugging: what holds on to closed objects (open the file in Chrome's DevTools).
+		await fullGc();
+		console.log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.SOAK_HEAP_SNAPSHOT)}`);
+	}
 	if (samples[samples.length - 1].t < opt.seconds - 1) await takeSample();
 
 	// ---- shutdown ----
@@ -661,13 +670,12 @@ async function main() {
 	for (const s of senders) {
 		if (!s) continue;
 		s.transport.close();
-		closedObjects.transport++;
-		closedObjects.producer += s.audio ? 2 : 1;
+		closing(s.transport, 'transport');
+		closing(s.video, 'producer');
+		closing(s.audio, 'producer');
 	}
 	senders.fill(null);
 	await sleep(1500);
-	await fullGc();
-	await sleep(100);
 	await fullGc();
 	const retainedAfterClose = { closed: { ...closedObjects }, retained: retainedObjects() };
 	const afterTransports = { fds: fdCount(), fdKinds: fdKinds(), ...procStatus(), rss: process.memoryUsage().rss };
