@@ -12,14 +12,17 @@
 // Every second CHURN consumers leave (transport.close()) and as many join, SWITCHES consumers get
 // new preferred layers (simulcast and temporal switches), and every SENDER_CHURN seconds one
 // sender leaves (its consumers are replaced) and a new one takes its place.
-// In a child process (loadgen.js), so that this process holds only the engine: the senders'
-// synthetic RTP through one seeded impairment relay per sender (tests/tools/impair-relay.js, 3%
-// loss + 30 ms jitter both ways), and the consumers' traffic through one more relay (3% + 30 ms)
-// to a sink that counts packets, NACKs gaps, and counts what is lost for good.
-// Every SAMPLE seconds: RSS, JS heap, open fds, threads, worker CPU (getResourceUsage), live
-// transports/producers/consumers (router.dump()), packets offered/forwarded/lost. The verdict fails
-// (exit 1) on unbounded growth of memory, fds or threads, on forwarding that stops, on a dead
-// worker, or when the fds do not come back to the baseline after everything is closed.
+// In two child processes (loadgen.js), so that this process holds only the engine and the JS
+// side of the load can use the other core: 'send' sends the senders' synthetic RTP through one
+// seeded impairment relay per sender (tests/tools/impair-relay.js, 3% loss + 30 ms jitter both
+// ways) and answers PLI/FIR/NACK; 'sink' receives the consumers' traffic through SINK_SHARDS more
+// relays (3% + 30 ms) on sink sockets that count packets, NACK gaps, and count what is lost for good.
+// Every SAMPLE seconds, after a full GC: RSS, JS heap, open fds, threads, worker CPU
+// (getResourceUsage), live transports/producers/consumers (router.dump()), closed JS objects still
+// reachable, packets offered/forwarded/lost, and kernel receive-buffer drops per process. The
+// verdict fails (exit 1) on unbounded growth of memory, fds or threads, on forwarding that stops,
+// on a dead worker, on closed objects the JS layer keeps, or when the fds do not come back to the
+// baseline once every transport is closed.
 
 const { fork } = require('node:child_process');
 const v8 = require('node:v8');
@@ -432,6 +435,8 @@ async function main() {
 		closing(s.transport, 'transport');
 		closing(s.video, 'producer');
 		closing(s.audio, 'producer');
+		s.transport = s.video = s.audio = null;
+		s.consumers.clear();
 		for (const c of orphans) removeConsumer(c);
 		return orphans.length;
 	}
@@ -482,6 +487,9 @@ async function main() {
 		closing(c.audio, 'consumer');
 		sinkProc.tell({ type: 'removeConsumer', id: c.id });
 		counts.leaves++;
+		// The record may still sit in some array (or a suspended async frame's stale register):
+		// it must not keep the closed objects reachable, or the retention check would count them.
+		c.transport = c.video = c.audio = c.sender = null;
 	}
 
 	for (let i = 0; i < opt.senders; i++) await addSender(i, 0);
