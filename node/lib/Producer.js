@@ -20,6 +20,7 @@ class Producer extends EngineObject {
 	#type;
 	#paused;
 	#consumers = new Set();
+	#events;
 
 	/**
 	 * @private Use transport.produce().
@@ -33,6 +34,7 @@ class Producer extends EngineObject {
 		this.#rtpParameters = native.rtpParameters();
 		this.#type = native.type();
 		this.#paused = native.paused();
+		this.#events = events;
 		// The engine reports score changes about once a second (from its receive statistics).
 		events?.on(this.#id, (ev) => {
 			if (this.closed) return;
@@ -70,6 +72,14 @@ class Producer extends EngineObject {
 		} catch {
 			return [];
 		}
+	}
+
+	/**
+	 * @private Drops the engine-event registration: it holds this producer (and, through its
+	 * '@close' listener, its transport) for as long as the worker lives.
+	 */
+	_onClose() {
+		this.#events?.off(this.#id);
 	}
 
 	/**
