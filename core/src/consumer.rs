@@ -439,6 +439,13 @@ impl ConsumerState {
         woke && self.kind == MediaKind::Video
     }
 
+    /// Which of the producer's encodings a key frame request of this consumer is for: a simulcast
+    /// consumer needs only the one it forwards (or is about to), not all of them (`None`: every
+    /// stream, e.g. a single stream or a pipe).
+    pub(crate) fn key_frame_encoding(&self) -> Option<usize> {
+        (self.consumer_type == ConsumerType::Simulcast && self.num_encodings > 1).then(|| self.source_encoding.unwrap_or(self.target_encoding))
+    }
+
     /// After a pause, a single video stream resumes at a key frame (what it would forward
     /// before one would not decode). Simulcast and SVC consumers switch at key frames anyway.
     pub(crate) fn resync_at_key_frame(&mut self) {
@@ -631,7 +638,8 @@ impl WorkerState {
         }
         if active && kind == MediaKind::Video {
             let now = self.now_ms();
-            self.request_key_frame(pkey, now);
+            let encoding = self.consumers.get(&key).and_then(|c| c.key_frame_encoding());
+            self.request_key_frame_on(pkey, encoding, now);
         }
         Ok(ConsumerData { app_data: o.app_data, key, id, producer_id, kind, rtp_parameters: params, consumer_type, flags })
     }
@@ -672,18 +680,19 @@ impl WorkerState {
             c.resync_at_key_frame();
         }
         let wants_key_frame = woke && c.kind == MediaKind::Video;
-        let pkey = c.producer;
+        let (pkey, encoding) = (c.producer, c.key_frame_encoding());
         if wants_key_frame {
             let now = self.now_ms();
-            self.request_key_frame(pkey, now);
+            self.request_key_frame_on(pkey, encoding, now);
         }
         Ok(())
     }
 
     fn consumer_request_key_frame(&mut self, key: Key) -> Result<()> {
-        let pkey = self.consumer_mut(key)?.producer;
+        let c = self.consumer_mut(key)?;
+        let (pkey, encoding) = (c.producer, c.key_frame_encoding());
         let now = self.now_ms();
-        self.request_key_frame(pkey, now);
+        self.request_key_frame_on(pkey, encoding, now);
         Ok(())
     }
 

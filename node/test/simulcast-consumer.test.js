@@ -85,3 +85,53 @@ test('simulcast consumer: layerschange and currentLayers follow the forwarded la
 		worker.close();
 	}
 });
+
+test('simulcast consumer: key frame requests go to the encoding it forwards, not to all of them', async () => {
+	const dgram = require('node:dgram');
+	const worker = await mediasoup.createWorker();
+	const tx = dgram.createSocket('udp4');
+	const rx = dgram.createSocket('udp4');
+	try {
+		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
+		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
+		const producer = await input.produce({
+			kind: 'video',
+			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc: 1000 }, { ssrc: 2000 }, { ssrc: 3000 }] },
+		});
+		await new Promise((r) => tx.bind(0, '127.0.0.1', r));
+		await new Promise((r) => rx.bind(0, '127.0.0.1', r));
+		// PLIs (PSFB 206, FMT 1) the publisher gets, by media SSRC.
+		const plis = [];
+		tx.on('message', (m) => {
+			for (let off = 0; off + 12 <= m.length; ) {
+				const len = (m.readUInt16BE(off + 2) + 1) * 4;
+				if (m[off + 1] === 206 && (m[off] & 0x1f) === 1) plis.push(m.readUInt32BE(off + 8));
+				off += len;
+			}
+		});
+		// The publisher is known (comedia) and all three encodings arrive (delta frames).
+		for (let i = 0; i < 5; i++) {
+			for (const ssrc of [1000, 2000, 3000]) {
+				tx.send(h.rtpPacket({ payloadType: 96, sequenceNumber: i, timestamp: i * 3000, ssrc, payload: Buffer.from([0x10, 0x01, 0, 0]) }), input.tuple.localPort, '127.0.0.1');
+			}
+			await h.sleep(10);
+		}
+		await h.sleep(100);
+		plis.length = 0;
+		const output = await router.createPlainTransport({ listenInfo: h.listenInfo });
+		await output.connect({ ip: '127.0.0.1', port: rx.address().port });
+		const consumer = await output.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, paused: true, preferredLayers: { spatialLayer: 1 } });
+		await consumer.resume();
+		await h.waitUntil(() => plis.length > 0, () => 'no PLI after resume');
+		await h.sleep(200);
+		assert.deepEqual([...new Set(plis)], [2000], `PLIs for ${plis}`);
+		plis.length = 0;
+		await consumer.requestKeyFrame();
+		await h.waitUntil(() => plis.length > 0, () => 'no PLI after requestKeyFrame()');
+		assert.deepEqual([...new Set(plis)], [2000], `PLIs for ${plis}`);
+	} finally {
+		tx.close();
+		rx.close();
+		worker.close();
+	}
+});

@@ -678,12 +678,10 @@ impl WorkerState {
             if cs.trace.has(typ) {
                 self.bus.emit(&cs.id, EventKind::Trace { trace: TraceEvent::new(typ, TraceDirection::In, json!({ "ssrc": ssrc })) });
             }
-            let (pk, encoding) = (cs.producer, cs.pipe_encoding_of(ssrc));
-            match encoding {
-                // A pipe's far end asks for the key frame of one encoding.
-                Some(e) => self.request_key_frame_on(pk, Some(e), now),
-                None => self.request_key_frame(pk, now),
-            }
+            // A pipe's far end asks for the key frame of one encoding; a simulcast consumer's
+            // viewer for the one it is sent.
+            let (pk, encoding) = (cs.producer, cs.pipe_encoding_of(ssrc).or_else(|| cs.key_frame_encoding()));
+            self.request_key_frame_on(pk, encoding, now);
         }
     }
 

@@ -639,8 +639,8 @@ impl WorkerState {
             // Consumers created before the transport was up want a key frame now.
             let consumers = self.transports.get(&key).map(|t| t.consumers.clone()).unwrap_or_default();
             for c in consumers {
-                if let Some(pk) = self.consumers.get(&c).filter(|c| c.wants_key_frame_on_connect()).map(|c| c.producer) {
-                    self.request_key_frame(pk, now);
+                if let Some((pk, e)) = self.consumers.get(&c).filter(|c| c.wants_key_frame_on_connect()).map(|c| (c.producer, c.key_frame_encoding())) {
+                    self.request_key_frame_on(pk, e, now);
                 }
             }
         }
