@@ -27,7 +27,7 @@
 const dgram = require('node:dgram');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const { startRelay } = require(path.join(__dirname, '..', '..', 'tests', 'tools', 'impair-relay.js'));
+const { startRelay, mulberry32 } = require(path.join(__dirname, '..', '..', 'tests', 'tools', 'impair-relay.js'));
 
 const IP = '127.0.0.1';
 const MAX_PAYLOAD = 1100;
@@ -93,17 +93,6 @@ function addRelay(acc, st) {
 	for (const k of Object.keys(acc)) acc[k] += st[k] || 0;
 }
 
-// mulberry32 for the generator's own choices (frame sizes' small variation)
-function rng(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 function bind(socket) {
 	return new Promise((resolve, reject) => {
@@ -135,7 +124,7 @@ class Sender {
 		this.target = msg.port;
 		this.video = msg.video; // {pt, ssrcs: [3]}
 		this.audio = msg.audio; // {pt, ssrc} | null
-		this.random = rng(cfg.seed * 7919 + msg.generation * 104729 + msg.index);
+		this.random = mulberry32(cfg.seed * 7919 + msg.generation * 104729 + msg.index);
 		this.layers = this.video.ssrcs.map((ssrc, l) => ({
 			ssrc,
 			seq: Math.floor(this.random() * 65536),

@@ -33,6 +33,7 @@ const { performance } = require('node:perf_hooks');
 
 const repo = path.resolve(__dirname, '..', '..');
 const libsfu = require(path.join(repo, 'node'));
+const { mulberry32 } = require(path.join(repo, 'tests', 'tools', 'impair-relay.js'));
 
 const IP = '127.0.0.1';
 const MB = 1024 * 1024;
@@ -203,16 +204,6 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function mulberry32(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

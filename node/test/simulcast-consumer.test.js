@@ -36,6 +36,16 @@ test('simulcast consumer: one L3T3 encoding, clamped preferred layers', async ()
 	}
 });
 
+/** A comedia plain transport with a VP8 producer of three SSRC-identified encodings (1000/2000/3000). */
+async function threeSsrcProducer(router) {
+	const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
+	const producer = await input.produce({
+		kind: 'video',
+		rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc: 1000 }, { ssrc: 2000 }, { ssrc: 3000 }] },
+	});
+	return { input, producer };
+}
+
 test('simulcast consumer: layerschange and currentLayers follow the forwarded layer', async () => {
 	const dgram = require('node:dgram');
 	const worker = await mediasoup.createWorker();
@@ -43,14 +53,7 @@ test('simulcast consumer: layerschange and currentLayers follow the forwarded la
 	const rx = dgram.createSocket('udp4');
 	try {
 		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
-		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
-		const producer = await input.produce({
-			kind: 'video',
-			rtpParameters: {
-				codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }],
-				encodings: [{ ssrc: 1000 }, { ssrc: 2000 }, { ssrc: 3000 }],
-			},
-		});
+		const { input, producer } = await threeSsrcProducer(router);
 		await new Promise((r) => rx.bind(0, '127.0.0.1', r));
 		const output = await router.createPlainTransport({ listenInfo: h.listenInfo });
 		await output.connect({ ip: '127.0.0.1', port: rx.address().port });
@@ -93,11 +96,7 @@ test('simulcast consumer: key frame requests go to the encoding it forwards, not
 	const rx = dgram.createSocket('udp4');
 	try {
 		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
-		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
-		const producer = await input.produce({
-			kind: 'video',
-			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc: 1000 }, { ssrc: 2000 }, { ssrc: 3000 }] },
-		});
+		const { input, producer } = await threeSsrcProducer(router);
 		await new Promise((r) => tx.bind(0, '127.0.0.1', r));
 		await new Promise((r) => rx.bind(0, '127.0.0.1', r));
 		// PLIs (PSFB 206, FMT 1) the publisher gets, by media SSRC.
