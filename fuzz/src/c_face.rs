@@ -317,6 +317,15 @@ impl Created {
     }
 }
 
+impl Drop for Created {
+    /// Also on a failed check (a panic in `cargo test`), so the next input starts clean.
+    fn drop(&mut self) {
+        // SAFETY: the handles came from the input's calls and are released once (`release`
+        // drains the lists).
+        unsafe { self.release() };
+    }
+}
+
 /// One input's calls: the fixture, what the input created, and the current objects.
 struct Session<'f> {
     f: &'f Fixture,
