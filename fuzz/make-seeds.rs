@@ -1,6 +1,9 @@
 //! Writes the seed corpus `fuzz/corpus/<target>/<name>`: real-looking packets (Chrome-like RTP
 //! with one-byte header extensions, RTX, RTCP SR+SDES, RR, PLI, FIR, NACK, transport-cc
-//! feedback, REMB, VP8/VP9/H264 payloads) and the ORTC JSON of core/testdata.
+//! feedback, REMB, VP8/VP9/H264 payloads), the ORTC JSON of core/testdata, SCTP packets captured
+//! from a real association pair with op scripts around them, RFC 4571 streams of the STUN / DTLS /
+//! RTP seeds, the C face's JSON from tests/c, and layered VP8 / VP9 / H264 (frame marking) / AV1
+//! (dependency descriptor) sequences.
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example make-seeds` (deterministic; rerun after
 //! changing it and commit the result).
@@ -11,6 +14,7 @@ use serde_json::Value;
 use sfu_core::rtp::nack::write_nack;
 use sfu_core::rtp::rtcp::{write_fir, write_pli, write_sr};
 use sfu_core::rtp::twcc::{write_remb, TwccRecorder};
+use sfu_fuzz::sctp::script::{self, Script};
 
 const AUDIO_SSRC: u32 = 2_991_000_373;
 const VP8_SSRCS: [u32; 3] = [0x2222_0001, 0x2222_0002, 0x2222_0003];
@@ -233,17 +237,176 @@ fn rtcp_seeds() -> Vec<(&'static str, Vec<u8>)> {
     seeds
 }
 
+/// payload_descriptors inputs: extension length, extension (AV1 dependency descriptor / H264
+/// frame marking), RTP payload.
 fn payload_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let plain = |p: &[u8]| [&[0u8][..], p].concat();
+    let with_ext = |e: &[u8], p: &[u8]| [&[e.len() as u8][..], e, p].concat();
     vec![
-        ("vp8-key", VP8_KEY.to_vec()),
-        ("vp8-delta", VP8_DELTA.to_vec()),
-        ("vp8-temporal", VP8_TEMPORAL.to_vec()),
-        ("vp9-key", VP9_KEY.to_vec()),
-        ("h264-stap-a", H264_STAP_A.to_vec()),
-        ("h264-fu-a-idr", H264_FU_A_IDR.to_vec()),
-        ("h264-slice", H264_SLICE.to_vec()),
+        ("vp8-key", plain(VP8_KEY)),
+        ("vp8-delta", plain(VP8_DELTA)),
+        ("vp8-temporal", plain(VP8_TEMPORAL)),
+        ("vp8-layered", plain(&vp8_layered(0x1234, 7, 1, false))),
+        ("vp9-key", plain(VP9_KEY)),
+        ("vp9-layered-s1-t2", plain(&vp9_layered(300, 9, 1, 2, true, true))),
+        ("h264-stap-a", plain(H264_STAP_A)),
+        ("h264-fu-a-idr", plain(H264_FU_A_IDR)),
+        ("h264-slice", plain(H264_SLICE)),
+        ("h264-frame-marking", with_ext(&[0xe8], &[0x65, 0x88, 0x84, 0x00])),
+        ("av1-dd-key-structure", with_ext(&av1_dd(0, 1000, true), &[0x18, 0x0a, 0x0b, 0x00])),
+        ("av1-dd-no-structure", with_ext(&av1_dd(3, 1001, false), &[0x10, 0x32])),
+        ("av1-sequence-header", plain(&[0x08, 0x0a, 0x0b, 0x00, 0x00, 0x00])),
         ("mime", b"video/H264-SVC".to_vec()),
     ]
+}
+
+/// MSB-first bit writer for AV1 dependency descriptors (as core/src/rtp/layers.rs's tests).
+#[derive(Default)]
+struct BitWriter {
+    bytes: Vec<u8>,
+    bits: usize,
+}
+
+impl BitWriter {
+    fn f(&mut self, n: u32, v: u32) {
+        for i in (0..n).rev() {
+            if self.bits % 8 == 0 {
+                self.bytes.push(0);
+            }
+            let bit = ((v >> i) & 1) as u8;
+            *self.bytes.last_mut().unwrap() |= bit << (7 - self.bits % 8);
+            self.bits += 1;
+        }
+    }
+    fn ns(&mut self, n: u32, v: u32) {
+        if n == 1 {
+            return;
+        }
+        let w = 32 - n.leading_zeros();
+        let m = (1 << w) - n;
+        if v < m {
+            self.f(w - 1, v);
+        } else {
+            self.f(w, v + m);
+        }
+    }
+}
+
+const AV1_TEMPLATE_OFFSET: u32 = 60;
+
+/// An AV1 dependency descriptor: mandatory fields, and for the key frame the L1T3 template
+/// structure Chrome sends (templates: key, T0, T1, T2, T2; one chain) with a 1280x720 resolution.
+fn av1_dd(template_index: u32, frame: u32, key: bool) -> Vec<u8> {
+    let mut w = BitWriter::default();
+    w.f(1, 1); // start of frame
+    w.f(1, 1); // end of frame
+    w.f(6, (template_index + AV1_TEMPLATE_OFFSET) % 64);
+    w.f(16, frame);
+    if key {
+        w.f(5, 0b10000); // structure present, no active mask, no custom fields
+        w.f(6, AV1_TEMPLATE_OFFSET);
+        w.f(5, 2); // 3 decode targets
+        for idc in [0, 1, 1, 0, 3] {
+            w.f(2, idc); // template layers: T0, T0, T1, T2, T2
+        }
+        for dtis in [[2, 2, 2], [2, 2, 2], [0, 1, 2], [0, 0, 1], [0, 0, 1]] {
+            for d in dtis {
+                w.f(2, d);
+            }
+        }
+        for fdiffs in [&[][..], &[4], &[2], &[1], &[1, 3]] {
+            for &d in fdiffs {
+                w.f(1, 1);
+                w.f(4, d - 1);
+            }
+            w.f(1, 0);
+        }
+        w.ns(4, 1); // one chain
+        for _ in 0..3 {
+            w.ns(1, 0);
+        }
+        for c in [0, 4, 2, 1, 3] {
+            w.f(4, c);
+        }
+        w.f(1, 1);
+        w.f(16, 1279);
+        w.f(16, 719);
+    }
+    w.bytes
+}
+
+/// VP8 descriptor with a 15-bit picture id, TL0PICIDX and TID/Y, then a payload header.
+fn vp8_layered(pid: u16, tl0: u8, tid: u8, key: bool) -> Vec<u8> {
+    vec![0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, tl0, tid << 6 | 0x20, if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a]
+}
+
+/// VP9 non-flexible descriptor: 15-bit picture id, layer indices (TID, U, SID, D), TL0PICIDX.
+fn vp9_layered(pid: u16, tl0: u8, sid: u8, tid: u8, inter: bool, end: bool) -> Vec<u8> {
+    let b0 = 0x80 | 0x20 | 0x08 | if inter { 0x40 } else { 0 } | if end { 0x04 } else { 0 };
+    vec![b0, 0x80 | (pid >> 8) as u8, pid as u8, tid << 5 | 0x10 | sid << 1 | u8::from(sid > 0), tl0, 0x83, 0x49, 0x83]
+}
+
+/// One packet op of layer_sequences: marker, extension, payload.
+fn layer_packet(out: &mut Vec<u8>, marker: bool, ext: &[u8], payload: &[u8]) {
+    out.push(if marker { 0x10 } else { 0 });
+    out.push(ext.len() as u8);
+    out.extend_from_slice(ext);
+    out.push(payload.len() as u8);
+    out.extend_from_slice(payload);
+}
+
+/// Sequences for layer_sequences (fuzz/src/layer_sequences.rs): a codec byte, a layers byte,
+/// (n: n % 4 + 1 spatial / temporal layers per nibble), then packets, target changes (op 1),
+/// resyncs (op 2) and AV1 structure resets (op 3).
+fn layer_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut seeds = vec![];
+    // VP8 L1T3: T0 T2 T1 T2 ..., the target lowered to T0 then raised, a resync (simulcast switch).
+    let mut v = vec![0, 0x02];
+    for (i, tid) in [0u8, 2, 1, 2, 0, 2, 1, 2].iter().enumerate() {
+        let tl0 = 7 + (i / 4) as u8;
+        layer_packet(&mut v, true, &[], &vp8_layered(0x1230 + i as u16, tl0, *tid, i == 0));
+        if i == 3 {
+            v.extend_from_slice(&[1, 0, 0]);
+        }
+    }
+    v.extend_from_slice(&[1, 0, 2, 2]);
+    for (i, tid) in [0u8, 2, 1].iter().enumerate() {
+        layer_packet(&mut v, true, &[], &vp8_layered(0x0005 + i as u16, 100, *tid, i == 0));
+    }
+    seeds.push(("vp8-l1t3-target-resync", v));
+    // VP9 L3T3 non-flexible: key picture (SID 0..2), then inter pictures; spatial target lowered.
+    let mut v = vec![1, 0x22];
+    for (pic, tid) in [0u8, 2, 1, 2, 0].iter().enumerate() {
+        for sid in 0..3 {
+            v.extend(if pic == 2 && sid == 0 { vec![1, 1, 2] } else { vec![] });
+            let payload = vp9_layered(200 + pic as u16, 50 + (pic / 4) as u8, sid, *tid, pic > 0, true);
+            layer_packet(&mut v, sid == 2, &[], &payload);
+        }
+    }
+    seeds.push(("vp9-l3t3", v));
+    // H264 with frame marking (S E I D B TID): IDR, then T2 T1 T2 T0, target T0.
+    let mut v = vec![2, 0x02];
+    layer_packet(&mut v, true, &[0xe0 | 0x08], &[0x65, 0x88, 0x84, 0x00]);
+    for (i, tid) in [2u8, 1, 2, 0].iter().enumerate() {
+        let fm = 0xc0 | if *tid == 2 { 0x10 } else { 0 } | if *tid > 0 { 0x08 } else { 0 } | tid;
+        layer_packet(&mut v, true, &[fm], &[0x41, 0x9a, i as u8]);
+    }
+    v.extend_from_slice(&[1, 0, 0]);
+    layer_packet(&mut v, true, &[0xc1 | 0x10], &[0x41, 0x9a, 9]);
+    seeds.push(("h264-frame-marking", v));
+    // AV1 L1T3 with dependency descriptors: the key frame's structure serves the next ones.
+    let mut v = vec![3, 0x02];
+    layer_packet(&mut v, true, &av1_dd(0, 1000, true), &[0x18, 0x0a, 0x0b]);
+    for (i, template) in [3u32, 2, 4, 1, 3, 2, 4].iter().enumerate() {
+        layer_packet(&mut v, true, &av1_dd(*template, 1001 + i as u32, false), &[0x10, 0x32]);
+        if i == 2 {
+            v.extend_from_slice(&[1, 0, 1]);
+        }
+    }
+    v.push(3); // structure reset: the next descriptor without a structure is unreadable
+    layer_packet(&mut v, true, &av1_dd(1, 1010, false), &[0x10]);
+    seeds.push(("av1-l1t3-dependency-descriptor", v));
+    seeds
 }
 
 /// Deterministic filler for the Unstructured-driven targets.
@@ -380,6 +543,210 @@ fn dtls_seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// SCTP op scripts (fuzz/src/sctp.rs): every packet of a real association run injected alone,
+/// then scenarios over the in-memory link, then forged chunks on an established association.
+fn sctp_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = vec![];
+    for (i, (from_b, packet, name)) in script::captured().into_iter().enumerate() {
+        let handshake = ["init", "cookie"].iter().any(|h| name.contains(h));
+        let body = &packet[12..];
+        let dir = if from_b { "b2a" } else { "a2b" };
+        seeds.push((format!("captured-{i:02}-{dir}-{name}"), Script::new(u8::from(handshake)).inject(from_b, body).bytes()));
+    }
+    // Stream selectors: 0..=5 -> streams 0, 1, 2, 3, 5, 7; 6 -> OS - 1, 7 -> OS, 8 -> 65535.
+    // Reliability: bit 0 unordered; (r >> 1) % 3: reliable, maxPacketLifeTime, maxRetransmits.
+    let s = |name: &str, script: Script| (name.to_string(), script.bytes());
+    seeds.push(s("both-ways", Script::new(0).send(false, 1, true, 10, 0, 0).send(true, 2, false, 300, 0, 0).send(true, 2, true, 0, 0, 0).run(1000)));
+    seeds.push(s("handshake-with-losses", Script::new(1).lose(false, 1).advance(3000).deliver(false, 0).lose(true, 1).advance(6000).run(2000).send(false, 0, true, 5, 0, 0).run(500)));
+    seeds.push(s("handshake-reordered-duplicated", Script::new(1).deliver(false, 0).duplicate(false).deliver(true, 0).duplicate(true).advance(1000).reorder(false).run(1000)));
+    seeds.push(s("large-message-with-losses", Script::new(0).send(false, 1, false, 60_000, 0, 0).deliver(false, 5).lose(false, 3).deliver(false, 20).reorder(false).run(3000)));
+    seeds.push(s("small-limits", Script::new(2).send(false, 1, false, 2999, 0, 0).send(false, 1, false, 3001, 0, 0).send(false, 2, false, 3000, 0, 0).send(false, 3, false, 3000, 0, 0).threshold(false, 1, 100).send(false, 7, true, 1, 0, 0).send(false, 6, true, 1, 0, 0).run(2000)));
+    seeds.push(s("unreliable-under-loss", Script::new(0).send(false, 2, false, 2500, 5, 0).send(false, 2, false, 2500, 5, 1).lose(false, 2).send(false, 2, true, 100, 1, 0).run(3000)));
+    seeds.push(s("lifetime-expires", Script::new(0).send(false, 3, false, 4000, 2, 100).send(false, 3, false, 400, 3, 50).advance(500).lose(false, 10).run(3000)));
+    seeds.push(s("reset-and-reuse", Script::new(0).send(false, 1, true, 20, 0, 0).reset(false, 1).send(false, 1, true, 20, 0, 0).run(1000).send(false, 1, true, 21, 0, 0).reset(true, 2).run(1000)));
+    seeds.push(s("threshold-and-buffer-full", Script::new(2).threshold(false, 1, 1000).send(false, 1, false, 3000, 0, 0).send(false, 1, false, 3000, 0, 0).send(false, 1, false, 3000, 0, 0).deliver(false, 2).threshold(false, 1, 5000).run(2000)));
+    seeds.push(s("outage", Script::new(0).send(false, 1, false, 1000, 0, 0).lose(false, 1).advance(120_000).advance(120_000).run(60_000)));
+    seeds.push(s("close", Script::new(0).send(true, 1, true, 10, 0, 0).close(true).run(1000).send(false, 1, true, 10, 0, 0)));
+    seeds.push(s("mutated", Script::new(0).send(false, 1, true, 100, 0, 0).mutate(false, 0, &[(12, 0), (20, 0xff)]).mutate(false, 0, &[(0xffff, 4)]).run(500)));
+    // Forged chunks; TSN 0 is the sender's next TSN after the handshake.
+    let f = |name: &str, chunks: Vec<u8>| (format!("forged-{name}"), Script::new(0).inject(false, &chunks).run(1000).bytes());
+    seeds.push(f("data", script::data(0x03, 0, 1, 0, 51, b"hello")));
+    seeds.push(f("data-fragments-out-of-order", [script::data(0x01, 1, 1, 0, 53, &[2; 8]), script::data(0x02, 0, 1, 0, 53, &[1; 8])].concat()));
+    seeds.push(f("data-unordered-gap", script::data(0x07, 5, 3, 0, 53, &[9; 16])));
+    seeds.push(f("data-empty-ppid", script::data(0x03, 0, 2, 0, 56, &[0])));
+    seeds.push(f("dcep-open", script::data(0x03, 0, 4, 0, 50, &[3, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, b'c', b'h', b'a', b't'])));
+    seeds.push(f("forward-tsn", script::forward_tsn(3, &[(3, 0)])));
+    seeds.push(f("forward-tsn-far", script::forward_tsn(1 << 30, &[])));
+    seeds.push(f("sack-gaps-dups", script::sack(0, 1 << 20, &[(2, 3), (5, 5)], &[0, 1])));
+    seeds.push(f("reset-request", script::reset_request(0, 0xffff_ffff, 0xffff_ffff, &[1, 2, 900])));
+    seeds.push(f("abort-with-cause", script::chunk(6, 0, &[0, 12, 0, 6, b'x', b'y'])));
+    seeds.push(f("error-invalid-stream", script::chunk(9, 0, &[0, 1, 0, 8, 0x0f, 0xa0, 0, 0])));
+    seeds.push(f("error-overrun", script::chunk(9, 0, &[0, 1, 0, 40, 0, 0])));
+    seeds.push(f("shutdown", script::chunk(7, 0, &0xffff_ffffu32.to_be_bytes())));
+    seeds.push(f("heartbeat", script::chunk(4, 0, &[0, 1, 0, 8, 1, 2, 3, 4])));
+    seeds.push(f("init-restart", script::chunk(1, 0, &[0x12, 0x34, 0x56, 0x78, 0, 1, 0, 0, 4, 0, 4, 0, 0, 0, 0, 1])));
+    seeds.push((
+        "forged-data-to-a-then-sack".into(),
+        Script::new(0).send(false, 1, true, 50, 0, 0).inject(true, &script::data(0x03, 0, 1, 0, 51, b"from b")).inject(true, &script::sack(0, 1 << 20, &[], &[])).run(1000).bytes(),
+    ));
+    seeds
+}
+
+/// RFC 4571 streams: a seed byte, then frames of the STUN, DTLS and RTP seeds.
+fn tcp_seeds(stun: &[(&str, Vec<u8>)], dtls: &[(&str, Vec<u8>)], rtp: &[(&str, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    fn framed(seed: u8, frames: &[&[u8]], tail: &[u8]) -> Vec<u8> {
+        let mut v = vec![seed];
+        for f in frames {
+            v.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            v.extend_from_slice(f);
+        }
+        v.extend_from_slice(tail);
+        v
+    }
+    let all: Vec<&[u8]> = stun.iter().chain(dtls).chain(rtp).map(|(_, d)| d.as_slice()).collect();
+    vec![
+        ("ice-tcp-session".into(), framed(1, &all[..12], &[])),
+        ("stun-then-dtls".into(), framed(2, &[&stun[0].1, &dtls[0].1], &[])),
+        ("zero-length-frames".into(), framed(3, &[&[], &stun[0].1, &[], &[]], &[])),
+        ("incomplete-length".into(), framed(4, &[&stun[0].1], &[0x05])),
+        ("incomplete-frame".into(), framed(5, &[&rtp[0].1], &[0xff, 0xff, 1, 2, 3])),
+        ("declared-past-end".into(), framed(6, &[], &[0x01, 0x00, 0x80, 0x60])),
+        ("encode-limits".into(), framed(0xff, &[&rtp[1].1], &[])),
+    ]
+}
+
+/// Calls of the C face (fuzz/src/c_face.rs): the JSON of tests/c/*.c, alone and as chains.
+#[allow(non_snake_case)] // entry bytes named like constants
+fn c_face_seeds() -> Vec<(String, Vec<u8>)> {
+    let e = sfu_fuzz::c_face::entry_byte;
+    let WORKER_NEW = e("sfu_worker_new");
+    let UPDATE_SETTINGS = e("sfu_worker_update_settings");
+    let CREATE_ROUTER = e("sfu_worker_create_router");
+    let CREATE_SERVER = e("sfu_worker_create_webrtc_server");
+    let CREATE_PLAIN = e("sfu_router_create_plain_transport");
+    let CREATE_WEBRTC = e("sfu_router_create_webrtc_transport");
+    let CREATE_DIRECT = e("sfu_router_create_direct_transport");
+    let AUDIO_LEVEL = e("sfu_router_create_audio_level_observer");
+    let ACTIVE_SPEAKER = e("sfu_router_create_active_speaker_observer");
+    let CAN_CONSUME = e("sfu_router_can_consume");
+    let PLAIN_CONNECT = e("sfu_plain_transport_connect");
+    let WEBRTC_CONNECT = e("sfu_webrtc_transport_connect");
+    let PLAIN_PRODUCE = e("sfu_plain_transport_produce");
+    let PLAIN_CONSUME = e("sfu_plain_transport_consume");
+    let WEBRTC_PRODUCE = e("sfu_webrtc_transport_produce");
+    let WEBRTC_CONSUME = e("sfu_webrtc_transport_consume");
+    let DIRECT_PRODUCE = e("sfu_direct_transport_produce");
+    let DIRECT_CONSUME = e("sfu_direct_transport_consume");
+    let PRODUCE_DATA = e("sfu_direct_transport_produce_data");
+    let CONSUME_DATA = e("sfu_direct_transport_consume_data");
+    let PREFERRED_LAYERS = e("sfu_consumer_set_preferred_layers");
+    let PRODUCER_TRACE = e("sfu_producer_enable_trace_event");
+    let CONSUMER_TRACE = e("sfu_consumer_enable_trace_event");
+    let DATA_SEND = e("sfu_data_producer_send (subchannels)");
+    let OBSERVER_ADD = e("sfu_rtp_observer_add_producer");
+    let CAN_CONSUME_ID = e("sfu_router_can_consume (producer id)");
+    let PRODUCER_SEND = e("sfu_producer_send");
+    let SEND_RTCP = e("sfu_direct_transport_send_rtcp");
+    fn calls(list: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut v = vec![];
+        for (i, (e, s)) in list.iter().enumerate() {
+            if i > 0 {
+                v.push(0);
+            }
+            v.push(*e);
+            v.extend_from_slice(s);
+        }
+        v
+    }
+    fn chain(list: &[(u8, &str)]) -> Vec<u8> {
+        calls(&list.iter().map(|(e, s)| (*e, s.as_bytes())).collect::<Vec<_>>())
+    }
+    const VP8: &str = r#"{"mimeType":"video/VP8","payloadType":96,"clockRate":90000}"#;
+    const FP: &str = r#"{"algorithm":"sha-256","value":"AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"}"#;
+    const CONSUME: &str = r#"{"producerId":"%P","rtpCapabilities":%R}"#;
+    const PRODUCE_OPUS: &str = r#"{"kind":"audio","rtpParameters":{"codecs":[{"mimeType":"audio/opus","payloadType":111,"clockRate":48000,"channels":2}],"headerExtensions":[{"uri":"urn:ietf:params:rtp-hdrext:ssrc-audio-level","id":1}],"encodings":[{"ssrc":3333}]}}"#;
+    let produce_vp8 = format!(r#"{{"kind":"video","rtpParameters":{{"codecs":[{VP8}],"encodings":[{{"ssrc":2222}}]}}}}"#);
+    let chrome: Value = serde_json::from_slice(&std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/testdata/chrome-mediasoup-client-produce.json")).unwrap()).unwrap();
+    let chrome_produce = |i: usize| serde_json::to_string(&chrome["produce"][i]).unwrap();
+    let connect_dtls = |role: &str| format!(r#"{{"dtlsParameters":{{"role":"{role}","fingerprints":[{FP}]}}}}"#);
+    let single: Vec<(&str, u8, String)> = vec![
+        // tests/c/bad_input.c's table and good calls.
+        ("worker-settings", WORKER_NEW, r#"{"logLevel":"none","rtcMinPort":41000,"rtcMaxPort":41999}"#.into()),
+        ("worker-settings-null", WORKER_NEW, "NULL".into()),
+        ("worker-settings-unterminated", WORKER_NEW, r#"{"logLevel":"warn""#.into()),
+        ("worker-settings-ports-inverted", WORKER_NEW, r#"{"rtcMinPort":20000,"rtcMaxPort":10000}"#.into()),
+        ("worker-settings-cert", WORKER_NEW, r#"{"dtlsCertificateFile":"/nonexistent/cert.pem","dtlsPrivateKeyFile":"/nonexistent/key.pem"}"#.into()),
+        ("update-settings", UPDATE_SETTINGS, r#"{"logLevel":"warn","logTags":["rtp","ice"]}"#.into()),
+        ("update-settings-bad-tags", UPDATE_SETTINGS, r#"{"logTags":"rtp"}"#.into()),
+        ("router-bad-codec", CREATE_ROUTER, r#"{"mediaCodecs":[{"kind":"audio","mimeType":"audio/nope","clockRate":8000}]}"#.into()),
+        ("router-kind-mismatch", CREATE_ROUTER, r#"{"mediaCodecs":[{"kind":"text","mimeType":"audio/opus","clockRate":48000}]}"#.into()),
+        ("plain-port-range", CREATE_PLAIN, r#"{"listenInfo":{"protocol":"udp","ip":"127.0.0.1","portRange":{"min":5000,"max":4000}}}"#.into()),
+        ("plain-srtp-sctp", CREATE_PLAIN, r#"{"listenInfo":{"protocol":"udp","ip":"127.0.0.1"},"enableSrtp":true,"srtpCryptoSuite":"AES_CM_128_HMAC_SHA1_80","enableSctp":true,"numSctpStreams":{"OS":1024,"MIS":1024}}"#.into()),
+        ("plain-connect", PLAIN_CONNECT, r#"{"ip":"127.0.0.1","port":5000,"rtcpPort":5001}"#.into()),
+        ("plain-connect-srtp", PLAIN_CONNECT, r#"{"ip":"127.0.0.1","port":5000,"srtpParameters":{"cryptoSuite":"AES_CM_128_HMAC_SHA1_80","keyBase64":"ZnVkZ2VmdWRnZWZ1ZGdlZnVkZ2VmdWRnZWZ1ZGdl"}}"#.into()),
+        ("produce-vp8", PLAIN_PRODUCE, produce_vp8.clone()),
+        ("produce-h265", PLAIN_PRODUCE, r#"{"kind":"video","rtpParameters":{"codecs":[{"mimeType":"video/H265","payloadType":96,"clockRate":90000}],"encodings":[{"ssrc":5}]}}"#.into()),
+        ("consume", PLAIN_CONSUME, CONSUME.into()),
+        ("consume-unknown", PLAIN_CONSUME, r#"{"producerId":"no-such-producer","rtpCapabilities":{}}"#.into()),
+        ("can-consume", CAN_CONSUME, "%R".into()),
+        ("can-consume-id", CAN_CONSUME_ID, "%P".into()),
+        ("preferred-layers", PREFERRED_LAYERS, r#"{"spatialLayer":0,"temporalLayer":1}"#.into()),
+        ("producer-trace", PRODUCER_TRACE, r#"["rtp","keyframe","nack","pli","fir"]"#.into()),
+        ("consumer-trace", CONSUMER_TRACE, r#"["rtp","keyframe"]"#.into()),
+        // tests/c/webrtc.c.
+        ("webrtc-server", CREATE_SERVER, r#"{"listenInfos":[{"protocol":"udp","ip":"127.0.0.1","port":0},{"protocol":"tcp","ip":"127.0.0.1","port":0}]}"#.into()),
+        ("webrtc-transport", CREATE_WEBRTC, r#"{"listenInfos":[{"protocol":"udp","ip":"127.0.0.1"},{"protocol":"tcp","ip":"127.0.0.1"}],"preferUdp":true,"iceConsentTimeout":20}"#.into()),
+        ("webrtc-transport-no-udp", CREATE_WEBRTC, r#"{"listenInfos":[{"protocol":"udp","ip":"127.0.0.1"}],"enableUdp":false}"#.into()),
+        ("webrtc-connect", WEBRTC_CONNECT, connect_dtls("server")),
+        ("webrtc-connect-md5", WEBRTC_CONNECT, r#"{"dtlsParameters":{"fingerprints":[{"algorithm":"md5","value":"AA"}]}}"#.into()),
+        ("webrtc-produce-chrome", WEBRTC_PRODUCE, chrome_produce(1)),
+        ("webrtc-consume", WEBRTC_CONSUME, r#"{"producerId":"%P","rtpCapabilities":%R,"paused":true}"#.into()),
+        // tests/c/direct.c.
+        ("direct-transport", CREATE_DIRECT, r#"{"maxMessageSize":100}"#.into()),
+        ("direct-produce-opus", DIRECT_PRODUCE, PRODUCE_OPUS.into()),
+        ("direct-consume", DIRECT_CONSUME, CONSUME.into()),
+        ("produce-data", PRODUCE_DATA, r#"{"label":"bot","protocol":"chat"}"#.into()),
+        ("consume-data", CONSUME_DATA, r#"{"dataProducerId":"%D","subchannels":[7]}"#.into()),
+        ("data-send-subchannels", DATA_SEND, "[1,2]".into()),
+        ("audio-level-observer", AUDIO_LEVEL, r#"{"maxEntries":1,"threshold":-80,"interval":300}"#.into()),
+        ("active-speaker-observer", ACTIVE_SPEAKER, r#"{"interval":300}"#.into()),
+    ];
+    let mut seeds: Vec<(String, Vec<u8>)> = single.into_iter().map(|(n, e, s)| (n.to_string(), calls(&[(e, s.as_bytes())]))).collect();
+    seeds.push(("not-utf8".into(), calls(&[(CREATE_ROUTER, b"{\"mediaCodecs\":[\xc3\x28]}")])));
+    // Chains: what a call creates is used by the next ones.
+    seeds.push((
+        "chain-router-plain-produce-consume".into(),
+        chain(&[
+            (CREATE_ROUTER, r#"{"mediaCodecs":[{"kind":"video","mimeType":"video/VP8","clockRate":90000},{"kind":"video","mimeType":"video/H264","clockRate":90000,"parameters":{"packetization-mode":1}}]}"#),
+            (CREATE_PLAIN, r#"{"listenInfo":{"protocol":"udp","ip":"127.0.0.1"},"comedia":true}"#),
+            (PLAIN_PRODUCE, &produce_vp8),
+            (PLAIN_CONSUME, CONSUME),
+            (PREFERRED_LAYERS, r#"{"spatialLayer":2}"#),
+        ]),
+    ));
+    // RTP with an audio-level extension, injected through a direct transport.
+    const Z: [u8; 2] = [0xc0, 0x80]; // a zero byte, escaped
+    let rtp_opus: Vec<u8> = [&[0x90, 111, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc][..], &Z, &Z, &[0x0d, 0x05, 0xbe, 0xde], &Z, &[1, 0x10, 0x9e], &Z, &Z, &[0x78, 0x0b, 0xe4, 0xc1]].concat();
+    let mut direct_rtp = chain(&[(CREATE_DIRECT, "NULL"), (DIRECT_PRODUCE, PRODUCE_OPUS), (DIRECT_CONSUME, CONSUME), (AUDIO_LEVEL, "NULL"), (OBSERVER_ADD, "%P")]);
+    direct_rtp.push(0);
+    direct_rtp.push(PRODUCER_SEND);
+    direct_rtp.extend_from_slice(&rtp_opus);
+    seeds.push(("chain-direct-rtp".into(), direct_rtp));
+    seeds.push((
+        "chain-server-webrtc".into(),
+        chain(&[
+            (CREATE_SERVER, r#"{"listenInfos":[{"protocol":"udp","ip":"127.0.0.1"}]}"#),
+            (CREATE_WEBRTC, r#"{"webRtcServerId":"%S"}"#),
+            (WEBRTC_CONNECT, &connect_dtls("client")),
+            (WEBRTC_PRODUCE, &chrome_produce(0)),
+        ]),
+    ));
+    seeds.push(("chain-data".into(), chain(&[(CREATE_DIRECT, r#"{"maxMessageSize":10}"#), (PRODUCE_DATA, "NULL"), (CONSUME_DATA, r#"{"dataProducerId":"%D"}"#), (DATA_SEND, "NULL")])));
+    let pli = [&[0x81, 206][..], &Z, &[2, 1, 1, 1, 1, 2, 2, 2, 2]].concat();
+    seeds.push(("send-rtcp-pli".into(), calls(&[(SEND_RTCP, &pli)])));
+    seeds
+}
+
 fn write(dir: &Path, name: &str, data: &[u8]) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(name), data).unwrap();
@@ -401,6 +768,9 @@ fn main() {
     }
     for (name, data) in payload_seeds() {
         write(&corpus.join("payload_descriptors"), name, &data);
+    }
+    for (name, data) in layer_seeds() {
+        write(&corpus.join("layer_sequences"), name, &data);
     }
     for (i, n) in [64usize, 256, 1024, 4096].iter().enumerate() {
         write(&corpus.join("twcc"), &format!("random-{n}"), &pseudo_random(0x9E37_79B9_7F4A_7C15 + i as u64, *n));
@@ -425,6 +795,15 @@ fn main() {
     }
     for (name, data) in rtp.iter().take(2).chain(rtcp.iter().take(1)) {
         write(&corpus.join("webrtc_datagrams"), &format!("unencrypted-{name}"), data);
+    }
+    for (name, data) in sctp_seeds() {
+        write(&corpus.join("sctp_packets"), &name, &data);
+    }
+    for (name, data) in tcp_seeds(&stun_seeds(), &dtls_seeds(), &rtp) {
+        write(&corpus.join("tcp_framing"), &name, &data);
+    }
+    for (name, data) in c_face_seeds() {
+        write(&corpus.join("c_face_json"), &name, &data);
     }
     println!("seeds written under {}", corpus.display());
 }

@@ -66,5 +66,12 @@ pub use rate::RateCalculator;
 pub use rtp_observer::{ActiveSpeakerObserverOptions, AudioLevelObserverOptions, RtpObserver, RtpObserverType};
 pub use trace::{TraceDirection, TraceEvent, TraceEventType};
 
+/// Internals exposed only for the fuzz targets in `fuzz/`: not part of the API, may change
+/// at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::transport::io::{encode_frame, FrameDecoder};
+}
+
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

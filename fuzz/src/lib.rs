@@ -9,23 +9,32 @@
 //! a sequence of calls) read it with `arbitrary::Unstructured`, from the tail of a packet where
 //! the packet itself is the input, so a seed can stay a plain captured packet.
 
+pub mod c_face;
 pub mod engine;
+pub mod harness;
+pub mod layer_sequences;
 pub mod nack_generator;
 pub mod ortc_json;
 pub mod payload_descriptors;
 pub mod rtcp_compound;
 pub mod rtp_packet;
 pub mod rtx;
+pub mod sctp;
+pub mod tcp_framing;
 pub mod twcc;
 pub mod webrtc;
 
+pub use c_face::c_face_json;
 pub use engine::engine_datagrams;
+pub use layer_sequences::layer_sequences;
 pub use nack_generator::nack_generator;
 pub use ortc_json::ortc_json;
 pub use payload_descriptors::payload_descriptors;
 pub use rtcp_compound::rtcp_compound;
 pub use rtp_packet::rtp_packet;
 pub use rtx::rtx;
+pub use sctp::sctp_packets;
+pub use tcp_framing::tcp_framing;
 pub use twcc::twcc;
 pub use webrtc::webrtc_datagrams;
 
@@ -40,6 +49,10 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("ortc_json", ortc_json),
     ("engine_datagrams", engine_datagrams),
     ("webrtc_datagrams", webrtc_datagrams),
+    ("sctp_packets", sctp_packets),
+    ("tcp_framing", tcp_framing),
+    ("c_face_json", c_face_json),
+    ("layer_sequences", layer_sequences),
 ];
 
 /// The last `n` bytes of `data` (all of it when shorter): where packet targets read their

@@ -75,3 +75,19 @@ fn engine_datagrams() {
 fn webrtc_datagrams() {
     run("webrtc_datagrams");
 }
+#[test]
+fn sctp_packets() {
+    run("sctp_packets");
+}
+#[test]
+fn tcp_framing() {
+    run("tcp_framing");
+}
+#[test]
+fn c_face_json() {
+    run("c_face_json");
+}
+#[test]
+fn layer_sequences() {
+    run("layer_sequences");
+}

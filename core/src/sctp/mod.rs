@@ -27,6 +27,9 @@
 //!   2^31 TSNs; such packets are dropped.
 //! - A peer's stream reset only reaches the application in `rtc-sctp` when the stream had
 //!   carried data; the stream is opened first so every reset is reported.
+//! - `rtc-sctp` ignores the SSN a FORWARD TSN skips on a stream it has not seen yet (all of the
+//!   first ordered message on a stream was lost and abandoned); the stream's next message would
+//!   then wait forever for the skipped one and pin the receive window. The stream is opened first.
 //! - T3-rtx and RE-CONFIG retransmissions are unlimited (the crate's default of 5 silently stops
 //!   retransmitting after a minute of outage); ICE consent decides when the path is dead.
 //! - ERROR chunks are removed before the crate sees them: it takes any ERROR as fatal, while they
@@ -214,6 +217,7 @@ impl SctpAssociation {
         let mut initial_tsn = None;
         let mut has_error_chunk = false;
         let mut resets = Vec::new();
+        let mut skipped = Vec::new();
         {
             let mut active = if connected {
                 self.slots.first_mut().map(|s| &mut s.assoc)
@@ -231,7 +235,11 @@ impl SctpAssociation {
                         }
                     }
                     wire::CT_FORWARD_TSN => match wire::forward_tsn(&chunk) {
-                        Some(tsn) if book.accept_forward_tsn(tsn) => {}
+                        Some(tsn) if book.accept_forward_tsn(tsn) => {
+                            if connected {
+                                skipped.extend(wire::forward_tsn_streams(&chunk));
+                            }
+                        }
                         _ => return,
                     },
                     wire::CT_ABORT | wire::CT_ERROR if !wire::error_causes_fit(&chunk) => return,
@@ -250,6 +258,9 @@ impl SctpAssociation {
         }
         if !resets.is_empty() {
             self.open_streams_named_by(&resets);
+        }
+        if !skipped.is_empty() {
+            self.open_streams_skipped_by(&skipped);
         }
         let Some(endpoint) = self.endpoint.as_mut() else { return };
         let packet = if has_error_chunk {
@@ -556,6 +567,18 @@ impl SctpAssociation {
                 if !self.book.reset_done.contains(&id) && slot.assoc.stream(id).is_err() {
                     let _ = slot.assoc.open_stream(id, RtcPpid::Binary);
                 }
+            }
+        }
+    }
+
+    /// Makes sure `rtc-sctp` knows every stream (below `MIS`) a FORWARD TSN skips messages on:
+    /// it only records the skipped SSN on streams it has, and a stream it has not seen would wait
+    /// forever for the SSN its first message had.
+    fn open_streams_skipped_by(&mut self, streams: &[u16]) {
+        let Some(slot) = self.slots.first_mut() else { return };
+        for &id in streams {
+            if id < self.opts.mis && slot.assoc.stream(id).is_err() {
+                let _ = slot.assoc.open_stream(id, RtcPpid::Binary);
             }
         }
     }

@@ -1037,3 +1037,34 @@ fn an_error_chunk_from_the_peer_does_not_end_the_association() {
     net.run_for(1_000);
     assert_eq!(messages(&net.ev_b, 1).len(), 2);
 }
+
+/// rtc-sctp drops the SSN a FORWARD TSN skips on a stream it has not seen: when every fragment of
+/// the first ordered message on a stream is lost and abandoned, the next message would wait for
+/// it forever (found by fuzz/ `sctp_packets`).
+#[test]
+fn an_abandoned_first_ordered_message_does_not_block_its_stream() {
+    let mut net = Net::connected(23, 0.0, 10, 0);
+    let ordered_no_rexmit = Reliability {
+        ordered: true,
+        max_packet_life_time: None,
+        max_retransmits: Some(0),
+    };
+    net.ab.loss = 1.0;
+    net.a
+        .send(net.now, 3, Ppid::Binary, &[1; 3_000], ordered_no_rexmit)
+        .unwrap();
+    net.run_for(5_000);
+    net.ab.loss = 0.0;
+    // The FORWARD TSN reaches the peer before any DATA of the stream does.
+    net.ab.record.clear();
+    assert!(net.run_until(120_000, |n| n.ab.record.iter().any(|p| wire::chunks(p).any(|c| c.typ == wire::CT_FORWARD_TSN))));
+    net.run_for(1_000);
+    net.a
+        .send(net.now, 3, Ppid::Binary, b"after the lost one", Reliability::RELIABLE)
+        .unwrap();
+    assert!(
+        net.run_until(120_000, |n| !messages(&n.ev_b, 3).is_empty()),
+        "the stream stays blocked behind the abandoned message"
+    );
+    assert_eq!(messages(&net.ev_b, 3), [(Ppid::Binary, b"after the lost one".to_vec())]);
+}

@@ -125,6 +125,11 @@ pub(super) fn forward_tsn(chunk: &RawChunk<'_>) -> Option<u32> {
     be_u32(chunk.value, 0)
 }
 
+/// The streams of a FORWARD TSN's (stream, SSN) pairs: the ordered streams it skips messages on.
+pub(super) fn forward_tsn_streams<'a>(chunk: &RawChunk<'a>) -> impl Iterator<Item = u16> + 'a {
+    chunk.value.get(4..).unwrap_or(&[]).chunks_exact(4).map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+}
+
 /// `packet` without its chunks of type `typ`, with the checksum recomputed.
 pub(super) fn without_chunks_of_type(packet: &[u8], typ: u8) -> Vec<u8> {
     let mut out = packet[..COMMON_HEADER_LEN.min(packet.len())].to_vec();

@@ -32,15 +32,10 @@ impl Route {
     pub(crate) fn send(&self, to: SocketAddr, data: &[u8]) -> bool {
         match self {
             Route::Udp(s) => udp_send_to(s, data, to).is_ok(),
-            Route::Tcp(c) => {
-                if data.len() > u16::MAX as usize {
-                    return false;
-                }
-                let mut f = Vec::with_capacity(data.len() + 2);
-                f.extend_from_slice(&(data.len() as u16).to_be_bytes());
-                f.extend_from_slice(data);
-                c.tx.send(f).is_ok()
-            }
+            Route::Tcp(c) => match encode_frame(data) {
+                Some(f) => c.tx.send(f).is_ok(),
+                None => false,
+            },
         }
     }
 
@@ -74,8 +69,73 @@ pub(crate) fn udp_send_to(socket: &UdpSocket, data: &[u8], to: SocketAddr) -> st
     }
 }
 
-/// Largest RFC 4571 frame we accept (a media packet never comes close).
+/// Largest RFC 4571 frame (the 16-bit length field's limit; a media packet never comes close).
 const MAX_FRAME: usize = 65535;
+
+/// One datagram as an RFC 4571 frame (2-byte big-endian length, then the datagram); `None` when
+/// it is longer than a frame can say.
+pub fn encode_frame(data: &[u8]) -> Option<Vec<u8>> {
+    let len = u16::try_from(data.len()).ok()?;
+    let mut f = Vec::with_capacity(data.len() + 2);
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(data);
+    Some(f)
+}
+
+/// Incremental RFC 4571 decoder: the bytes of a TCP stream in, as they arrive, whole frames out.
+///
+/// Frames are handed out as soon as they are complete, straight from the pushed bytes when they
+/// lie within one push; only the incomplete frame at the end of a push is kept, so the decoder
+/// never holds more than `2 + 65535` bytes. A zero-length frame comes out as an empty datagram.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    /// The incomplete frame (length field included), empty between frames.
+    pending: Vec<u8>,
+}
+
+impl FrameDecoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes of the stream; `on_frame` gets every frame they complete, in order.
+    pub fn push(&mut self, mut data: &[u8], mut on_frame: impl FnMut(&[u8])) {
+        // First finish the frame a previous push left incomplete.
+        while !self.pending.is_empty() {
+            let want = match self.pending[..] {
+                [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([hi, lo])),
+                _ => 2,
+            };
+            if self.pending.len() >= 2 && self.pending.len() == want {
+                on_frame(&self.pending[2..]);
+                self.pending.clear();
+                break;
+            }
+            if data.is_empty() {
+                return;
+            }
+            let take = (want - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        // Then whole frames straight from `data`; keep what is left of it.
+        while let [hi, lo, rest @ ..] = data {
+            let n = usize::from(u16::from_be_bytes([*hi, *lo]));
+            if rest.len() < n {
+                break;
+            }
+            on_frame(&rest[..n]);
+            data = &rest[n..];
+        }
+        self.pending.extend_from_slice(data);
+    }
+
+    /// Bytes held of the incomplete frame (length field included): at most `2 + 65535`.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+}
 
 /// Splits an accepted ICE-TCP stream into a writer task and a frame reader. `on_frame` gets each
 /// framed datagram; `on_close` runs once when the connection ends.
@@ -99,17 +159,13 @@ pub(crate) fn serve_tcp(
         }
     });
     Some(tokio::task::spawn_local(async move {
-        let mut len = [0u8; 2];
         let mut buf = vec![0u8; MAX_FRAME];
+        let mut frames = FrameDecoder::new();
         loop {
-            if rd.read_exact(&mut len).await.is_err() {
-                break;
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => frames.push(&buf[..n], |frame| on_frame(&conn, remote, frame)),
             }
-            let n = u16::from_be_bytes(len) as usize;
-            if rd.read_exact(&mut buf[..n]).await.is_err() {
-                break;
-            }
-            on_frame(&conn, remote, &buf[..n]);
         }
         on_close(&conn, remote);
     }))
@@ -137,5 +193,35 @@ mod tests {
             assert_eq!(&buf[..n], b"first");
             assert_eq!(from, tx.local_addr().unwrap());
         });
+    }
+
+    fn decode_in_pieces(stream: &[u8], piece: usize) -> (Vec<Vec<u8>>, usize) {
+        let mut d = FrameDecoder::new();
+        let mut frames = vec![];
+        for chunk in stream.chunks(piece.max(1)) {
+            d.push(chunk, |f| frames.push(f.to_vec()));
+        }
+        (frames, d.buffered())
+    }
+
+    #[test]
+    fn frames_come_out_whole_however_the_stream_is_cut() {
+        let datagrams: Vec<Vec<u8>> = vec![vec![1, 2, 3], vec![], vec![9; 1500], vec![0xde, 0xad]];
+        let mut stream: Vec<u8> = datagrams.iter().flat_map(|d| encode_frame(d).unwrap()).collect();
+        stream.extend_from_slice(&[0x00, 0x05, 7, 7]); // an incomplete frame at the end
+        for piece in [1, 2, 3, 7, 1501, stream.len()] {
+            let (frames, left) = decode_in_pieces(&stream, piece);
+            assert_eq!(frames, datagrams, "pieces of {piece}");
+            assert_eq!(left, 4, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn the_largest_frame_fits_and_a_larger_datagram_is_refused() {
+        assert!(encode_frame(&vec![0; MAX_FRAME + 1]).is_none());
+        let f = encode_frame(&vec![5; MAX_FRAME]).unwrap();
+        assert_eq!(&f[..2], &[0xff, 0xff]);
+        let (frames, left) = decode_in_pieces(&f, 1000);
+        assert_eq!((frames.len(), frames[0].len(), left), (1, MAX_FRAME, 0));
     }
 }
