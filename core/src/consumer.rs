@@ -495,7 +495,7 @@ pub(crate) struct ConsumerData {
 
 impl WorkerState {
     pub(crate) fn create_consumer(&mut self, tkey: Key, pkey: Key, o: ConsumerOptions, mid: Option<String>) -> Result<ConsumerData> {
-        self.check_per_transport_limit(tkey, true, false)?;
+        self.check_per_transport_limit(tkey, crate::transport::Held::Consumers)?;
         let mut caps = o.rtp_capabilities;
         ortc::validate_rtp_capabilities(&mut caps)?;
         let p = self.producer(pkey)?;

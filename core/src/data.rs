@@ -218,7 +218,7 @@ pub(crate) struct DataConsumerData {
 
 impl WorkerState {
     pub(crate) fn create_data_producer(&mut self, tkey: Key, o: DataProducerOptions) -> Result<DataProducerData> {
-        self.check_per_transport_limit(tkey, false, true)?;
+        self.check_per_transport_limit(tkey, crate::transport::Held::DataProducers)?;
         let t = self.transport(tkey)?;
         let router = t.router;
         let direct = matches!(t.kind, TransportKind::Direct(_));
@@ -276,7 +276,7 @@ impl WorkerState {
     }
 
     pub(crate) fn create_data_consumer(&mut self, tkey: Key, o: DataConsumerOptions) -> Result<DataConsumerData> {
-        self.check_per_transport_limit(tkey, true, true)?;
+        self.check_per_transport_limit(tkey, crate::transport::Held::DataConsumers)?;
         let t = self.transport(tkey)?;
         let router = t.router;
         let dpkey = *self

@@ -435,7 +435,7 @@ pub(crate) struct ProducerData {
 
 impl WorkerState {
     pub(crate) fn create_producer(&mut self, tkey: Key, router: Key, caps: &RtpCapabilities, o: ProducerOptions) -> Result<ProducerData> {
-        self.check_per_transport_limit(tkey, false, false)?;
+        self.check_per_transport_limit(tkey, crate::transport::Held::Producers)?;
         let mut params = o.rtp_parameters;
         ortc::validate_rtp_parameters(&mut params)?;
         // Every producer of a transport shares one CNAME: the first one given, else a random one.

@@ -157,7 +157,8 @@ pub struct SendSideBwe {
     estimate: u32,
 }
 
-fn ms_to_us(ms: u64) -> i64 {
+/// Milliseconds of the engine clock as µs, saturating.
+pub(crate) fn ms_to_us(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX).saturating_mul(1000)
 }
 

@@ -308,7 +308,7 @@ impl TransportState {
             if force {
                 return r.estimate().map(bound);
             }
-            return r.poll_remb(ms_to_us(now), bound);
+            return r.poll_remb(crate::bwe::ms_to_us(now), bound);
         }
         // A transport-cc sender: only a cap is worth announcing, once a second.
         let due = force || self.last_remb_cap_ms.map_or(true, |t| now >= t + REMB_CAP_INTERVAL_MS);
@@ -366,6 +366,26 @@ impl TransportState {
     }
 }
 
+/// What a transport holds, against the per-transport limits.
+#[derive(Clone, Copy)]
+pub(crate) enum Held {
+    Producers,
+    DataProducers,
+    Consumers,
+    DataConsumers,
+}
+
+impl Held {
+    fn name(self) -> &'static str {
+        match self {
+            Held::Producers => "producers",
+            Held::DataProducers => "data producers",
+            Held::Consumers => "consumers",
+            Held::DataConsumers => "data consumers",
+        }
+    }
+}
+
 impl WorkerState {
     pub(crate) fn transport(&self, key: Key) -> Result<&TransportState> {
         self.transports.get(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
@@ -384,19 +404,18 @@ impl WorkerState {
         Ok(())
     }
 
-    /// Fails when transport `tkey` already holds `maxProducersPerTransport` producers (`data`:
-    /// data producers) or `maxConsumersPerTransport` consumers (`consumers`; data consumers with
-    /// `data`).
-    pub(crate) fn check_per_transport_limit(&self, tkey: Key, consumers: bool, data: bool) -> Result<()> {
+    /// Fails when transport `tkey` already holds as many `what` as its per-transport limit allows.
+    pub(crate) fn check_per_transport_limit(&self, tkey: Key, what: Held) -> Result<()> {
         let t = self.transport(tkey)?;
-        let (held, max, name, what) = match (consumers, data) {
-            (false, false) => (t.producers.len(), self.settings.max_producers_per_transport, "maxProducersPerTransport", "producers"),
-            (false, true) => (t.data_producers.len(), self.settings.max_producers_per_transport, "maxProducersPerTransport", "data producers"),
-            (true, false) => (t.consumers.len(), self.settings.max_consumers_per_transport, "maxConsumersPerTransport", "consumers"),
-            (true, true) => (t.data_consumers.len(), self.settings.max_consumers_per_transport, "maxConsumersPerTransport", "data consumers"),
+        let s = &self.settings;
+        let (held, max, name) = match what {
+            Held::Producers => (t.producers.len(), s.max_producers_per_transport, "maxProducersPerTransport"),
+            Held::DataProducers => (t.data_producers.len(), s.max_producers_per_transport, "maxProducersPerTransport"),
+            Held::Consumers => (t.consumers.len(), s.max_consumers_per_transport, "maxConsumersPerTransport"),
+            Held::DataConsumers => (t.data_consumers.len(), s.max_consumers_per_transport, "maxConsumersPerTransport"),
         };
         if held >= max as usize {
-            return Err(Error::InvalidState(format!("too many {what} on this transport ({name}: {max})")));
+            return Err(Error::InvalidState(format!("too many {} on this transport ({name}: {max})", what.name())));
         }
         Ok(())
     }
@@ -867,10 +886,6 @@ const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
 pub(crate) const PACING_FACTOR: f64 = 2.5;
 /// How often a `setMaxIncomingBitrate()` cap is announced to a transport-cc sender, ms.
 const REMB_CAP_INTERVAL_MS: u64 = 1000;
-
-fn ms_to_us(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
-}
 
 /// Schedules the drain of transport `tkey`'s pacer queue on the worker thread: the task sends
 /// what is due, sleeps until the next packet is, and ends when the queue is empty.

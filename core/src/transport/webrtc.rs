@@ -667,7 +667,7 @@ impl WorkerState {
             }
             t.update_pacing_rate();
             if let Some(r) = t.recv_bwe.as_mut() {
-                r.handle_timeout(now.saturating_mul(1000) as i64);
+                r.handle_timeout(crate::bwe::ms_to_us(now));
             }
             t.send_remb(&self.producers, now, false);
         }
