@@ -62,18 +62,22 @@ pub(super) fn spawn(
                 }
             });
         }));
-        closed.store(true, Ordering::Release);
         let reason = match outcome {
             Ok(()) => None,
             Err(p) => Some(panic_message(&*p)),
         };
+        // `died()` must already answer when `closed()` turns true: whoever sees the worker
+        // closed and asks why gets the reason, not None.
+        if let Some(r) = &reason {
+            *died.lock() = Some(r.clone());
+        }
+        closed.store(true, Ordering::Release);
         // Close everything the worker owned, whether it stopped or died.
         if let Ok(mut s) = state.try_borrow_mut() {
             let _ = catch_unwind(AssertUnwindSafe(|| s.close_all(CloseReason::WorkerClosed)));
         }
         if let Some(r) = reason {
             tracing::error!(worker = %id, "worker died: {r}");
-            *died.lock() = Some(r.clone());
             bus.emit(&id, EventKind::Died { reason: r });
         } else {
             bus.emit(&id, EventKind::Closed { object: ObjectKind::Worker, reason: CloseReason::Closed });
