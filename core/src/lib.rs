@@ -73,5 +73,12 @@ pub mod fuzzing {
     pub use crate::transport::io::{encode_frame, FrameDecoder};
 }
 
+/// The client side of a WebRtcTransport (ICE check, DTLS client, SRTP) for the load bench and
+/// tests: not part of the API, may change at any time.
+#[doc(hidden)]
+pub mod peer {
+    pub use crate::webrtc::client::WebRtcClient;
+}
+
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,7 @@
 //! WebRTC's transport layers, sans-IO: ICE-lite, DTLS, SRTP, and the worker certificate.
 
 pub(crate) mod certificate;
+pub(crate) mod client;
 pub(crate) mod dtls;
 pub(crate) mod ice;
 pub(crate) mod stun;
