@@ -90,8 +90,8 @@ class Router extends EngineObject {
 			({ webRtcServer, ...options } = options);
 			if (!(webRtcServer instanceof WebRtcServer)) throw new TypeError('webRtcServer must be a WebRtcServer');
 		}
-		const { appData, json } = splitOptions(options);
-		const engineOptions = webRtcServer ? { ...json, webRtcServerId: webRtcServer.id } : json;
+		const { appData, json, fields } = splitOptions(options);
+		const engineOptions = webRtcServer ? JSON.stringify({ ...fields, webRtcServerId: webRtcServer.id }) : json;
 		const native = call(() => this.#native.createWebRtcTransport(engineOptions));
 		const transport = new WebRtcTransport({ native, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
 		this.#addTransport(transport);

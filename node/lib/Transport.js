@@ -128,9 +128,9 @@ class Transport extends EngineObject {
 
 	async produce(options) {
 		this._assertOpen();
-		const { appData, json } = splitOptions(options);
-		if (json && json.id !== undefined && this.#producers.has(json.id)) {
-			throw new TypeError(`a Producer with same id "${json.id}" already exists`);
+		const { appData, json, fields } = splitOptions(options);
+		if (fields.id !== undefined && this.#producers.has(fields.id)) {
+			throw new TypeError(`a Producer with same id "${fields.id}" already exists`);
 		}
 		const native = call(() => this.#native.produce(json));
 		const producer = new Producer({ native, worker: this.#worker, events: this.#events, appData });
@@ -156,9 +156,9 @@ class Transport extends EngineObject {
 
 	async produceData(options = {}) {
 		this._assertOpen();
-		const { appData, json } = splitOptions(options);
-		if (json && json.id !== undefined && this.#dataProducers.has(json.id)) {
-			throw new TypeError(`a DataProducer with same id "${json.id}" already exists`);
+		const { appData, json, fields } = splitOptions(options);
+		if (fields.id !== undefined && this.#dataProducers.has(fields.id)) {
+			throw new TypeError(`a DataProducer with same id "${fields.id}" already exists`);
 		}
 		const native = call(() => this.#native.produceData(json));
 		const dataProducer = new DataProducer({ native, worker: this.#worker, events: this.#events, appData });
@@ -174,8 +174,8 @@ class Transport extends EngineObject {
 
 	async consumeData(options) {
 		this._assertOpen();
-		const { appData, json } = splitOptions(options);
-		if (!json || typeof json.dataProducerId !== 'string') throw new TypeError('missing dataProducerId');
+		const { appData, json, fields } = splitOptions(options);
+		if (typeof fields.dataProducerId !== 'string') throw new TypeError('missing dataProducerId');
 		const native = call(() => this.#native.consumeData(json));
 		const dataConsumer = new DataConsumer({ native, worker: this.#worker, events: this.#events, appData });
 		this.#dataConsumers.set(dataConsumer.id, dataConsumer);

@@ -94,7 +94,7 @@ impl NativeConsumer {
 
     /// Sets preferred `{spatialLayer, temporalLayer}` (clamped by the engine).
     #[napi]
-    pub fn set_preferred_layers(&self, layers: Option<Value>) -> napi::Result<()> {
+    pub fn set_preferred_layers(&self, layers: Option<String>) -> napi::Result<()> {
         let l: ConsumerLayers = parse("preferredLayers", layers)?;
         core(self.consumer.set_preferred_layers_blocking(l))
     }

@@ -39,25 +39,25 @@ impl NativeDirectTransport {
 
     /// `transport.produce(options)`.
     #[napi]
-    pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
+    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
         transport_base::produce(&self.transport, options)
     }
 
     /// `transport.consume(options)`.
     #[napi]
-    pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
+    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
         transport_base::consume(&self.transport, options)
     }
 
     /// `transport.produceData(options)`.
     #[napi]
-    pub fn produce_data(&self, options: Option<Value>) -> napi::Result<NativeDataProducer> {
+    pub fn produce_data(&self, options: Option<String>) -> napi::Result<NativeDataProducer> {
         transport_base::produce_data(&self.transport, options)
     }
 
     /// `transport.consumeData(options)`.
     #[napi]
-    pub fn consume_data(&self, options: Option<Value>) -> napi::Result<NativeDataConsumer> {
+    pub fn consume_data(&self, options: Option<String>) -> napi::Result<NativeDataConsumer> {
         transport_base::consume_data(&self.transport, options)
     }
 

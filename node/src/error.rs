@@ -19,13 +19,21 @@ pub(crate) fn core<T>(r: sfu_core::Result<T>) -> napi::Result<T> {
 }
 
 /// Parses JS options into a core options struct; a bad field becomes a `TypeError` naming it.
-pub(crate) fn parse<T: DeserializeOwned>(what: &str, value: Option<Value>) -> napi::Result<T> {
+/// Options cross napi as one JSON string (lib/options.js `toJson`): v8's `JSON.stringify` and
+/// serde_json are several times cheaper than walking the object property by property through
+/// napi, which dominated the cost of `transport.consume()` (rtpCapabilities is ~3 KB).
+pub(crate) fn parse<T: DeserializeOwned>(what: &str, json: Option<String>) -> napi::Result<T> {
     // An absent options object is an empty one (mediasoup's defaults apply).
-    let value = match value {
+    let value = match json.as_deref().map(json_value).transpose()? {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(v) => v,
     };
     core(sfu_core::from_json(what, value))
+}
+
+/// A JSON string from lib/options.js as a value (it made the string, so a failure is a bug).
+pub(crate) fn json_value(json: &str) -> napi::Result<Value> {
+    serde_json::from_str(json).map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("[TypeError] invalid JSON argument: {e}")))
 }
 
 /// Serializes a core value for JS.

@@ -38,7 +38,7 @@ impl NativeRouter {
     #[napi]
     pub fn create_plain_transport(
         &self,
-        options: Option<Value>,
+        options: Option<String>,
     ) -> napi::Result<NativePlainTransport> {
         let o: PlainTransportOptions = parse("options", options)?;
         Ok(NativePlainTransport::new(core(
@@ -48,28 +48,28 @@ impl NativeRouter {
 
     /// Creates an audio level observer.
     #[napi]
-    pub fn create_audio_level_observer(&self, options: Option<Value>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
+    pub fn create_audio_level_observer(&self, options: Option<String>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
         let o: sfu_core::AudioLevelObserverOptions = parse("options", options)?;
         Ok(crate::rtp_observer::NativeRtpObserver::new(core(self.router.create_audio_level_observer_blocking(o))?))
     }
 
     /// Creates an active speaker observer.
     #[napi]
-    pub fn create_active_speaker_observer(&self, options: Option<Value>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
+    pub fn create_active_speaker_observer(&self, options: Option<String>) -> napi::Result<crate::rtp_observer::NativeRtpObserver> {
         let o: sfu_core::ActiveSpeakerObserverOptions = parse("options", options)?;
         Ok(crate::rtp_observer::NativeRtpObserver::new(core(self.router.create_active_speaker_observer_blocking(o))?))
     }
 
     /// Creates a pipe transport.
     #[napi]
-    pub fn create_pipe_transport(&self, options: Option<Value>) -> napi::Result<crate::pipe_transport::NativePipeTransport> {
+    pub fn create_pipe_transport(&self, options: Option<String>) -> napi::Result<crate::pipe_transport::NativePipeTransport> {
         let o: sfu_core::PipeTransportOptions = parse("options", options)?;
         Ok(crate::pipe_transport::NativePipeTransport::new(core(self.router.create_pipe_transport_blocking(o))?))
     }
 
     /// Creates a direct transport.
     #[napi]
-    pub fn create_direct_transport(&self, options: Option<Value>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {
+    pub fn create_direct_transport(&self, options: Option<String>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {
         let o: sfu_core::DirectTransportOptions = parse("options", options)?;
         Ok(crate::direct_transport::NativeDirectTransport::new(core(self.router.create_direct_transport_blocking(o))?))
     }
@@ -78,7 +78,7 @@ impl NativeRouter {
     #[napi(js_name = "createWebRtcTransport")]
     pub fn create_webrtc_transport(
         &self,
-        options: Option<Value>,
+        options: Option<String>,
     ) -> napi::Result<NativeWebRtcTransport> {
         let o: WebRtcTransportOptions = parse("options", options)?;
         Ok(NativeWebRtcTransport::new(core(
@@ -88,9 +88,10 @@ impl NativeRouter {
 
     /// Whether `rtpCapabilities` can consume the producer (false rather than an error).
     #[napi]
-    pub fn can_consume(&self, producer_id: String, rtp_capabilities: Value) -> bool {
+    pub fn can_consume(&self, producer_id: String, rtp_capabilities: Option<String>) -> bool {
+        let caps = rtp_capabilities.as_deref().and_then(|j| crate::error::json_value(j).ok()).unwrap_or(Value::Null);
         self.router
-            .can_consume_blocking(&producer_id, rtp_capabilities)
+            .can_consume_blocking(&producer_id, caps)
     }
 
     /// mediasoup's `router.dump()`.

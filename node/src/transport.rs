@@ -67,32 +67,32 @@ impl NativePlainTransport {
 
     /// `plainTransport.connect({ip, port, rtcpPort, srtpParameters})`.
     #[napi]
-    pub fn connect(&self, params: Option<Value>) -> napi::Result<()> {
+    pub fn connect(&self, params: Option<String>) -> napi::Result<()> {
         let p: PlainTransportConnect = parse("parameters", params)?;
         core(self.transport.connect_blocking(p))
     }
 
     /// `transport.produce(options)`.
     #[napi]
-    pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
+    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
         transport_base::produce(&self.transport, options)
     }
 
     /// `transport.consume(options)`.
     #[napi]
-    pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
+    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
         transport_base::consume(&self.transport, options)
     }
 
     /// `transport.produceData(options)`.
     #[napi]
-    pub fn produce_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataProducer> {
+    pub fn produce_data(&self, options: Option<String>) -> napi::Result<crate::data::NativeDataProducer> {
         transport_base::produce_data(&self.transport, options)
     }
 
     /// `transport.consumeData(options)`.
     #[napi]
-    pub fn consume_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataConsumer> {
+    pub fn consume_data(&self, options: Option<String>) -> napi::Result<crate::data::NativeDataConsumer> {
         transport_base::consume_data(&self.transport, options)
     }
 

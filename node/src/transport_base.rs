@@ -14,7 +14,7 @@ use crate::producer::NativeProducer;
 /// `transport.produce(options)`.
 pub(crate) fn produce(
     transport: &TransportBase,
-    options: Option<Value>,
+    options: Option<String>,
 ) -> napi::Result<NativeProducer> {
     let o: ProducerOptions = parse("options", options)?;
     Ok(NativeProducer::new(core(transport.produce_blocking(o))?))
@@ -23,20 +23,20 @@ pub(crate) fn produce(
 /// `transport.consume(options)`.
 pub(crate) fn consume(
     transport: &TransportBase,
-    options: Option<Value>,
+    options: Option<String>,
 ) -> napi::Result<NativeConsumer> {
     let o: ConsumerOptions = parse("options", options)?;
     Ok(NativeConsumer::new(core(transport.consume_blocking(o))?))
 }
 
 /// `transport.produceData(options)`.
-pub(crate) fn produce_data(transport: &TransportBase, options: Option<Value>) -> napi::Result<NativeDataProducer> {
+pub(crate) fn produce_data(transport: &TransportBase, options: Option<String>) -> napi::Result<NativeDataProducer> {
     let o: DataProducerOptions = parse("options", options)?;
     Ok(NativeDataProducer::new(core(transport.produce_data_blocking(o))?))
 }
 
 /// `transport.consumeData(options)`.
-pub(crate) fn consume_data(transport: &TransportBase, options: Option<Value>) -> napi::Result<NativeDataConsumer> {
+pub(crate) fn consume_data(transport: &TransportBase, options: Option<String>) -> napi::Result<NativeDataConsumer> {
     let o: DataConsumerOptions = parse("options", options)?;
     Ok(NativeDataConsumer::new(core(transport.consume_data_blocking(o))?))
 }

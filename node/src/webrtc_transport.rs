@@ -121,7 +121,7 @@ impl NativeWebRtcTransport {
 
     /// `webRtcTransport.connect({ dtlsParameters })`.
     #[napi]
-    pub fn connect(&self, params: Option<Value>) -> napi::Result<()> {
+    pub fn connect(&self, params: Option<String>) -> napi::Result<()> {
         let p: WebRtcTransportConnect = parse("parameters", params)?;
         core(self.transport.connect_blocking(p.dtls_parameters))
     }
@@ -134,25 +134,25 @@ impl NativeWebRtcTransport {
 
     /// `transport.produce(options)`.
     #[napi]
-    pub fn produce(&self, options: Option<Value>) -> napi::Result<NativeProducer> {
+    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
         transport_base::produce(&self.transport, options)
     }
 
     /// `transport.consume(options)`.
     #[napi]
-    pub fn consume(&self, options: Option<Value>) -> napi::Result<NativeConsumer> {
+    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
         transport_base::consume(&self.transport, options)
     }
 
     /// `transport.produceData(options)`.
     #[napi]
-    pub fn produce_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataProducer> {
+    pub fn produce_data(&self, options: Option<String>) -> napi::Result<crate::data::NativeDataProducer> {
         transport_base::produce_data(&self.transport, options)
     }
 
     /// `transport.consumeData(options)`.
     #[napi]
-    pub fn consume_data(&self, options: Option<Value>) -> napi::Result<crate::data::NativeDataConsumer> {
+    pub fn consume_data(&self, options: Option<String>) -> napi::Result<crate::data::NativeDataConsumer> {
         transport_base::consume_data(&self.transport, options)
     }
 

@@ -27,7 +27,7 @@ pub struct NativeWorker {
 /// dropping the threadsafe function releases it, so Node can exit once the app closed its workers.
 #[napi]
 pub fn create_worker(
-    settings: Option<Value>,
+    settings: Option<String>,
     on_event: Function<'_, FnArgs<(Value, Option<Buffer>)>, ()>,
 ) -> napi::Result<NativeWorker> {
     let settings: WorkerSettings = parse("settings", settings)?;
@@ -98,14 +98,14 @@ impl NativeWorker {
 
     /// mediasoup's `worker.updateSettings()`.
     #[napi]
-    pub fn update_settings(&self, settings: Option<Value>) -> napi::Result<()> {
+    pub fn update_settings(&self, settings: Option<String>) -> napi::Result<()> {
         let s: WorkerUpdateableSettings = parse("settings", settings)?;
         core(self.worker.update_settings_blocking(s))
     }
 
     /// Creates a router.
     #[napi]
-    pub fn create_router(&self, options: Option<Value>) -> napi::Result<NativeRouter> {
+    pub fn create_router(&self, options: Option<String>) -> napi::Result<NativeRouter> {
         let o: RouterOptions = parse("options", options)?;
         Ok(NativeRouter::new(core(
             self.worker.create_router_blocking(o),
@@ -114,7 +114,7 @@ impl NativeWorker {
 
     /// Creates a WebRtcServer.
     #[napi(js_name = "createWebRtcServer")]
-    pub fn create_webrtc_server(&self, options: Option<Value>) -> napi::Result<NativeWebRtcServer> {
+    pub fn create_webrtc_server(&self, options: Option<String>) -> napi::Result<NativeWebRtcServer> {
         let o: WebRtcServerOptions = parse("options", options)?;
         Ok(NativeWebRtcServer::new(core(
             self.worker.create_webrtc_server_blocking(o),

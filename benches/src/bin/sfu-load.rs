@@ -468,6 +468,31 @@ impl Stream {
     }
 }
 
+/// A multiplicative hash for the sink's per-packet stream lookup (SipHash costs more than the
+/// rest of the bookkeeping).
+#[derive(Default, Clone, Copy)]
+struct BuildFast;
+struct FastHasher(u64);
+impl std::hash::BuildHasher for BuildFast {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+}
+
 struct Session {
     client: WebRtcClient,
     to: SocketAddr,
@@ -483,11 +508,11 @@ fn run_sink() {
     let mut sessions: Vec<Session> = vec![];
     let mut by_addr: HashMap<SocketAddr, usize> = HashMap::new();
     let mut pending: HashMap<usize, (String, Instant)> = HashMap::new(); // session -> (id, started)
-    let mut streams: HashMap<u64, Stream> = HashMap::new();
+    let mut streams: HashMap<u64, Stream, BuildFast> = HashMap::default();
     let mut hist = Histogram::new();
     let (mut packets, mut bytes, mut undecryptable) = (0u64, 0u64, 0u64);
     let mut next_consent = Instant::now() + CONSENT_EVERY;
-    const BATCH: usize = 64;
+    const BATCH: usize = 128;
     let mut bufs = vec![[0u8; 2048]; BATCH];
     let mut scratch: Vec<u8> = Vec::with_capacity(2048);
     loop {
@@ -578,7 +603,7 @@ fn run_sink() {
             if n < 12 {
                 continue;
             }
-            let session = by_addr.get(&from).copied();
+            let session = if sessions.is_empty() { None } else { by_addr.get(&from).copied() };
             match data[0] {
                 0..=3 => {
                     // ICE answers
@@ -718,13 +743,73 @@ fn run_raw() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Control plane through the Rust API (the engine's own cost, no Node face)
+
+fn run_control(count: usize) {
+    use sfu_core::{ConsumerOptions, PlainTransportOptions, ProducerOptions, RouterOptions, Worker, WorkerSettings, WebRtcTransportOptions};
+    fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap_or_else(|e| fail(e))
+    }
+    let worker = Worker::new(WorkerSettings::default()).unwrap_or_else(|e| fail(e));
+    let router = worker
+        .create_router_blocking(RouterOptions {
+            media_codecs: from(json!([
+                { "kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2 },
+                { "kind": "video", "mimeType": "video/VP8", "clockRate": 90000 }])),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| fail(e));
+    let pt = router
+        .create_plain_transport_blocking(from::<PlainTransportOptions>(json!({ "listenInfo": { "protocol": "udp", "ip": IP }, "rtcpMux": true, "comedia": true })))
+        .unwrap_or_else(|e| fail(e));
+    let producer = pt
+        .produce_blocking(from::<ProducerOptions>(json!({
+            "kind": "video",
+            "rtpParameters": { "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }], "encodings": [{ "ssrc": 1 }, { "ssrc": 2 }, { "ssrc": 3 }] },
+        })))
+        .unwrap_or_else(|e| fail(e));
+    let caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
+    let consume = || from::<ConsumerOptions>(json!({ "producerId": producer.id(), "rtpCapabilities": caps }));
+    let options = || from::<WebRtcTransportOptions>(json!({ "listenInfos": [{ "protocol": "udp", "ip": IP }] }));
+    let cpu = || {
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage fills the struct we own.
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    let mut kept = Vec::with_capacity(count);
+    let (c0, t0) = (cpu(), Instant::now());
+    let mut lat = Vec::with_capacity(count);
+    for _ in 0..count {
+        let a = Instant::now();
+        let t = router.create_webrtc_transport_blocking(options()).unwrap_or_else(|e| fail(e));
+        let c = t.consume_blocking(consume()).unwrap_or_else(|e| fail(e));
+        lat.push(a.elapsed().as_micros() as u64);
+        kept.push((t, c));
+    }
+    let (wall, cpu_s) = (t0.elapsed().as_secs_f64(), cpu() - c0);
+    lat.sort_unstable();
+    emit(json!({
+        "ev": "control",
+        "pairs": count,
+        "pairsPerSecond": (count as f64 / wall).round(),
+        "pairsPerCpuSecond": (count as f64 / cpu_s).round(),
+        "pairLatencyUs": { "p50": lat[count / 2], "p99": lat[(count * 99 / 100).min(count - 1)] },
+    }));
+    drop(kept);
+    worker.close();
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("gen") => run_gen(),
         Some("sink") => run_sink(),
         Some("raw") => run_raw(),
+        Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(1000)),
         _ => {
-            eprintln!("usage: sfu-load gen|sink|raw   (driven by benches/load/load.js over stdin/stdout)");
+            eprintln!("usage: sfu-load gen|sink|raw|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
             std::process::exit(2);
         }
     }
