@@ -61,7 +61,7 @@ fn fanout(c: &mut Criterion) {
     for (group, every) in [("fanout", None), ("fanout_90pct_paused", Some(10))] {
         let mut g = c.benchmark_group(group);
         for n in [1usize, 10, 100, 500] {
-            let paused = move |i: usize| every.is_some_and(|e| i % e != 0);
+            let paused = move |i: usize| every.is_some_and(|e| !i.is_multiple_of(e));
             let active = (0..n).filter(|i| !paused(*i)).count() as u64;
             let mut feed = Feed::new(n, paused);
             let before = feed.f.bytes_sent();
