@@ -153,6 +153,11 @@ fn payload_of_copy<'a>(pkt: &RtpPacket<'_>, out: &'a mut [u8]) -> Option<&'a mut
 }
 
 impl ConsumerState {
+    /// The sequence number of the last packet sent (what a NACK from the remote refers to).
+    pub(crate) fn last_sent_seq(&self) -> u16 {
+        self.rewriter.last_seq()
+    }
+
     pub(crate) fn active(&self) -> bool {
         !self.paused && !self.producer_paused
     }

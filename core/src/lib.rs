@@ -80,5 +80,12 @@ pub mod peer {
     pub use crate::webrtc::client::WebRtcClient;
 }
 
+/// Internals exposed only for the criterion benches in `benches/`: a worker's state driven
+/// directly (see `Fanout`). Not part of the API, may change at any time.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::transport::bench_hook::Fanout;
+}
+
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

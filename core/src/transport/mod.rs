@@ -3,6 +3,7 @@
 //! adds its own I/O (`plain.rs`).
 
 mod allocation;
+pub(crate) mod bench_hook;
 mod direct;
 mod pipe;
 pub(crate) mod io;

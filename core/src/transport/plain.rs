@@ -151,12 +151,14 @@ pub(crate) struct MemoryLink {
     pub(crate) peer_key: Key,
     /// Our address as the far end expects datagrams from it.
     pub(crate) from: SocketAddr,
+    /// A benchmark sink (no far end): datagrams count as sent and are dropped.
+    pub(crate) sink: bool,
 }
 
 impl MemoryLink {
     /// Hands one datagram to the far end's worker; false once it is gone.
     fn deliver(&self, data: &[u8]) -> bool {
-        let Some(peer) = self.peer.upgrade() else { return false };
+        let Some(peer) = self.peer.upgrade() else { return self.sink };
         let (key, from, data) = (self.peer_key, self.from, data.to_vec());
         peer.post(move |st| st.on_plain_datagram(key, false, &data, from));
         true
@@ -466,7 +468,7 @@ impl WorkerState {
             return Err(Error::type_err("invalid enableSrtp: an in-process pipe carries no SRTP"));
         }
         let local = p.tuples.lock().tuple.local_socket_addr().ok_or_else(|| Error::InvalidState("pipe transport without a local address".into()))?;
-        p.link = Some(MemoryLink { peer, peer_key, from: local });
+        p.link = Some(MemoryLink { peer, peer_key, from: local, sink: false });
         p.remote = Some(peer_addr);
         p.connected = true;
         p.tuples.lock().tuple.set_remote(peer_addr);

@@ -1,0 +1,89 @@
+//! Router fan-out in memory: the engine's cost of one incoming 1200 B VP8 packet forwarded to
+//! N = 1 / 10 / 100 / 500 consumers, through the worker's real forwarding path
+//! (`WorkerState::on_rtp`: transport stats, RTP listener, producer receive with layer parsing and
+//! the NACK packet cache, then per consumer `Consumer::forward` — copy, header rewrite, MID
+//! extension, seq/ts rewrite, send history — and the transport's send with its stats).
+//! The router is built by `sfu_core::bench::Fanout` on the bench thread: consumers sit on
+//! PlainTransports (one each) whose datagrams go to an in-memory sink.
+//!
+//! Included: everything the worker does between `recv_from` and `sendto` for a plain transport.
+//! Not included: the receive loop and `on_plain_datagram` (comedia/SRTP checks), SRTP protect
+//! (WebRtcTransports; see the `srtp` bench: ~0.4 µs per 1200 B packet with AES-128-GCM), the
+//! pacer (WebRtcTransports with bandwidth estimation) and the `sendto` syscall per consumer,
+//! measured here for reference as `reference/udp_sendto_1200B` (loopback, no receiver reading).
+//!
+//! `fanout/N` reports time per incoming packet and throughput in forwarded packets (N per
+//! incoming one); `fanout_90pct_paused/N` has 9 consumers out of 10 paused (throughput still
+//! counts all N consumers, so compare the times per incoming packet).
+//! Run: `cargo bench -p sfu-benches --bench fanout`.
+
+use std::net::UdpSocket;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use sfu_core::bench::Fanout;
+
+/// A 1200 B VP8 packet of SSRC 1111: payload descriptor with a 15-bit picture id, TL0PICIDX and
+/// TID 0; a key frame when `key`.
+fn packet(seq: u16, key: bool) -> Vec<u8> {
+    let mut v = vec![0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x57];
+    v[2..4].copy_from_slice(&seq.to_be_bytes());
+    v[4..8].copy_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+    let pid = seq & 0x7fff;
+    v.extend_from_slice(&[0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, seq as u8, 0x20, if key { 0x00 } else { 0x01 }]);
+    v.resize(1200, 0xab);
+    v
+}
+
+struct Feed {
+    f: Fanout,
+    seq: u16,
+    pkts: Vec<Vec<u8>>,
+}
+
+impl Feed {
+    fn new(n: usize, paused: impl Fn(usize) -> bool) -> Feed {
+        let f = Fanout::new(n, 1, paused).expect("fanout");
+        // Delta packets for every sequence number, built once (the bench measures the engine).
+        let pkts = (0..=u16::MAX).map(|s| packet(s, false)).collect();
+        let mut feed = Feed { f, seq: 0, pkts };
+        feed.f.on_rtp(&packet(0, true)); // the key frame consumers wait for
+        feed.seq = 1;
+        feed
+    }
+
+    fn next(&mut self) {
+        self.f.on_rtp(black_box(&self.pkts[self.seq as usize]));
+        self.seq = self.seq.wrapping_add(1);
+    }
+}
+
+fn fanout(c: &mut Criterion) {
+    for (group, every) in [("fanout", None), ("fanout_90pct_paused", Some(10))] {
+        let mut g = c.benchmark_group(group);
+        for n in [1usize, 10, 100, 500] {
+            let paused = move |i: usize| every.is_some_and(|e| !i.is_multiple_of(e));
+            let active = (0..n).filter(|i| !paused(*i)).count() as u64;
+            let mut feed = Feed::new(n, paused);
+            let before = feed.f.bytes_sent();
+            feed.next();
+            assert!(feed.f.bytes_sent() - before >= 1200 * active, "every active consumer sends");
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_function(n.to_string(), |b| b.iter(|| feed.next()));
+        }
+        g.finish();
+    }
+}
+
+fn reference(c: &mut Criterion) {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let pkt = packet(1, false);
+    let mut g = c.benchmark_group("reference");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("udp_sendto_1200B", |b| b.iter(|| tx.send_to(black_box(&pkt), to)));
+    g.finish();
+}
+
+criterion_group!(benches, fanout, reference);
+criterion_main!(benches);
