@@ -359,6 +359,10 @@ async function runControl(sfu, count) {
 	}
 }
 
+function diff(a, b) {
+	return a == null || b == null ? null : a - b;
+}
+
 function fmt(v, digits = 0) {
 	if (v == null) return '—';
 	return typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : String(v);
@@ -377,9 +381,10 @@ async function main() {
 		options: { seconds: opt.seconds, warmup: opt.warmup, consumers: opt.consumers, modes: opt.modes },
 		scenarios: [],
 		control: null,
+		controlRust: null,
 	};
 	console.log(`load bench: ${label} ${sfu.version ?? ''} vs raw forwarder, ${opt.seconds} s windows (${opt.warmup} s warm-up), ${os.cpus().length} CPUs`);
-	console.log('scenario              consumers  offered pps  forwarded pps  engine CPU %  pps/core    vs raw  p50 µs  p99 µs  loss %  KiB/consumer');
+	console.log('scenario              consumers  offered pps  forwarded pps  engine CPU %  pps/core    vs raw  p50 µs  p99 µs  added p50/p99 µs  loss %  KiB/consumer');
 	const rawByN = new Map();
 	for (const n of opt.consumers) {
 		if (opt.raw) {
@@ -392,6 +397,8 @@ async function main() {
 			const r = await runSfu(sfu, opt, mode, n);
 			const raw = rawByN.get(n);
 			r.vsRaw = raw && raw.ppsPerCore && r.ppsPerCore ? +(r.ppsPerCore / raw.ppsPerCore).toFixed(3) : null;
+			// Added latency: the SFU's one-way latency minus the raw forwarder's at the same N.
+			r.addedLatencyUs = raw ? { p50: diff(r.latencyUs.p50, raw.latencyUs.p50), p99: diff(r.latencyUs.p99, raw.latencyUs.p99) } : null;
 			results.scenarios.push({ name: `${label} ${mode}`, mode, ...r });
 			print(`${label} ${mode}`, r);
 		}
@@ -399,7 +406,16 @@ async function main() {
 	if (opt.control > 0) {
 		results.control = await runControl(sfu, opt.control);
 		const c = results.control;
-		console.log(`control plane: ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
+		console.log(`control plane (${label} Node API): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
+		if (!process.env.SFU_MODULE) {
+			// The same pairs through the Rust API: the engine's own cost, without the Node face.
+			const p = new Proc(opt.bin, 'control');
+			p.child.stdin.end();
+			const r = await p.next((e) => e.ev === 'control', 120000);
+			delete r.ev;
+			results.controlRust = r;
+			console.log(`control plane (libsfu Rust API): ${fmt(r.pairsPerSecond)} pairs/s (${fmt(r.pairsPerCpuSecond)} per CPU second), p50 ${r.pairLatencyUs.p50} µs, p99 ${r.pairLatencyUs.p99} µs per pair`);
+		}
 	}
 	const out = opt.out || path.join(__dirname, 'out', `load-${results.date.replace(/[:.]/g, '-')}.json`);
 	fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -421,6 +437,7 @@ function print(name, r) {
 			(r.vsRaw != null ? `${r.vsRaw.toFixed(2)}x` : '').padStart(9),
 			fmt(r.latencyUs.p50).padStart(7),
 			fmt(r.latencyUs.p99).padStart(7),
+			(r.addedLatencyUs ? `${fmt(r.addedLatencyUs.p50)} / ${fmt(r.addedLatencyUs.p99)}` : '').padStart(17),
 			fmt(r.lossPercent, 2).padStart(7),
 			fmt(r.memoryPerConsumerKiB, 1).padStart(13),
 		].join(' '),

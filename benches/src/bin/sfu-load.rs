@@ -807,7 +807,7 @@ fn main() {
         Some("gen") => run_gen(),
         Some("sink") => run_sink(),
         Some("raw") => run_raw(),
-        Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(1000)),
+        Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000)),
         _ => {
             eprintln!("usage: sfu-load gen|sink|raw|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
             std::process::exit(2);
