@@ -78,9 +78,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A sfu-load child process: JSON commands on stdin, JSON events on stdout. */
 class Proc {
-	constructor(bin, role) {
+	constructor(bin, role, args = []) {
 		this.role = role;
-		this.child = spawn(bin, [role], { stdio: ['pipe', 'pipe', 'inherit'] });
+		this.child = spawn(bin, [role, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
 		this.events = [];
 		this.waiters = [];
 		this.exited = null;
@@ -409,7 +409,7 @@ async function main() {
 		console.log(`control plane (${label} Node API): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
 		if (!process.env.SFU_MODULE) {
 			// The same pairs through the Rust API: the engine's own cost, without the Node face.
-			const p = new Proc(opt.bin, 'control');
+			const p = new Proc(opt.bin, 'control', [String(opt.control)]);
 			p.child.stdin.end();
 			const r = await p.next((e) => e.ev === 'control', 120000);
 			delete r.ev;

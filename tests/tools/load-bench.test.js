@@ -1,0 +1,54 @@
+'use strict';
+
+// node --test tests/tools/load-bench.test.js
+// The load bench's machinery works end to end (not its speed: that is benches/load/run.sh): the
+// generator reaches a PlainTransport and a WebRtcTransport (ICE, DTLS, SRTP client side), the
+// sink receives every consumer's streams without loss, the raw forwarder forwards, and the
+// results file has the figures the README table is made of.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** The workspace's target dir, as cargo reports it (CARGO_TARGET_DIR or .cargo/config). */
+function targetDir() {
+	const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, maxBuffer: 64 << 20 }));
+	return meta.target_directory;
+}
+
+test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON results', { timeout: 600_000 }, () => {
+	execFileSync('cargo', ['build', '-q', '-p', 'sfu-benches', '--bin', 'sfu-load'], { cwd: ROOT, stdio: 'inherit' });
+	const bin = path.join(targetDir(), 'debug', 'sfu-load');
+	const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-load-')), 'r.json');
+	const r = spawnSync(process.execPath, [path.join(ROOT, 'benches', 'load', 'load.js'), '--consumers', '3', '--seconds', '2', '--warmup', '2', '--control', '20', '--bin', bin, '--out', out], {
+		cwd: ROOT,
+		encoding: 'utf8',
+		timeout: 300_000,
+	});
+	assert.equal(r.status, 0, `load.js failed:\n${r.stdout}\n${r.stderr}`);
+	const res = JSON.parse(fs.readFileSync(out, 'utf8'));
+	assert.deepEqual(
+		res.scenarios.map((s) => s.name),
+		['raw', 'libsfu plain', 'libsfu webrtc'],
+	);
+	for (const s of res.scenarios) {
+		// 3 consumers × (top video layer + audio): six streams, all of them seen, none with gaps.
+		assert.equal(s.streams, 6, `${s.name}: streams`);
+		assert.equal(s.lossPercent, 0, `${s.name}: loss`);
+		assert.equal(s.undecryptable, 0, `${s.name}: undecryptable`);
+		// Each of the 3 consumers gets the forwarded SSRCs: ~236 pkt/s of the ~360 offered (~2x in all).
+		assert.ok(s.forwardedPps > 1.5 * s.offeredPps, `${s.name}: forwarded ${s.forwardedPps} pkt/s of ${s.offeredPps} offered`);
+		assert.ok(s.latencyUs.p50 > 0 && s.latencyUs.p99 >= s.latencyUs.p50, `${s.name}: latency`);
+	}
+	const webrtc = res.scenarios.find((s) => s.name === 'libsfu webrtc');
+	assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM');
+	assert.ok(webrtc.vsRaw > 0 && webrtc.addedLatencyUs);
+	assert.equal(res.control.pairs, 20);
+	assert.ok(res.control.pairsPerSecond > 0);
+	assert.equal(res.controlRust.pairs, 20);
+});
