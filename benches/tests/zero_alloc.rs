@@ -1,0 +1,128 @@
+//! The forwarding hot path allocates nothing per packet: a counting global allocator around the
+//! worker's real `on_rtp` (through `sfu_core::bench::Fanout`: a VP8 producer, simulcast or not,
+//! fanned out to consumers on PlainTransports) in steady state, key frames included, and around
+//! the in-place SRTP protect/unprotect the WebRTC path uses. Counts only this thread's
+//! allocations, so the test harness's other threads do not disturb it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use sfu_core::bench::Fanout;
+use sfu_core::webrtc::srtp_inplace::{SrtpContext, SrtpProfile, MAX_TRAILER_LEN};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counters are plain thread-local cells.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+fn note() {
+    // try_with: the thread-locals may be gone while a thread exits.
+    let _ = COUNTING.try_with(|c| {
+        if c.get() {
+            let _ = COUNT.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    COUNT.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    COUNT.with(|n| n.get())
+}
+
+/// A VP8 packet of `ssrc` (payload descriptor with picture id, TL0PICIDX, TID 0), a key frame
+/// when `key`, `len` bytes.
+fn vp8(ssrc: u32, seq: u16, key: bool, len: usize) -> Vec<u8> {
+    let mut v = vec![0x80, 96];
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+    v.extend_from_slice(&ssrc.to_be_bytes());
+    let pid = seq & 0x7fff;
+    v.extend_from_slice(&[0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, seq as u8, 0x20, if key { 0x00 } else { 0x01 }]);
+    v.resize(len, 0xab);
+    v
+}
+
+/// Packets of `encodings` simulcast streams (SSRC 1111…), a key frame on every stream every
+/// `key_every` packets, built before counting.
+fn stream(encodings: u32, count: u16, key_every: u16) -> Vec<Vec<u8>> {
+    (0..count).flat_map(|s| (0..encodings).map(move |e| vp8(1111 + e, s, s % key_every == 0, 1000 + 100 * e as usize))).collect()
+}
+
+#[test]
+fn the_counter_counts() {
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+}
+
+#[test]
+fn forwarding_to_consumers_allocates_nothing_per_packet() {
+    for (consumers, encodings) in [(1, 1), (20, 1), (20, 3)] {
+        let f = Fanout::new(consumers, encodings as usize, |i| i % 5 == 4).expect("fanout");
+        let pkts = stream(encodings, 6000, 300);
+        // Warm-up: consumers start at the first key frame, histories and caches fill up, the
+        // send-side rewriters anchor, simulcast consumers settle on an encoding.
+        let (warm, measured) = pkts.split_at(3000 * encodings as usize);
+        for p in warm {
+            f.on_rtp(p);
+        }
+        let sent_before = f.bytes_sent();
+        let n = allocations(|| {
+            for p in measured {
+                f.on_rtp(p);
+            }
+        });
+        assert!(f.bytes_sent() > sent_before, "{consumers} consumers, {encodings} encodings: nothing was forwarded");
+        assert_eq!(n, 0, "{consumers} consumers, {encodings} encodings: {n} allocations for {} packets", measured.len());
+    }
+}
+
+#[test]
+fn in_place_srtp_allocates_nothing_per_packet() {
+    for profile in [SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmSha1_80] {
+        let (key, salt) = (vec![7u8; profile.key_len()], vec![9u8; profile.salt_len()]);
+        let mut tx = SrtpContext::new(profile, &key, &salt, false).unwrap();
+        let mut rx = SrtpContext::new(profile, &key, &salt, true).unwrap();
+        let mut buf = Vec::with_capacity(1500 + MAX_TRAILER_LEN);
+        let mut first = true;
+        for seq in 0..2000u16 {
+            buf.clear();
+            buf.extend_from_slice(&vp8(42, seq, false, 1200));
+            let n = allocations(|| {
+                tx.protect_rtp(&mut buf).unwrap();
+                rx.unprotect_rtp(&mut buf).unwrap();
+            });
+            // The first packet may set up per-SSRC state; every later one must not allocate.
+            if !first {
+                assert_eq!(n, 0, "{profile:?}: packet {seq} allocated {n} times");
+            }
+            first = false;
+        }
+    }
+}
