@@ -746,7 +746,10 @@ fn run_raw() {
 // ---------------------------------------------------------------------------------------------
 // Control plane through the Rust API (the engine's own cost, no Node face)
 
-fn run_control(count: usize) {
+/// `count` createWebRtcTransport + consume pairs on a fresh worker, awaited one after another:
+/// (pairs/s, pairs per CPU second, latency p50/p99 µs, RSS growth per pair KiB). `consume`: false
+/// for transports alone; `nack`: whether the consumer negotiates NACK (and keeps a send history).
+fn control_round(count: usize, consume: bool, nack: bool) -> Value {
     use sfu_core::{ConsumerOptions, PlainTransportOptions, ProducerOptions, RouterOptions, Worker, WorkerSettings, WebRtcTransportOptions};
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap_or_else(|e| fail(e))
@@ -769,37 +772,77 @@ fn run_control(count: usize) {
             "rtpParameters": { "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }], "encodings": [{ "ssrc": 1 }, { "ssrc": 2 }, { "ssrc": 3 }] },
         })))
         .unwrap_or_else(|e| fail(e));
-    let caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
-    let consume = || from::<ConsumerOptions>(json!({ "producerId": producer.id(), "rtpCapabilities": caps }));
+    let mut caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
+    if !nack {
+        for c in caps["codecs"].as_array_mut().into_iter().flatten() {
+            c["rtcpFeedback"] = json!([]);
+        }
+    }
+    // What a face hands the engine: options parsed from JSON on the calling thread.
+    let consume_options = || from::<ConsumerOptions>(json!({ "producerId": producer.id(), "rtpCapabilities": caps }));
     let options = || from::<WebRtcTransportOptions>(json!({ "listenInfos": [{ "protocol": "udp", "ip": IP }] }));
     let cpu = || {
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: getrusage fills the struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
         let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
         t(u.ru_utime) + t(u.ru_stime)
     };
+    let rss = || -> u64 {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0)
+    };
     let mut kept = Vec::with_capacity(count);
+    let rss0 = rss();
     let (c0, t0) = (cpu(), Instant::now());
     let mut lat = Vec::with_capacity(count);
     for _ in 0..count {
         let a = Instant::now();
         let t = router.create_webrtc_transport_blocking(options()).unwrap_or_else(|e| fail(e));
-        let c = t.consume_blocking(consume()).unwrap_or_else(|e| fail(e));
+        let c = if consume { Some(t.consume_blocking(consume_options()).unwrap_or_else(|e| fail(e))) } else { None };
         lat.push(a.elapsed().as_micros() as u64);
         kept.push((t, c));
     }
     let (wall, cpu_s) = (t0.elapsed().as_secs_f64(), cpu() - c0);
+    let kib = rss().saturating_sub(rss0) as f64 / count as f64;
     lat.sort_unstable();
-    emit(json!({
-        "ev": "control",
+    drop(kept);
+    worker.close();
+    json!({
         "pairs": count,
         "pairsPerSecond": (count as f64 / wall).round(),
         "pairsPerCpuSecond": (count as f64 / cpu_s).round(),
         "pairLatencyUs": { "p50": lat[count / 2], "p99": lat[(count * 99 / 100).min(count - 1)] },
-    }));
-    drop(kept);
-    worker.close();
+        "memoryPerPairKiB": (kib * 10.0).round() / 10.0,
+    })
+}
+
+/// The control plane through the Rust API (the engine's own cost, no Node face), and the memory
+/// of a consumer transport before media: transports alone, then pairs without and with NACK (the
+/// difference is the send history, the retransmission buffer).
+fn run_control(count: usize) {
+    // Each round in a fresh process: memory freed by one round would hide the next one's growth.
+    let round = |mode: &str| -> Value {
+        let exe = std::env::current_exe().unwrap_or_else(|e| fail(e));
+        let out = std::process::Command::new(exe).args(["control-round", &count.to_string(), mode]).output().unwrap_or_else(|e| fail(e));
+        if !out.status.success() {
+            fail(format!("control-round {mode}: {}", String::from_utf8_lossy(&out.stdout)));
+        }
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| fail(format!("control-round {mode}: {e}")))
+    };
+    let transports = round("transports");
+    let no_nack = round("pairs-without-nack");
+    let mut pairs = round("pairs");
+    let kib = |v: &Value| v["memoryPerPairKiB"].as_f64().unwrap_or(0.0);
+    let round1 = |x: f64| (x * 10.0).round() / 10.0;
+    pairs["ev"] = json!("control");
+    pairs["memoryKiB"] = json!({
+        "transport": kib(&transports),
+        "consumerWithoutSendHistory": round1(kib(&no_nack) - kib(&transports)),
+        "sendHistory": round1(kib(&pairs) - kib(&no_nack)),
+    });
+    pairs["transportsOnly"] = transports;
+    emit(pairs);
 }
 
 fn main() {
@@ -808,6 +851,15 @@ fn main() {
         Some("sink") => run_sink(),
         Some("raw") => run_raw(),
         Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000)),
+        Some("control-round") => {
+            let count = std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000);
+            let v = match std::env::args().nth(3).as_deref() {
+                Some("transports") => control_round(count, false, true),
+                Some("pairs-without-nack") => control_round(count, true, false),
+                _ => control_round(count, true, true),
+            };
+            println!("{v}");
+        }
         _ => {
             eprintln!("usage: sfu-load gen|sink|raw|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
             std::process::exit(2);

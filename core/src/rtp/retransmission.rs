@@ -41,7 +41,9 @@ struct HistorySlot {
 /// `out_seq` (capacity rounded up to a power of two, at most 32768). No allocation after `new`.
 #[derive(Debug)]
 pub struct SendHistory {
+    /// Empty until the first record, then `size` slots.
     slots: Box<[HistorySlot]>,
+    size: usize,
     mask: u16,
     newest: Option<u16>,
 }
@@ -68,16 +70,14 @@ impl SendHistory {
     /// A history holding the last `capacity` sequence numbers (rounded up to a power of two).
     pub fn new(capacity: usize) -> Self {
         let size = ring_size(capacity);
-        Self {
-            slots: vec![HistorySlot::default(); size].into_boxed_slice(),
-            mask: (size - 1) as u16,
-            newest: None,
-        }
+        // The ring is allocated at the first record: a consumer that never forwards (created
+        // paused, or waiting for a key frame) costs nothing, and creating one stays cheap.
+        Self { slots: Box::default(), size, mask: (size - 1) as u16, newest: None }
     }
 
     /// How many sequence numbers the ring spans.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.size
     }
 
     /// Remembers a sent packet. A record older than the ring's span is ignored, so it cannot
@@ -87,6 +87,9 @@ impl SendHistory {
             Some(n) if !is_newer(r.out_seq, n) && !within(n, r.out_seq, self.slots.len()) => return,
             Some(n) if !is_newer(r.out_seq, n) => {}
             _ => self.newest = Some(r.out_seq),
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![HistorySlot::default(); self.size].into_boxed_slice();
         }
         self.slots[usize::from(r.out_seq & self.mask)] = HistorySlot {
             out_seq: r.out_seq,
@@ -525,5 +528,18 @@ mod tests {
             accepted > 1000,
             "garbage too easy to reject to exercise the happy path: {accepted}"
         );
+    }
+
+    #[test]
+    fn the_ring_is_allocated_at_the_first_record() {
+        let mut h = SendHistory::new(64);
+        assert_eq!((h.slots.len(), h.capacity()), (0, 64));
+        assert_eq!(h.get(0, 0, 1000), None);
+        h.clear();
+        let r = SentRecord { out_seq: 5, out_ts: 1, source_seq: 9, encoding: 0, sent_ms: 10, descriptor: Default::default(), marker: false };
+        h.record(r);
+        assert_eq!(h.slots.len(), 64);
+        assert_eq!(h.get(5, 10, 1000), Some(r));
+        assert_eq!(h.get(4, 10, 1000), None);
     }
 }
