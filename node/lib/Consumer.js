@@ -35,15 +35,17 @@ class Consumer extends EngineObject {
 		this.#native = native;
 		this.#events = events;
 		this.#producer = producer;
-		this.#id = native.id();
-		this.#producerId = native.producerId();
-		this.#kind = native.kind();
-		this.#rtpParameters = native.rtpParameters();
-		this.#type = native.type();
-		this.#paused = native.paused();
-		this.#producerPaused = native.producerPaused();
-		this.#priority = native.priority();
-		this.#preferredLayers = native.preferredLayers() ?? undefined;
+		// One crossing for all the cached fields (see NativeConsumer::snapshot).
+		const s = JSON.parse(native.snapshot());
+		this.#id = s.id;
+		this.#producerId = s.producerId;
+		this.#kind = s.kind;
+		this.#rtpParameters = s.rtpParameters;
+		this.#type = s.type;
+		this.#paused = s.paused;
+		this.#producerPaused = s.producerPaused;
+		this.#priority = s.priority;
+		this.#preferredLayers = s.preferredLayers ?? undefined;
 		// A fresh consumer starts healthy, as mediasoup's does; 'score' events update it.
 		const producerScores = (producer ? producer.rtpParameters.encodings : [{}]).map(() => 10);
 		this.#score = { score: 10, producerScore: 10, producerScores };

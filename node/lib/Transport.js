@@ -143,9 +143,9 @@ class Transport extends EngineObject {
 
 	async consume(options) {
 		this._assertOpen();
-		const { appData, json } = splitOptions(options);
+		const { appData, json, fields } = splitOptions(options);
 		const native = call(() => this.#native.consume(json));
-		const producer = this.#router._getProducer(native.producerId());
+		const producer = this.#router._getProducer(fields.producerId);
 		const consumer = new Consumer({ native, worker: this.#worker, events: this.#events, appData, producer });
 		this.#consumers.set(consumer.id, consumer);
 		consumer.on('@close', () => this.#consumers.delete(consumer.id));

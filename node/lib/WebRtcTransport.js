@@ -31,16 +31,18 @@ class WebRtcTransport extends Transport {
 		const native = options.native;
 		this.#native = native;
 		this.#webRtcServer = options.webRtcServer;
-		this.#iceRole = native.iceRole();
-		this.#iceParameters = native.iceParameters();
-		this.#iceCandidates = native.iceCandidates();
-		this.#iceState = native.iceState();
-		this.#iceSelectedTuple = native.iceSelectedTuple() ?? undefined;
-		this.#dtlsParameters = native.dtlsParameters();
-		this.#dtlsState = native.dtlsState();
-		this.#sctpParameters = native.sctpParameters() ?? undefined;
-		this.#sctpState = native.sctpState() ?? undefined;
-		this.#dtlsRemoteCert = native.dtlsRemoteCert() ?? undefined;
+		// One crossing for all the cached fields (see NativeWebRtcTransport::snapshot).
+		const s = JSON.parse(native.snapshot());
+		this.#iceRole = s.iceRole;
+		this.#iceParameters = s.iceParameters;
+		this.#iceCandidates = s.iceCandidates;
+		this.#iceState = s.iceState;
+		this.#iceSelectedTuple = s.iceSelectedTuple ?? undefined;
+		this.#dtlsParameters = s.dtlsParameters;
+		this.#dtlsState = s.dtlsState;
+		this.#sctpParameters = s.sctpParameters ?? undefined;
+		this.#sctpState = s.sctpState ?? undefined;
+		this.#dtlsRemoteCert = s.dtlsRemoteCert ?? undefined;
 	}
 
 	get type() {

@@ -36,6 +36,12 @@ pub(crate) fn json_value(json: &str) -> napi::Result<Value> {
     serde_json::from_str(json).map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("[TypeError] invalid JSON argument: {e}")))
 }
 
+/// Serializes a core value as a JSON string for JS to `JSON.parse` (cheaper than building the
+/// object through napi for anything but a few fields).
+pub(crate) fn json_string<T: Serialize>(v: &T) -> napi::Result<String> {
+    serde_json::to_string(v).map_err(|e| napi::Error::from_reason(format!("[Error] cannot serialize: {e}")))
+}
+
 /// Serializes a core value for JS.
 pub(crate) fn to_json<T: Serialize>(v: &T) -> napi::Result<Value> {
     serde_json::to_value(v)
