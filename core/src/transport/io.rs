@@ -56,17 +56,16 @@ impl Route {
 
 /// Sends one datagram now, or fails when the socket's send buffer is full.
 ///
-/// tokio's `try_send_to` answers WouldBlock without trying until its reactor has seen the
-/// socket's first writable event (and again after any WouldBlock, until the next one). The
-/// worker can create a socket and send on it in one go, before its reactor turns (a plain
-/// transport connected, consumed and fed by a direct producer: the C face's direct test under
-/// valgrind lost that first packet every time), so then the non-blocking `sendto` is tried
-/// directly: a full buffer still fails with WouldBlock, as before.
+/// A non-blocking `sendto` on the socket itself, not tokio's `try_send_to`: tokio answers
+/// WouldBlock without trying until its reactor has seen the socket's first writable event (and
+/// again after any WouldBlock, until the next one) — the worker can create a socket and send on
+/// it in one go, before its reactor turns (the C face's direct test under valgrind lost that
+/// first packet every time) — and its readiness bookkeeping costs a few percent of the worker's
+/// CPU on the fan-out path for nothing: a full buffer fails with WouldBlock either way, and the
+/// packet is dropped, as a router drops it.
+#[inline]
 pub(crate) fn udp_send_to(socket: &UdpSocket, data: &[u8], to: SocketAddr) -> std::io::Result<usize> {
-    match socket.try_send_to(data, to) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => socket2::SockRef::from(socket).send_to(data, &to.into()),
-        other => other,
-    }
+    socket2::SockRef::from(socket).send_to(data, &to.into())
 }
 
 /// Largest RFC 4571 frame (the 16-bit length field's limit; a media packet never comes close).
