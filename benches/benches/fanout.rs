@@ -22,16 +22,9 @@ use std::net::UdpSocket;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use sfu_core::bench::Fanout;
 
-/// A 1200 B VP8 packet of SSRC 1111: payload descriptor with a 15-bit picture id, TL0PICIDX and
-/// TID 0; a key frame when `key`.
+/// A 1200 B VP8 packet of SSRC 1111; a key frame when `key`.
 fn packet(seq: u16, key: bool) -> Vec<u8> {
-    let mut v = vec![0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x57];
-    v[2..4].copy_from_slice(&seq.to_be_bytes());
-    v[4..8].copy_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
-    let pid = seq & 0x7fff;
-    v.extend_from_slice(&[0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, seq as u8, 0x20, if key { 0x00 } else { 0x01 }]);
-    v.resize(1200, 0xab);
-    v
+    sfu_benches::vp8_packet(1111, seq, key, 1200)
 }
 
 struct Feed {

@@ -22,16 +22,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use sfu_core::bench::Fanout;
 use sfu_core::rtp::layers::{self, Av1Structure, Decision, LayerCodec, LayerFilter};
 
-/// A 1200 B VP8 packet of encoding `e` (SSRC 1111 + e): picture id, TL0PICIDX, TID 0 (Y=1).
+/// A 1200 B VP8 packet of encoding `e` (SSRC 1111 + e).
 fn vp8_packet(e: u32, seq: u16, key: bool) -> Vec<u8> {
-    let mut v = vec![0x80, 96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    v[2..4].copy_from_slice(&seq.to_be_bytes());
-    v[4..8].copy_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
-    v[8..12].copy_from_slice(&(1111 + e).to_be_bytes());
-    let pid = seq & 0x7fff;
-    v.extend_from_slice(&[0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, seq as u8, 0x20, if key { 0x00 } else { 0x01 }]);
-    v.resize(1200, 0xab);
-    v
+    sfu_benches::vp8_packet(1111 + e, seq, key, 1200)
 }
 
 /// Writes sequence number `seq`, its timestamp and picture id into a packet of [`vp8_packet`].

@@ -7,6 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use sfu_benches::vp8_packet;
 use sfu_core::bench::Fanout;
 use sfu_core::webrtc::srtp_inplace::{SrtpContext, SrtpProfile, MAX_TRAILER_LEN};
 
@@ -57,23 +58,10 @@ fn allocations(f: impl FnOnce()) -> u64 {
     COUNT.with(|n| n.get())
 }
 
-/// A VP8 packet of `ssrc` (payload descriptor with picture id, TL0PICIDX, TID 0), a key frame
-/// when `key`, `len` bytes.
-fn vp8(ssrc: u32, seq: u16, key: bool, len: usize) -> Vec<u8> {
-    let mut v = vec![0x80, 96];
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
-    v.extend_from_slice(&ssrc.to_be_bytes());
-    let pid = seq & 0x7fff;
-    v.extend_from_slice(&[0x90, 0xe0, 0x80 | (pid >> 8) as u8, pid as u8, seq as u8, 0x20, if key { 0x00 } else { 0x01 }]);
-    v.resize(len, 0xab);
-    v
-}
-
 /// Packets of `encodings` simulcast streams (SSRC 1111…), a key frame on every stream every
 /// `key_every` packets, built before counting.
 fn stream(encodings: u32, count: u16, key_every: u16) -> Vec<Vec<u8>> {
-    (0..count).flat_map(|s| (0..encodings).map(move |e| vp8(1111 + e, s, s % key_every == 0, 1000 + 100 * e as usize))).collect()
+    (0..count).flat_map(|s| (0..encodings).map(move |e| vp8_packet(1111 + e, s, s % key_every == 0, 1000 + 100 * e as usize))).collect()
 }
 
 #[test]
@@ -113,7 +101,7 @@ fn in_place_srtp_allocates_nothing_per_packet() {
         let mut first = true;
         for seq in 0..2000u16 {
             buf.clear();
-            buf.extend_from_slice(&vp8(42, seq, false, 1200));
+            buf.extend_from_slice(&vp8_packet(42, seq, false, 1200));
             let n = allocations(|| {
                 tx.protect_rtp(&mut buf).unwrap();
                 rx.unprotect_rtp(&mut buf).unwrap();
