@@ -35,9 +35,13 @@ const readline = require('node:readline');
 const ROOT = path.resolve(__dirname, '..', '..');
 const IP = '127.0.0.1';
 
+// plain: PlainTransports; webrtc: a WebRtcTransport per consumer with its own port;
+// webrtc-server: consumer WebRtcTransports of one WebRtcServer (one shared socket).
+const MODES = ['plain', 'webrtc', 'webrtc-server'];
+
 function parseArgs(argv) {
 	const opt = {
-		modes: ['plain', 'webrtc'],
+		modes: ['plain', 'webrtc', 'webrtc-server'],
 		consumers: [1, 10, 100, 500],
 		seconds: 8,
 		warmup: 3,
@@ -61,13 +65,13 @@ function parseArgs(argv) {
 		else if (a === '--out') opt.out = next();
 		else if (a === '--bin') opt.bin = next();
 		else if (a === '--help' || a === '-h') {
-			console.log(`usage: node benches/load/load.js [--modes plain,webrtc] [--consumers 1,10,100,500]
+			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,500]
        [--seconds 8] [--warmup 3] [--control 1000] [--no-raw] [--out file.json] [--bin path/to/sfu-load]
 SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ package, libsfu)`);
 			process.exit(0);
 		} else throw new TypeError(`unknown option ${a}`);
 	}
-	for (const m of opt.modes) if (m !== 'plain' && m !== 'webrtc') throw new TypeError(`--modes: unknown mode ${m}`);
+	for (const m of opt.modes) if (!MODES.includes(m)) throw new TypeError(`--modes: unknown mode ${m} (${MODES.join(', ')})`);
 	for (const n of opt.consumers) if (!Number.isInteger(n) || n < 1) throw new TypeError(`--consumers: ${n} is not a positive integer`);
 	if (!(opt.seconds > 0) || !(opt.warmup >= 0)) throw new TypeError('--seconds must be > 0 and --warmup >= 0');
 	if (!fs.existsSync(opt.bin)) throw new Error(`${opt.bin} not found: cargo build --release -p sfu-benches --bin sfu-load`);
@@ -245,6 +249,7 @@ async function runSfu(sfu, opt, mode, n) {
 		});
 
 		// The consumers, their transports connected to the sink.
+		const webRtcServer = mode === 'webrtc-server' ? await worker.createWebRtcServer({ listenInfos: [LISTEN] }) : null;
 		const rssBefore = engineRss(worker);
 		const transports = [];
 		for (let i = 0; i < n; i++) {
@@ -254,18 +259,26 @@ async function runSfu(sfu, opt, mode, n) {
 				await t.connect({ ip: IP, port: sinkReady.port });
 			} else {
 				// No feedback comes from the sink: start the estimate high enough for the top layer.
-				t = await router.createWebRtcTransport({ listenInfos: [LISTEN], initialAvailableOutgoingBitrate: 10_000_000 });
+				const where = webRtcServer ? { webRtcServer } : { listenInfos: [LISTEN] };
+				t = await router.createWebRtcTransport({ ...where, initialAvailableOutgoingBitrate: 10_000_000 });
 			}
 			await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
 			await t.consume({ producerId: audio.id, rtpCapabilities: router.rtpCapabilities });
 			transports.push(t);
 		}
 		const rssAfterSetup = engineRss(worker);
-		if (mode === 'webrtc') {
+		if (mode !== 'plain') {
 			// Every consumer transport: sink client session, connect(), ICE + DTLS.
 			const targets = transports.map((t) => `${IP}:${t.iceCandidates.find((c) => c.protocol === 'udp').port}`);
 			for (let i = 0; i < n; i++) {
-				sink.send({ cmd: 'client', id: String(i), target: targets[i], ice: transports[i].iceParameters, fingerprints: transports[i].dtlsParameters.fingerprints });
+				sink.send({
+					cmd: 'client',
+					id: String(i),
+					target: targets[i],
+					ownSocket: webRtcServer !== null,
+					ice: transports[i].iceParameters,
+					fingerprints: transports[i].dtlsParameters.fingerprints,
+				});
 			}
 			for (let i = 0; i < n; i++) {
 				const ev = await sink.next((e) => e.ev === 'dtls');

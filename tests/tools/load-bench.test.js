@@ -3,7 +3,8 @@
 // node --test tests/tools/load-bench.test.js
 // The load bench's machinery works end to end (not its speed: that is benches/load/run.sh): the
 // generator reaches a PlainTransport and a WebRtcTransport (ICE, DTLS, SRTP client side), the
-// sink receives every consumer's streams without loss, the raw forwarder forwards, and the
+// sink receives every consumer's streams without loss (consumer WebRtcTransports on their own
+// ports and on one WebRtcServer, whose fan-out leaves in sendmmsg batches), the raw forwarder forwards, and the
 // results file has the figures the README table is made of.
 
 const { test } = require('node:test');
@@ -34,7 +35,7 @@ test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON
 	const res = JSON.parse(fs.readFileSync(out, 'utf8'));
 	assert.deepEqual(
 		res.scenarios.map((s) => s.name),
-		['raw', 'libsfu plain', 'libsfu webrtc'],
+		['raw', 'libsfu plain', 'libsfu webrtc', 'libsfu webrtc-server'],
 	);
 	for (const s of res.scenarios) {
 		// 3 consumers × (top video layer + audio): six streams, all of them seen, none with gaps.
@@ -45,9 +46,11 @@ test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON
 		assert.ok(s.forwardedPps > 1.5 * s.offeredPps, `${s.name}: forwarded ${s.forwardedPps} pkt/s of ${s.offeredPps} offered`);
 		assert.ok(s.latencyUs.p50 > 0 && s.latencyUs.p99 >= s.latencyUs.p50, `${s.name}: latency`);
 	}
-	const webrtc = res.scenarios.find((s) => s.name === 'libsfu webrtc');
-	assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM');
-	assert.ok(webrtc.vsRaw > 0 && webrtc.addedLatencyUs);
+	for (const name of ['libsfu webrtc', 'libsfu webrtc-server']) {
+		const webrtc = res.scenarios.find((s) => s.name === name);
+		assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM', name);
+		assert.ok(webrtc.vsRaw > 0 && webrtc.addedLatencyUs, name);
+	}
 	assert.equal(res.control.pairs, 20);
 	assert.ok(res.control.pairsPerSecond > 0);
 	assert.equal(res.controlRust.pairs, 20);

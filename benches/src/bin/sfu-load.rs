@@ -6,7 +6,8 @@
 //!   audio (100 B every 20 ms) to one address — a comedia PlainTransport, a WebRtcTransport (then it
 //!   does the client side of ICE, DTLS and SRTP first) or the raw forwarder.
 //! - `sfu-load sink`: one UDP socket receiving every consumer's stream (plain, or one WebRTC client
-//!   session per consumer transport, told apart by source address). Counts packets, loss (sequence
+//!   session per consumer transport, told apart by source address; a session with a transport of
+//!   a WebRtcServer gets a socket of its own, since they all share the server's address). Counts packets, loss (sequence
 //!   gaps per source and SSRC) and one-way latency (the generator writes CLOCK_MONOTONIC ns into the
 //!   last 8 payload bytes; both processes read the same clock).
 //! - `sfu-load raw`: the raw forwarder baseline. It receives the generator's packets and sends each
@@ -496,17 +497,23 @@ impl std::hash::Hasher for FastHasher {
 struct Session {
     client: WebRtcClient,
     to: SocketAddr,
+    /// Index of the sink socket it uses (0: the shared one; a session with a WebRtcServer
+    /// transport gets its own, since every such transport has the server's address).
+    sock: usize,
     ice_ok: bool,
     last_check: Instant,
 }
 
 fn run_sink() {
     let rx = commands();
-    let sock = bind(16 << 20);
-    sock.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
-    emit(json!({ "ev": "ready", "port": sock.local_addr().unwrap().port(), "pid": std::process::id() }));
+    let main = bind(16 << 20);
+    main.set_nonblocking(true).unwrap();
+    emit(json!({ "ev": "ready", "port": main.local_addr().unwrap().port(), "pid": std::process::id() }));
+    let mut socks: Vec<UdpSocket> = vec![main];
+    let mut sock_session: Vec<Option<usize>> = vec![None]; // own socket -> its session
     let mut sessions: Vec<Session> = vec![];
-    let mut by_addr: HashMap<SocketAddr, usize> = HashMap::new();
+    let mut by_addr: HashMap<SocketAddr, usize> = HashMap::new(); // sessions on the shared socket
+    let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut pending: HashMap<usize, (String, Instant)> = HashMap::new(); // session -> (id, started)
     let mut streams: HashMap<u64, Stream, BuildFast> = HashMap::default();
     let mut hist = Histogram::new();
@@ -515,22 +522,34 @@ fn run_sink() {
     const BATCH: usize = 128;
     let mut bufs = vec![[0u8; 2048]; BATCH];
     let mut scratch: Vec<u8> = Vec::with_capacity(2048);
+    let mut pollfds: Vec<libc::pollfd> = vec![];
     loop {
         while let Ok(cmd) = rx.try_recv() {
             match cmd["cmd"].as_str().unwrap_or("") {
                 "client" => {
                     let c = client_from(&cmd);
-                    emit(json!({ "ev": "dtls", "id": cmd["id"], "dtlsParameters": c.dtls_parameters() }));
+                    let id = cmd["id"].as_str().unwrap_or_else(|| fail("client: id missing")).to_owned();
+                    emit(json!({ "ev": "dtls", "id": id, "dtlsParameters": c.dtls_parameters() }));
                     let to = addr(&cmd, "target");
-                    by_addr.insert(to, sessions.len());
-                    sessions.push(Session { client: c, to, ice_ok: false, last_check: Instant::now() });
+                    let sock = if cmd["ownSocket"].as_bool().unwrap_or(false) {
+                        let s = bind(4 << 20);
+                        s.set_nonblocking(true).unwrap();
+                        socks.push(s);
+                        sock_session.push(Some(sessions.len()));
+                        socks.len() - 1
+                    } else {
+                        by_addr.insert(to, sessions.len());
+                        0
+                    };
+                    by_id.insert(id, sessions.len());
+                    sessions.push(Session { client: c, to, sock, ice_ok: false, last_check: Instant::now() });
                 }
                 "connect" => {
                     // ICE first; DTLS follows when the transport answers (driven below).
-                    let to = addr(&cmd, "target");
-                    let Some(&i) = by_addr.get(&to) else { fail(format!("no session for {to}")) };
+                    let id = cmd["id"].as_str().unwrap_or("").to_owned();
+                    let Some(&i) = by_id.get(&id) else { fail(format!("no session {id:?}")) };
                     sessions[i].last_check = Instant::now() - Duration::from_secs(1);
-                    pending.insert(i, (cmd["id"].as_str().unwrap_or("").to_owned(), Instant::now()));
+                    pending.insert(i, (id, Instant::now()));
                 }
                 "reset" => {
                     streams.clear();
@@ -564,6 +583,7 @@ fn run_sink() {
             let mut done = vec![];
             for (&i, (id, started)) in &pending {
                 let s = &mut sessions[i];
+                let sock = &socks[s.sock];
                 if !s.ice_ok {
                     if s.last_check.elapsed() >= Duration::from_millis(100) {
                         s.last_check = Instant::now();
@@ -592,68 +612,87 @@ fn run_sink() {
             next_consent = Instant::now() + CONSENT_EVERY;
             for s in &sessions {
                 if let Ok(req) = s.client.binding_request() {
-                    let _ = sock.send_to(&req, s.to);
+                    let _ = socks[s.sock].send_to(&req, s.to);
                 }
             }
         }
-        let got = recv_batch(&sock, &mut bufs);
-        let now_ns = mono_ns();
-        for (i, &(n, from)) in got.iter().enumerate() {
-            let data = &bufs[i][..n];
-            if n < 12 {
+        // Wait (2 ms at most) for any socket, then drain the ready ones.
+        if pollfds.len() != socks.len() {
+            pollfds = socks.iter().map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+        }
+        // SAFETY: pollfds is a live array of pollfd of the length given.
+        let ready = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, 2) };
+        if ready <= 0 {
+            continue;
+        }
+        for si in 0..socks.len() {
+            if pollfds[si].revents == 0 {
                 continue;
             }
-            let session = if sessions.is_empty() { None } else { by_addr.get(&from).copied() };
-            match data[0] {
-                0..=3 => {
-                    // ICE answers
-                    if let Some(s) = session {
-                        sessions[s].ice_ok = true;
-                    }
+            pollfds[si].revents = 0;
+            let got = recv_batch(&socks[si], &mut bufs);
+            let now_ns = mono_ns();
+            for (i, &(n, from)) in got.iter().enumerate() {
+                let data = &bufs[i][..n];
+                if n < 12 {
                     continue;
                 }
-                20..=63 => {
-                    if let Some(s) = session {
-                        sessions[s].client.handle_dtls(data);
-                        // Answer with the next flight at once (not at the next timer).
-                        while let Some(d) = sessions[s].client.poll_transmit() {
-                            let _ = sock.send_to(&d, from);
+                let session = match sock_session[si] {
+                    Some(s) => Some(s),
+                    None if sessions.is_empty() => None,
+                    None => by_addr.get(&from).copied(),
+                };
+                match data[0] {
+                    0..=3 => {
+                        // ICE answers
+                        if let Some(s) = session {
+                            sessions[s].ice_ok = true;
                         }
-                    }
-                    continue;
-                }
-                128..=191 if !(192..=223).contains(&data[1]) => {}
-                _ => continue, // RTCP (sender reports): not counted
-            }
-            let pkt: &[u8] = match session {
-                Some(s) => {
-                    scratch.clear();
-                    scratch.extend_from_slice(data);
-                    if !sessions[s].client.unprotect_rtp(&mut scratch) {
-                        undecryptable += 1;
                         continue;
                     }
-                    &scratch
+                    20..=63 => {
+                        if let Some(s) = session {
+                            sessions[s].client.handle_dtls(data);
+                            // Answer with the next flight at once (not at the next timer).
+                            while let Some(d) = sessions[s].client.poll_transmit() {
+                                let _ = socks[si].send_to(&d, from);
+                            }
+                        }
+                        continue;
+                    }
+                    128..=191 if !(192..=223).contains(&data[1]) => {}
+                    _ => continue, // RTCP (sender reports): not counted
                 }
-                None => data,
-            };
-            packets += 1;
-            bytes += n as u64;
-            let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
-            let seq = u16::from_be_bytes([pkt[2], pkt[3]]);
-            streams.entry((u64::from(from.port()) << 32) | u64::from(ssrc)).or_default().on_seq(seq);
-            if pkt.len() >= 20 {
-                let t = u64::from_be_bytes(pkt[pkt.len() - 8..].try_into().unwrap());
-                if t <= now_ns && now_ns - t < 10_000_000_000 {
-                    hist.add((now_ns - t) / 1000);
+                let pkt: &[u8] = match session {
+                    Some(s) => {
+                        scratch.clear();
+                        scratch.extend_from_slice(data);
+                        if !sessions[s].client.unprotect_rtp(&mut scratch) {
+                            undecryptable += 1;
+                            continue;
+                        }
+                        &scratch
+                    }
+                    None => data,
+                };
+                packets += 1;
+                bytes += n as u64;
+                let ssrc = u32::from_be_bytes([pkt[8], pkt[9], pkt[10], pkt[11]]);
+                let seq = u16::from_be_bytes([pkt[2], pkt[3]]);
+                let key = ((si as u64) << 48) | (u64::from(from.port()) << 32) | u64::from(ssrc);
+                streams.entry(key).or_default().on_seq(seq);
+                if pkt.len() >= 20 {
+                    let t = u64::from_be_bytes(pkt[pkt.len() - 8..].try_into().unwrap());
+                    if t <= now_ns && now_ns - t < 10_000_000_000 {
+                        hist.add((now_ns - t) / 1000);
+                    }
                 }
             }
         }
     }
 }
 
-/// Up to `bufs.len()` datagrams in one `recvmmsg` (waits up to the socket's read timeout for the
-/// first one).
+/// Up to `bufs.len()` datagrams in one `recvmmsg` (nothing when none is queued).
 fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAddr)> {
     let n = bufs.len();
     // SAFETY: zeroed sockaddr_in / mmsghdr / iovec are valid "empty" values.
@@ -670,7 +709,7 @@ fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAd
         })
         .collect();
     // SAFETY: every mmsghdr points at a live iovec and sockaddr of the vectors above.
-    let got = unsafe { libc::recvmmsg(sock.as_raw_fd(), msgs.as_mut_ptr(), n as u32, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
+    let got = unsafe { libc::recvmmsg(sock.as_raw_fd(), msgs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
     if got <= 0 {
         return vec![];
     }

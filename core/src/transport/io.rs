@@ -54,7 +54,7 @@ impl Route {
     }
 }
 
-/// Sends one datagram now, or fails when the socket's send buffer is full.
+/// Sends one datagram, or fails when the socket's send buffer is full.
 ///
 /// A non-blocking `sendto` on the socket itself, not tokio's `try_send_to`: tokio answers
 /// WouldBlock without trying until its reactor has seen the socket's first writable event (and
@@ -63,9 +63,117 @@ impl Route {
 /// first packet every time) — and its readiness bookkeeping costs a few percent of the worker's
 /// CPU on the fan-out path for nothing: a full buffer fails with WouldBlock either way, and the
 /// packet is dropped, as a router drops it.
+///
+/// Inside [`batch_sends`] the datagram is queued instead (and counts as sent): datagrams queued
+/// back to back on one socket — a fan-out through a WebRtcServer's shared socket — leave in one
+/// `sendmmsg`.
 #[inline]
-pub(crate) fn udp_send_to(socket: &UdpSocket, data: &[u8], to: SocketAddr) -> std::io::Result<usize> {
-    socket2::SockRef::from(socket).send_to(data, &to.into())
+pub(crate) fn udp_send_to(socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    let queued = BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.depth == 0 {
+            return false;
+        }
+        b.push(socket, data, to);
+        if b.msgs.len() >= MAX_BATCH {
+            b.flush();
+        }
+        true
+    });
+    if queued {
+        return Ok(data.len());
+    }
+    socket2::SockRef::from(&**socket).send_to(data, &to.into())
+}
+
+/// Datagrams queued at most before a flush (bounds how long the first one waits).
+const MAX_BATCH: usize = 64;
+
+thread_local! {
+    /// The worker thread's send batch (see [`batch_sends`]).
+    static BATCH: std::cell::RefCell<SendBatch> = std::cell::RefCell::new(SendBatch::default());
+}
+
+/// Datagrams queued during a batch: their bytes back to back in `data`, reused from batch to
+/// batch (no allocation per packet once warm).
+#[derive(Default)]
+struct SendBatch {
+    depth: u32,
+    data: Vec<u8>,
+    /// (socket, destination, offset and length in `data`).
+    msgs: Vec<(Rc<UdpSocket>, socket2::SockAddr, usize, usize)>,
+}
+
+impl SendBatch {
+    fn push(&mut self, socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) {
+        let start = self.data.len();
+        self.data.extend_from_slice(data);
+        self.msgs.push((socket.clone(), to.into(), start, data.len()));
+    }
+
+    /// Sends everything queued: one `sendmmsg` per run of datagrams on the same socket (a
+    /// `sendto` for a run of one). What the kernel refuses (full buffer) is dropped.
+    fn flush(&mut self) {
+        use std::os::fd::AsRawFd;
+        let mut i = 0;
+        while i < self.msgs.len() {
+            let sock = &self.msgs[i].0;
+            let run = self.msgs[i..].iter().take_while(|m| Rc::ptr_eq(&m.0, sock)).count();
+            if run == 1 {
+                let (s, to, start, len) = &self.msgs[i];
+                let _ = socket2::SockRef::from(&**s).send_to(&self.data[*start..start + len], to);
+            } else {
+                let mut iovs: [libc::iovec; MAX_BATCH] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_BATCH];
+                // SAFETY: an all-zero mmsghdr is a valid empty header.
+                let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+                for (k, (_, to, start, len)) in self.msgs[i..i + run].iter().enumerate() {
+                    iovs[k] = libc::iovec { iov_base: self.data[*start..].as_ptr() as *mut libc::c_void, iov_len: *len };
+                    hdrs[k].msg_hdr.msg_name = to.as_ptr() as *mut libc::c_void;
+                    hdrs[k].msg_hdr.msg_namelen = to.len();
+                }
+                for (k, h) in hdrs.iter_mut().enumerate().take(run) {
+                    h.msg_hdr.msg_iov = &mut iovs[k];
+                    h.msg_hdr.msg_iovlen = 1;
+                }
+                let fd = sock.as_raw_fd();
+                let mut sent = 0;
+                while sent < run {
+                    // SAFETY: hdrs[sent..run] point at live iovecs, addresses and bytes of this batch.
+                    let n = unsafe { libc::sendmmsg(fd, hdrs[sent..].as_mut_ptr(), (run - sent) as u32, libc::MSG_DONTWAIT) };
+                    if n <= 0 {
+                        break; // full buffer (EAGAIN) or an error: the rest is dropped
+                    }
+                    sent += n as usize;
+                }
+            }
+            i += run;
+        }
+        self.msgs.clear();
+        self.data.clear();
+    }
+}
+
+/// While the returned guard lives (on this thread), UDP sends are queued, and flushed when it
+/// drops (or when [`MAX_BATCH`] are waiting). The media path holds one around a fan-out, so a
+/// WebRtcServer's socket sends the copies of one packet to all its consumers in one syscall.
+pub(crate) fn batch_sends() -> SendBatchGuard {
+    BATCH.with(|b| b.borrow_mut().depth += 1);
+    SendBatchGuard(())
+}
+
+/// See [`batch_sends`].
+pub(crate) struct SendBatchGuard(());
+
+impl Drop for SendBatchGuard {
+    fn drop(&mut self) {
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            b.depth -= 1;
+            if b.depth == 0 {
+                b.flush();
+            }
+        });
+    }
 }
 
 /// Largest RFC 4571 frame (the 16-bit length field's limit; a media packet never comes close).
@@ -174,6 +282,63 @@ pub(crate) fn serve_tcp(
 mod tests {
     use super::*;
 
+    /// Sends inside a batch wait for its end, keep their order per destination, and leave
+    /// whatever their sockets (a run per socket).
+    #[test]
+    fn batched_sends_leave_when_the_batch_ends_in_order_one_sendmmsg_per_socket_run() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        rt.block_on(async {
+            let rx: Vec<std::net::UdpSocket> = (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+            for r in &rx {
+                r.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+            }
+            let sock = || {
+                let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                s.set_nonblocking(true).unwrap();
+                Rc::new(UdpSocket::from_std(s).unwrap())
+            };
+            let (shared, other) = (sock(), sock());
+            let to = |i: usize| rx[i].local_addr().unwrap();
+            let mut buf = [0u8; 2000];
+            {
+                let _outer = batch_sends();
+                {
+                    let _inner = batch_sends(); // nested: only the outermost guard flushes
+                    for k in 0..3u8 {
+                        udp_send_to(&shared, &[k; 1200], to(0)).unwrap();
+                        udp_send_to(&shared, &[10 + k; 100], to(1)).unwrap();
+                    }
+                }
+                udp_send_to(&other, b"other", to(1)).unwrap();
+                rx[0].set_nonblocking(true).unwrap();
+                assert!(rx[0].recv_from(&mut buf).is_err(), "nothing leaves before the batch ends");
+                rx[0].set_nonblocking(false).unwrap();
+            }
+            for k in 0..3u8 {
+                let (n, from) = rx[0].recv_from(&mut buf).unwrap();
+                assert_eq!((n, buf[0], from), (1200, k, shared.local_addr().unwrap()));
+            }
+            let mut got = vec![];
+            for _ in 0..4 {
+                let (n, from) = rx[1].recv_from(&mut buf).unwrap();
+                got.push((buf[..n].to_vec(), from == other.local_addr().unwrap()));
+            }
+            assert_eq!(got.iter().filter(|(_, o)| *o).map(|(d, _)| d.as_slice()).collect::<Vec<_>>(), vec![b"other".as_slice()]);
+            assert_eq!(got.iter().filter(|(_, o)| !*o).map(|(d, _)| (d.len(), d[0])).collect::<Vec<_>>(), vec![(100, 10), (100, 11), (100, 12)]);
+            // More than a batch holds: the overflow flushes early, nothing is lost.
+            {
+                let _b = batch_sends();
+                for k in 0..(MAX_BATCH as u16 + 10) {
+                    udp_send_to(&shared, &k.to_be_bytes(), to(0)).unwrap();
+                }
+            }
+            for k in 0..(MAX_BATCH as u16 + 10) {
+                let (n, _) = rx[0].recv_from(&mut buf).unwrap();
+                assert_eq!(&buf[..n], &k.to_be_bytes());
+            }
+        });
+    }
+
     /// A datagram sent on a socket the reactor has not polled yet still leaves (tokio's own
     /// `try_send_to` answers WouldBlock there without trying).
     #[test]
@@ -184,7 +349,7 @@ mod tests {
             rx.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
             let std_tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             std_tx.set_nonblocking(true).unwrap();
-            let tx = UdpSocket::from_std(std_tx).unwrap();
+            let tx = Rc::new(UdpSocket::from_std(std_tx).unwrap());
             // No await between registering the socket and sending: the reactor has not run.
             assert_eq!(udp_send_to(&tx, b"first", rx.local_addr().unwrap()).unwrap(), 5);
             let mut buf = [0u8; 16];

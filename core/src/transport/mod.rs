@@ -476,6 +476,9 @@ impl WorkerState {
 
     /// One RTP datagram received by transport `tkey`: route it to its producer and fan it out.
     pub(crate) fn on_rtp(&mut self, tkey: Key, data: &[u8], now: u64) {
+        // The fan-out's datagrams leave together: one sendmmsg per socket run (a WebRtcServer's
+        // consumers share one socket), flushed when this returns.
+        let _batch = io::batch_sends();
         let now_us = self.now_us();
         let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, self_ref, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
@@ -586,6 +589,8 @@ impl WorkerState {
 
     /// One RTCP datagram (possibly compound) received by transport `tkey`.
     pub(crate) fn on_rtcp(&mut self, tkey: Key, data: &[u8], now: u64) {
+        // A NACK's retransmissions leave in one sendmmsg.
+        let _batch = io::batch_sends();
         let Some(t) = self.transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
