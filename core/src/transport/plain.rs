@@ -557,7 +557,6 @@ impl WorkerState {
 }
 
 async fn recv_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, key: Key, sock: Rc<UdpSocket>, rtcp_socket: bool) {
-    let mut buf = vec![0u8; 65536];
     loop {
         if sock.readable().await.is_err() {
             return;
@@ -565,16 +564,10 @@ async fn recv_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, key: K
         let Some(st) = state.upgrade() else { return };
         let mut s = st.borrow_mut();
         let die = s.die.clone();
-        // Drain everything that is queued while holding the state once.
-        for _ in 0..64 {
-            match sock.try_recv_from(&mut buf) {
-                Ok((n, from)) => crate::worker::guarded(&die, || s.on_plain_datagram(key, rtcp_socket, &buf[..n], from)),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::debug!("plain transport recv error: {e}");
-                    break;
-                }
-            }
+        // Drain what is queued (recvmmsg batches) while holding the state once.
+        let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || s.on_plain_datagram(key, rtcp_socket, data, from)));
+        if let Err(e) = r {
+            tracing::debug!("plain transport recv error: {e}");
         }
     }
 }

@@ -706,7 +706,6 @@ fn deliver(st: &mut WorkerState, target: Target, route: &Route, from: SocketAddr
 
 pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, target: Target, sock: Rc<UdpSocket>) {
     let route = Route::Udp(sock.clone());
-    let mut buf = vec![0u8; 65536];
     loop {
         if sock.readable().await.is_err() {
             return;
@@ -714,15 +713,9 @@ pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState
         let Some(st) = state.upgrade() else { return };
         let mut s = st.borrow_mut();
         let die = s.die.clone();
-        for _ in 0..64 {
-            match sock.try_recv_from(&mut buf) {
-                Ok((n, from)) => crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, &buf[..n])),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::debug!("udp recv error: {e}");
-                    break;
-                }
-            }
+        let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, data)));
+        if let Err(e) = r {
+            tracing::debug!("udp recv error: {e}");
         }
     }
 }
