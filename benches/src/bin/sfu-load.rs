@@ -787,8 +787,8 @@ fn run_raw() {
 
 /// `count` createWebRtcTransport + consume pairs on a fresh worker, awaited one after another:
 /// (pairs/s, pairs per CPU second, latency p50/p99 µs, RSS growth per pair KiB). `consume`: false
-/// for transports alone; `nack`: whether the consumer negotiates NACK (and keeps a send history).
-fn control_round(count: usize, consume: bool, nack: bool) -> Value {
+/// for transports alone.
+fn control_round(count: usize, consume: bool) -> Value {
     use sfu_core::{ConsumerOptions, PlainTransportOptions, ProducerOptions, RouterOptions, Worker, WorkerSettings, WebRtcTransportOptions};
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap_or_else(|e| fail(e))
@@ -811,12 +811,7 @@ fn control_round(count: usize, consume: bool, nack: bool) -> Value {
             "rtpParameters": { "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }], "encodings": [{ "ssrc": 1 }, { "ssrc": 2 }, { "ssrc": 3 }] },
         })))
         .unwrap_or_else(|e| fail(e));
-    let mut caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
-    if !nack {
-        for c in caps["codecs"].as_array_mut().into_iter().flatten() {
-            c["rtcpFeedback"] = json!([]);
-        }
-    }
+    let caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
     // What a face hands the engine: options parsed from JSON on the calling thread.
     let consume_options = || from::<ConsumerOptions>(json!({ "producerId": producer.id(), "rtpCapabilities": caps }));
     let options = || from::<WebRtcTransportOptions>(json!({ "listenInfos": [{ "protocol": "udp", "ip": IP }] }));
@@ -857,8 +852,7 @@ fn control_round(count: usize, consume: bool, nack: bool) -> Value {
 }
 
 /// The control plane through the Rust API (the engine's own cost, no Node face), and the memory
-/// of a consumer transport before media: transports alone, then pairs without and with NACK (the
-/// difference is the send history, the retransmission buffer).
+/// of a consumer transport before media: transports alone, then transport + consumer pairs.
 fn run_control(count: usize) {
     // Each round in a fresh process: memory freed by one round would hide the next one's growth.
     let round = |mode: &str| -> Value {
@@ -870,15 +864,14 @@ fn run_control(count: usize) {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| fail(format!("control-round {mode}: {e}")))
     };
     let transports = round("transports");
-    let no_nack = round("pairs-without-nack");
     let mut pairs = round("pairs");
     let kib = |v: &Value| v["memoryPerPairKiB"].as_f64().unwrap_or(0.0);
-    let round1 = |x: f64| (x * 10.0).round() / 10.0;
     pairs["ev"] = json!("control");
+    // Before media: a consumer's send history (its NACK retransmission buffer, 512 slots of 20 B)
+    // is allocated at its first packet.
     pairs["memoryKiB"] = json!({
         "transport": kib(&transports),
-        "consumerWithoutSendHistory": round1(kib(&no_nack) - kib(&transports)),
-        "sendHistory": round1(kib(&pairs) - kib(&no_nack)),
+        "consumer": ((kib(&pairs) - kib(&transports)) * 10.0).round() / 10.0,
     });
     pairs["transportsOnly"] = transports;
     emit(pairs);
@@ -893,9 +886,8 @@ fn main() {
         Some("control-round") => {
             let count = std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000);
             let v = match std::env::args().nth(3).as_deref() {
-                Some("transports") => control_round(count, false, true),
-                Some("pairs-without-nack") => control_round(count, true, false),
-                _ => control_round(count, true, true),
+                Some("transports") => control_round(count, false),
+                _ => control_round(count, true),
             };
             println!("{v}");
         }
