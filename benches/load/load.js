@@ -80,6 +80,18 @@ SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ packag
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A UDP port free right now on IP (the kernel's pick for a socket closed at once). */
+function freeUdpPort() {
+	const s = require('node:dgram').createSocket('udp4');
+	return new Promise((resolve, reject) => {
+		s.once('error', reject);
+		s.bind(0, IP, () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
 /** A sfu-load child process: JSON commands on stdin, JSON events on stdout. */
 class Proc {
 	constructor(bin, role, args = []) {
@@ -249,7 +261,8 @@ async function runSfu(sfu, opt, mode, n) {
 		});
 
 		// The consumers, their transports connected to the sink.
-		const webRtcServer = mode === 'webrtc-server' ? await worker.createWebRtcServer({ listenInfos: [LISTEN] }) : null;
+		// An explicit port: mediasoup's WebRtcServer requires one.
+		const webRtcServer = mode === 'webrtc-server' ? await worker.createWebRtcServer({ listenInfos: [{ ...LISTEN, port: await freeUdpPort() }] }) : null;
 		const rssBefore = engineRss(worker);
 		const transports = [];
 		for (let i = 0; i < n; i++) {
