@@ -141,12 +141,6 @@ impl DtlsSession {
         self.epoch + std::time::Duration::from_millis(now_ms)
     }
 
-    /// The crypto backend (for the SRTP contexts keyed from this session).
-    #[cfg(test)]
-    pub(crate) fn crypto(&self) -> &dyn rtc_dtls::crypto_provider::RTCCrypto {
-        self.cert.provider.crypto()
-    }
-
     /// Current state.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn state(&self) -> DtlsState {

@@ -40,7 +40,6 @@ pub(crate) fn from_dtls_profile(p: SrtpProtectionProfile) -> Option<ProtectionPr
 pub(crate) struct SrtpSession {
     inbound: Context,
     outbound: Context,
-    pub(crate) profile: ProtectionProfile,
 }
 
 #[cfg(test)]
@@ -64,7 +63,7 @@ impl SrtpSession {
         let e = |e: shared::error::Error| Error::Io(format!("SRTP context: {e}"));
         let outbound = Context::new(lk, ls, profile, None, None, crypto).map_err(e)?;
         let inbound = Context::new(rk, rs, profile, Some(srtp_replay_protection(REPLAY_WINDOW)), Some(srtcp_replay_protection(REPLAY_WINDOW)), crypto).map_err(e)?;
-        Ok(SrtpSession { inbound, outbound, profile })
+        Ok(SrtpSession { inbound, outbound })
     }
 
     /// Decrypts and authenticates an SRTP packet.
@@ -78,10 +77,6 @@ impl SrtpSession {
     /// Encrypts an RTP packet.
     pub(crate) fn protect_rtp(&mut self, data: &[u8]) -> Option<bytes::BytesMut> {
         self.outbound.encrypt_rtp(data).ok()
-    }
-    /// Encrypts an RTCP packet.
-    pub(crate) fn protect_rtcp(&mut self, data: &[u8]) -> Option<bytes::BytesMut> {
-        self.outbound.encrypt_rtcp(data).ok()
     }
 }
 
