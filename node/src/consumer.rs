@@ -38,42 +38,6 @@ impl NativeConsumer {
         }))
     }
 
-    /// The consumer's id.
-    #[napi]
-    pub fn id(&self) -> String {
-        self.consumer.id().to_owned()
-    }
-
-    /// The consumed producer's id.
-    #[napi]
-    pub fn producer_id(&self) -> String {
-        self.consumer.producer_id().to_owned()
-    }
-
-    /// `audio` or `video`.
-    #[napi]
-    pub fn kind(&self) -> String {
-        self.consumer.kind().as_str().to_owned()
-    }
-
-    /// What the remote receives.
-    #[napi]
-    pub fn rtp_parameters(&self) -> napi::Result<Value> {
-        to_json(self.consumer.rtp_parameters())
-    }
-
-    /// `simple`, `simulcast`, `svc` or `pipe`.
-    #[napi(js_name = "type")]
-    pub fn consumer_type(&self) -> napi::Result<Value> {
-        to_json(&self.consumer.consumer_type())
-    }
-
-    /// Whether the consumer itself is paused.
-    #[napi]
-    pub fn paused(&self) -> bool {
-        self.consumer.paused()
-    }
-
     /// Whether its producer is paused (the engine's current view).
     #[napi]
     pub fn producer_paused(&self) -> bool {

@@ -56,39 +56,6 @@ impl NativeWebRtcTransport {
         }))
     }
 
-    /// Always `controlled` (ICE-lite).
-    #[napi]
-    pub fn ice_role(&self) -> String {
-        self.transport.ice_role().to_owned()
-    }
-
-    /// Local `{usernameFragment, password, iceLite}` (current after an ICE restart).
-    #[napi]
-    pub fn ice_parameters(&self) -> napi::Result<Value> {
-        to_json(&self.transport.ice_parameters())
-    }
-
-    /// Local ICE candidates.
-    #[napi]
-    pub fn ice_candidates(&self) -> napi::Result<Value> {
-        to_json(&self.transport.ice_candidates())
-    }
-
-    /// `new`, `connected`, `completed`, `disconnected` or `closed`.
-    #[napi]
-    pub fn ice_state(&self) -> napi::Result<Value> {
-        to_json(&self.transport.ice_state())
-    }
-
-    /// The selected ICE tuple, once ICE connected.
-    #[napi]
-    pub fn ice_selected_tuple(&self) -> napi::Result<Option<Value>> {
-        self.transport
-            .ice_selected_tuple()
-            .map(|t| to_json(&t))
-            .transpose()
-    }
-
     /// Local `{role, fingerprints}`.
     #[napi]
     pub fn dtls_parameters(&self) -> napi::Result<Value> {
@@ -112,30 +79,6 @@ impl NativeWebRtcTransport {
     #[napi]
     pub fn set_outgoing_bitrate_bounds(&self, min: Option<u32>, max: Option<u32>) -> napi::Result<()> {
         core(self.transport.set_outgoing_bitrate_bounds_blocking(min, max))
-    }
-
-    /// mediasoup's `sctpParameters` when SCTP is enabled.
-    #[napi]
-    pub fn sctp_parameters(&self) -> Option<Value> {
-        self.transport.sctp_parameters()
-    }
-
-    /// The SCTP state when SCTP is enabled.
-    #[napi]
-    pub fn sctp_state(&self) -> Option<String> {
-        self.transport.sctp_state().map(str::to_owned)
-    }
-
-    /// `new`, `connecting`, `connected`, `failed` or `closed`.
-    #[napi]
-    pub fn dtls_state(&self) -> napi::Result<Value> {
-        to_json(&self.transport.dtls_state())
-    }
-
-    /// The remote certificate (PEM) once DTLS connected.
-    #[napi]
-    pub fn dtls_remote_cert(&self) -> Option<String> {
-        self.transport.dtls_remote_cert()
     }
 
     /// `webRtcTransport.connect({ dtlsParameters })`.
