@@ -6,11 +6,6 @@ use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtc_stun::attributes::{RawAttribute, ATTR_ICE_CONTROLLING, ATTR_PRIORITY, ATTR_USERNAME, ATTR_USE_CANDIDATE};
-use rtc_stun::fingerprint::FINGERPRINT;
-use rtc_stun::integrity::MessageIntegrity;
-use rtc_stun::message::{Message, Setter, TransactionId, BINDING_REQUEST};
-use rtc_stun::textattrs::TextAttribute;
 use serde_json::json;
 
 use crate::rtp::rtcp::compound;
@@ -21,21 +16,7 @@ use crate::webrtc::srtp::SrtpSession;
 use crate::*;
 
 fn stun_request(ufrag: &str, pwd: &str) -> Vec<u8> {
-    let crypto = crate::webrtc::stun::crypto().unwrap();
-    let raw = |typ, value: Vec<u8>| RawAttribute { typ, length: value.len() as u16, value };
-    let setters: Vec<Box<dyn Setter>> = vec![
-        Box::new(BINDING_REQUEST),
-        Box::new(TransactionId::new()),
-        Box::new(TextAttribute::new(ATTR_USERNAME, format!("{ufrag}:peer"))),
-        Box::new(raw(ATTR_ICE_CONTROLLING, 42u64.to_be_bytes().to_vec())),
-        Box::new(raw(ATTR_USE_CANDIDATE, vec![])),
-        Box::new(raw(ATTR_PRIORITY, 1_853_824_767u32.to_be_bytes().to_vec())),
-        Box::new(MessageIntegrity::new_short_term_integrity_with_provider(pwd.to_owned(), crypto)),
-        Box::new(FINGERPRINT),
-    ];
-    let mut m = Message::new();
-    m.build(&setters).unwrap();
-    m.raw
+    crate::webrtc::client::nominating_binding_request(&format!("{ufrag}:peer"), pwd, 42).unwrap()
 }
 
 fn rtp(pt: u8, seq: u16, ssrc: u32, twcc_seq: u16) -> Vec<u8> {

@@ -17,6 +17,27 @@ use super::dtls::{DtlsEvent, DtlsParameters, DtlsRole, DtlsSession, DtlsState};
 use super::srtp::SrtpTransport;
 use crate::{Error, Result};
 
+/// A Binding request as an ICE-controlling agent sends it to nominate a pair: USERNAME
+/// (`remote:local` ufrags), ICE-CONTROLLING with `tie_breaker`, USE-CANDIDATE, PRIORITY,
+/// MESSAGE-INTEGRITY with the transport's `password`, FINGERPRINT.
+pub(crate) fn nominating_binding_request(username: &str, password: &str, tie_breaker: u64) -> Result<Vec<u8>> {
+    let crypto = super::stun::crypto().ok_or_else(|| Error::Io("no STUN crypto provider".into()))?;
+    let raw = |typ, value: Vec<u8>| RawAttribute { typ, length: value.len() as u16, value };
+    let setters: Vec<Box<dyn Setter>> = vec![
+        Box::new(BINDING_REQUEST),
+        Box::new(TransactionId::new()),
+        Box::new(TextAttribute::new(ATTR_USERNAME, username.to_owned())),
+        Box::new(raw(ATTR_ICE_CONTROLLING, tie_breaker.to_be_bytes().to_vec())),
+        Box::new(raw(ATTR_USE_CANDIDATE, vec![])),
+        Box::new(raw(ATTR_PRIORITY, 1_853_824_767u32.to_be_bytes().to_vec())),
+        Box::new(MessageIntegrity::new_short_term_integrity_with_provider(password.to_owned(), crypto)),
+        Box::new(FINGERPRINT),
+    ];
+    let mut m = Message::new();
+    m.build(&setters).map_err(|e| Error::Io(format!("STUN: {e}")))?;
+    Ok(m.raw)
+}
+
 /// One client session with one WebRtcTransport.
 pub struct WebRtcClient {
     dtls: DtlsSession,
@@ -58,21 +79,7 @@ impl WebRtcClient {
 
     /// A nominating ICE connectivity check (send it until the transport answers).
     pub fn binding_request(&self) -> Result<Vec<u8>> {
-        let crypto = super::stun::crypto().ok_or_else(|| Error::Io("no STUN crypto provider".into()))?;
-        let raw = |typ, value: Vec<u8>| RawAttribute { typ, length: value.len() as u16, value };
-        let setters: Vec<Box<dyn Setter>> = vec![
-            Box::new(BINDING_REQUEST),
-            Box::new(TransactionId::new()),
-            Box::new(TextAttribute::new(ATTR_USERNAME, format!("{}:{}", self.remote_ufrag, self.local_ufrag))),
-            Box::new(raw(ATTR_ICE_CONTROLLING, rand::random::<u64>().to_be_bytes().to_vec())),
-            Box::new(raw(ATTR_USE_CANDIDATE, vec![])),
-            Box::new(raw(ATTR_PRIORITY, 1_853_824_767u32.to_be_bytes().to_vec())),
-            Box::new(MessageIntegrity::new_short_term_integrity_with_provider(self.remote_pwd.clone(), crypto)),
-            Box::new(FINGERPRINT),
-        ];
-        let mut m = Message::new();
-        m.build(&setters).map_err(|e| Error::Io(format!("STUN: {e}")))?;
-        Ok(m.raw)
+        nominating_binding_request(&format!("{}:{}", self.remote_ufrag, self.local_ufrag), &self.remote_pwd, rand::random())
     }
 
     fn now_ms(&self) -> u64 {
