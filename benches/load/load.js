@@ -188,6 +188,8 @@ const MEDIA_CODECS = [
 const VIDEO_SSRCS = [0x11110001, 0x11110002, 0x11110003];
 const AUDIO_SSRC = 0x22220001;
 const LISTEN = { protocol: 'udp', ip: IP };
+/** The generator's start command, but for its target. */
+const GEN_START = { cmd: 'start', videoSsrcs: VIDEO_SSRCS, audioSsrc: AUDIO_SSRC, videoPt: 96, audioPt: 100 };
 
 function quantile(sorted, q) {
 	if (!sorted.length) return null;
@@ -233,10 +235,8 @@ async function runSfu(sfu, opt, mode, n) {
 	const sink = new Proc(opt.bin, 'sink');
 	const procs = [gen, sink];
 	try {
-		const genReady = await gen.next((e) => e.ev === 'ready');
+		await gen.next((e) => e.ev === 'ready');
 		const sinkReady = await sink.next((e) => e.ev === 'ready');
-		const genAddr = `${IP}:${genReady.port}`;
-		void genAddr;
 
 		let producerTransport;
 		if (mode === 'plain') {
@@ -302,16 +302,14 @@ async function runSfu(sfu, opt, mode, n) {
 		}
 
 		// The generator.
-		const start = { cmd: 'start', videoSsrcs: VIDEO_SSRCS, audioSsrc: AUDIO_SSRC, videoPt: 96, audioPt: 100 };
 		let srtpCryptoSuite = null;
 		if (mode === 'plain') {
-			const started = await gen.request({ ...start, target: `${IP}:${producerTransport.tuple.localPort}` }, 'started');
-			void started;
+			await gen.request({ ...GEN_START, target: `${IP}:${producerTransport.tuple.localPort}` }, 'started');
 		} else {
 			const cand = producerTransport.iceCandidates.find((c) => c.protocol === 'udp');
 			const d = await gen.request({ cmd: 'client', ice: producerTransport.iceParameters, fingerprints: producerTransport.dtlsParameters.fingerprints }, 'dtls');
 			await producerTransport.connect({ dtlsParameters: d.dtlsParameters });
-			const started = await gen.request({ ...start, target: `${IP}:${cand.port}` }, 'started');
+			const started = await gen.request({ ...GEN_START, target: `${IP}:${cand.port}` }, 'started');
 			srtpCryptoSuite = started.srtpCryptoSuite;
 		}
 		const r = await measure(opt, {
@@ -340,7 +338,7 @@ async function runRaw(opt, n) {
 		const sinkReady = await sink.next((e) => e.ev === 'ready');
 		const rawReady = await raw.next((e) => e.ev === 'ready');
 		await raw.request({ cmd: 'start', dests: Array(n).fill(`${IP}:${sinkReady.port}`), ssrcs: [VIDEO_SSRCS[2], AUDIO_SSRC] }, 'started');
-		await gen.request({ cmd: 'start', target: `${IP}:${rawReady.port}`, videoSsrcs: VIDEO_SSRCS, audioSsrc: AUDIO_SSRC }, 'started');
+		await gen.request({ ...GEN_START, target: `${IP}:${rawReady.port}` }, 'started');
 		return await measure(opt, { gen, sink, cpu: () => procCpu(raw.pid), rss: () => procRss(raw.pid), consumers: n });
 	} finally {
 		for (const p of [gen, sink, raw]) await p.stop();
