@@ -160,6 +160,37 @@ pub enum EventKind {
         /// The tuple.
         tuple: TransportTuple,
     },
+    /// A transport's socket reported an error for its remote: a send refused (`origin`
+    /// `send`: EPERM from a firewall, no route, ...) or an ICMP error for datagrams sent to it
+    /// (`icmp`: port or host unreachable). Not in mediasoup. At most one a second per
+    /// transport; `count` is how many errors it stands for.
+    SocketError {
+        /// errno's name: `ECONNREFUSED`, `EHOSTUNREACH`, `EPERM`, ...
+        error: String,
+        /// The errno value.
+        errno: i32,
+        /// What happened, in words.
+        message: String,
+        /// `send`, `icmp` or `local`.
+        origin: String,
+        /// The destination the failed datagrams went to.
+        remote_ip: String,
+        /// Its port.
+        remote_port: u16,
+        /// Always `udp` (TCP connections report by closing).
+        protocol: crate::transport::Protocol,
+        /// ICMP type (`icmp` origin).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        icmp_type: Option<u8>,
+        /// ICMP code (`icmp` origin).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        icmp_code: Option<u8>,
+        /// Who sent the ICMP error: the remote host or a router on the way.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offender_ip: Option<String>,
+        /// Errors since the previous `socketError` event of the transport (this one included).
+        count: u64,
+    },
 }
 
 /// An event about one object.

@@ -30,7 +30,12 @@ use crate::{free_handle, handle, id_cstring, into_handle, json_arg, json_string,
 /// Also: `score`, `layersChange` (consumers), `trace` (after `*_enable_trace_event`),
 /// `dataProducerPause`/`dataProducerResume`, `bufferedAmountLow`, `sctpSendBufferFull` (data
 /// consumers), `sctpStateChange` (transports), `volumes`/`silence`/`dominantSpeaker` (RTP
-/// observers). Packets and messages of direct transports go to the payload callback instead
+/// observers), and `socketError` (transports; not in mediasoup): a send refused or an ICMP
+/// error for the remote, e.g. `{"targetId":"<transport id>","event":"socketError",
+/// "error":"ECONNREFUSED","errno":111,"origin":"icmp","icmpType":3,"icmpCode":3,
+/// "remoteIp":"127.0.0.1","remotePort":5004,"protocol":"udp","offenderIp":"127.0.0.1",
+/// "message":"...","count":12}` (`origin` `send` for a refused send, e.g. `EPERM`; at most one
+/// a second per transport, `count` errors since the previous one). Packets and messages of direct transports go to the payload callback instead
 /// (`sfu_worker_set_payload_callback`).
 ///
 /// `targetId` is the id of the object the event is about (the worker's id for `died` and for the

@@ -37,6 +37,12 @@ class Transport extends EngineObject {
 		this.#events = events;
 		this.#id = native.id();
 		events.on(this.#id, (ev, data) => {
+			if (ev.event === 'socketError') {
+				// Not in mediasoup: a send refused or an ICMP error for the remote.
+				if (this.closed) return;
+				const { targetId, event, ...info } = ev;
+				return this.safeEmit('socketerror', info);
+			}
 			if (ev.event !== 'trace') return this._onEngineEvent(ev, data);
 			if (this.closed) return;
 			this.safeEmit('trace', ev.trace);

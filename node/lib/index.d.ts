@@ -380,7 +380,27 @@ export interface TraceEventData {
 	info: any;
 }
 
-export type TransportEvents = ListenerError & { routerclose: []; listenserverclose: []; trace: [TraceEventData] };
+/**
+ * libsfu extension (not in mediasoup): the transport's socket reported an error for its remote —
+ * a send refused (`origin: 'send'`, e.g. EPERM from a firewall) or an ICMP error for datagrams sent
+ * to it (`origin: 'icmp'`, e.g. ECONNREFUSED for a dead port). At most one event a second per
+ * transport; `count` is how many errors it stands for. Also counted in `getStats()` as `socketErrors`.
+ */
+export type SocketErrorInfo = {
+	error: string;
+	errno: number;
+	message: string;
+	origin: 'send' | 'icmp' | 'local';
+	remoteIp: string;
+	remotePort: number;
+	protocol: 'udp';
+	icmpType?: number;
+	icmpCode?: number;
+	offenderIp?: string;
+	count: number;
+};
+
+export type TransportEvents = ListenerError & { routerclose: []; listenserverclose: []; trace: [TraceEventData]; socketerror: [SocketErrorInfo] };
 export type TransportObserverEvents = {
 	close: [];
 	newproducer: [Producer];

@@ -40,3 +40,56 @@ test('socket errors: port in use, address not on this host, port range exhausted
 		worker.close();
 	}
 });
+
+// A plain transport sending to a port nobody listens on: the ICMP port-unreachable errors reach
+// the transport as a 'socketerror' event (not in mediasoup) and `socketErrors` in its stats,
+// instead of a silent stall; the other consumer of the producer loses nothing.
+test('socket errors: ICMP port unreachable for a remote → socketerror event and stats', async () => {
+	const worker = await mediasoup.createWorker();
+	const sender = await h.udpSocket();
+	const sink = await h.udpSocket();
+	try {
+		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
+		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
+		const producer = await input.produce({ kind: 'audio', rtpParameters: h.opusParameters(777) });
+		const deadSocket = await h.udpSocket();
+		const deadPort = deadSocket.address().port;
+		deadSocket.close();
+		const consumerOn = async (port) => {
+			const t = await router.createPlainTransport({ listenInfo: h.listenInfo });
+			await t.connect({ ip: '127.0.0.1', port });
+			await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+			return t;
+		};
+		const dead = await consumerOn(deadPort);
+		const live = await consumerOn(sink.address().port);
+		const received = h.collectRtp(sink);
+		let liveErrors = 0;
+		live.on('socketerror', () => liveErrors++);
+		const event = h.nextEvent(dead, 'socketerror');
+		for (let seq = 0; seq < 100; seq++) {
+			sender.send(h.rtpPacket({ payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 777, payload: Buffer.from('opus') }), input.tuple.localPort, '127.0.0.1');
+			await h.sleep(2);
+		}
+		const [info] = await event;
+		assert.equal(info.error, 'ECONNREFUSED');
+		assert.equal(info.origin, 'icmp');
+		assert.equal(info.remoteIp, '127.0.0.1');
+		assert.equal(info.remotePort, deadPort);
+		assert.equal(info.protocol, 'udp');
+		assert.equal(info.icmpType, 3);
+		assert.equal(info.icmpCode, 3);
+		assert.match(info.message, /port unreachable/);
+		assert.ok(info.count >= 1);
+		assert.equal(info.targetId, undefined);
+		await h.waitUntil(() => received.length === 100, 'the live consumer gets all 100 packets');
+		const [stats] = await dead.getStats();
+		assert.ok(stats.socketErrors >= 1, JSON.stringify(stats));
+		assert.equal((await live.getStats())[0].socketErrors, 0);
+		assert.equal(liveErrors, 0);
+	} finally {
+		sender.close();
+		sink.close();
+		worker.close();
+	}
+});

@@ -60,8 +60,17 @@ static void on_payload(const char *target, sfu_payload_kind kind, const uint8_t 
     pthread_mutex_unlock(&lock);
 }
 
+static int socket_error_events = 0;
+static char last_socket_error[1024];
+
 static void on_event(const char *json, void *ud) {
     (void)ud;
+    if (strstr(json, "\"event\":\"socketError\"")) {
+        pthread_mutex_lock(&lock);
+        socket_error_events++;
+        snprintf(last_socket_error, sizeof last_socket_error, "%s", json);
+        pthread_mutex_unlock(&lock);
+    }
     if (strstr(json, "\"event\":\"volumes\"")) {
         pthread_mutex_lock(&lock);
         volumes_events++;
@@ -177,6 +186,38 @@ int main(void) {
     }
     EXPECT_TRUE(got >= 15 && (size_t)got == payload_offset(buf, (size_t)got) + 3);
     EXPECT_TRUE(got >= 15 && memcmp(buf + payload_offset(buf, (size_t)got), opus_payload, 3) == 0);
+
+    /* A plain transport sending to a closed port: the ICMP errors arrive as a socketError event
+       on that transport (not a silent stall) and count in its stats. */
+    uint16_t dead_port;
+    int dead = udp_socket(&dead_port);
+    close(dead);
+    sfu_plain_transport *dead_t = NULL;
+    MUST(sfu_router_create_plain_transport(r, "{\"listenInfo\":{\"ip\":\"127.0.0.1\"}}", &dead_t));
+    snprintf(connect, sizeof connect, "{\"ip\":\"127.0.0.1\",\"port\":%u}", dead_port);
+    MUST(sfu_plain_transport_connect(dead_t, connect));
+    sfu_consumer *dead_consumer = NULL;
+    MUST(sfu_plain_transport_consume(dead_t, consume_opts, &dead_consumer));
+    for (int i = 0; i < 20; i++) {
+        n = rtp(pkt, 111, (uint16_t)(2 + i), (uint32_t)(960 * (i + 1)), 4444, -1, opus_payload, 3);
+        sfu_producer_send(injected, pkt, n);
+        sleep_ms(5);
+    }
+    EXPECT_TRUE(wait_count(&socket_error_events, 1, 2000));
+    pthread_mutex_lock(&lock);
+    EXPECT_CONTAINS(last_socket_error, sfu_plain_transport_id(dead_t));
+    EXPECT_CONTAINS(last_socket_error, "\"error\":\"ECONNREFUSED\"");
+    EXPECT_CONTAINS(last_socket_error, "\"origin\":\"icmp\"");
+    char port_field[32];
+    snprintf(port_field, sizeof port_field, "\"remotePort\":%u", dead_port);
+    EXPECT_CONTAINS(last_socket_error, port_field);
+    pthread_mutex_unlock(&lock);
+    char *stats_json = NULL;
+    MUST(sfu_plain_transport_get_stats(dead_t, &stats_json));
+    EXPECT_TRUE(strstr(stats_json, "\"socketErrors\":0") == NULL && strstr(stats_json, "\"socketErrors\":") != NULL);
+    sfu_string_free(stats_json);
+    sfu_consumer_free(dead_consumer);
+    sfu_plain_transport_free(dead_t);
 
     /* Plain publisher (this program) -> application. */
     sfu_plain_transport *in_t = NULL;

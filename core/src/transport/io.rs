@@ -83,7 +83,198 @@ pub(crate) fn udp_send_to(socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) -
     if queued {
         return Ok(data.len());
     }
-    socket2::SockRef::from(&**socket).send_to(data, &to.into())
+    send_one(socket, data, &to.into())
+}
+
+/// One non-blocking `sendto`. A send the kernel refuses for another reason than a full buffer
+/// is noted for [`take_socket_errors`].
+///
+/// The sockets have `IP_RECVERR` on (see [`enable_error_queue`]), and Linux then fails the next
+/// send on the socket — whatever its destination — with the error of an ICMP message that came
+/// back for an earlier datagram (once). So a refused send reads the error queue (that ICMP
+/// error is noted there, for the destination it was about) and is tried once more: only what
+/// fails again is this datagram's own error (EPERM from a firewall, no route, ...).
+fn send_one(socket: &UdpSocket, data: &[u8], to: &socket2::SockAddr) -> std::io::Result<usize> {
+    let sock = socket2::SockRef::from(socket);
+    match sock.send_to(data, to) {
+        Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => {
+            use std::os::fd::AsRawFd;
+            read_error_queue(socket.as_raw_fd());
+            let r = sock.send_to(data, to);
+            if let (Err(e), Some(to)) = (&r, to.as_socket()) {
+                if let (Some(errno), false) = (e.raw_os_error(), e.kind() == std::io::ErrorKind::WouldBlock) {
+                    note_socket_error(socket.as_raw_fd(), to, errno, SocketErrorOrigin::Send, None);
+                }
+            }
+            r
+        }
+        r => r,
+    }
+}
+
+/// Where a socket error was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SocketErrorOrigin {
+    /// `sendto` refused the datagram (a firewall's EPERM, no route, ...).
+    Send,
+    /// An ICMP error came back for a datagram sent to the remote (port or host unreachable, ...).
+    Icmp {
+        /// ICMP (or ICMPv6) type and code.
+        icmp_type: u8,
+        icmp_code: u8,
+    },
+    /// The kernel reported a local error for a datagram sent (e.g. EMSGSIZE).
+    Local,
+}
+
+/// A socket error, noted on the worker thread and picked up by its next tick, which reports it
+/// on the transport that sends to `remote` from that socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SocketErrorReport {
+    pub(crate) fd: std::os::fd::RawFd,
+    /// The address the failed datagram was sent to.
+    pub(crate) remote: SocketAddr,
+    pub(crate) errno: i32,
+    pub(crate) origin: SocketErrorOrigin,
+    /// Who sent the ICMP error (the remote host or a router on the way).
+    pub(crate) offender: Option<std::net::IpAddr>,
+    /// How many times since the last pick-up.
+    pub(crate) count: u64,
+}
+
+/// Distinct errors kept between two ticks; more are dropped (the same error again only counts).
+const MAX_SOCKET_ERRORS: usize = 64;
+
+thread_local! {
+    static SOCKET_ERRORS: std::cell::RefCell<Vec<SocketErrorReport>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn note_socket_error(fd: std::os::fd::RawFd, remote: SocketAddr, errno: i32, origin: SocketErrorOrigin, offender: Option<std::net::IpAddr>) {
+    SOCKET_ERRORS.with(|e| {
+        let mut e = e.borrow_mut();
+        if let Some(r) = e.iter_mut().find(|r| r.fd == fd && r.remote == remote && r.errno == errno && r.origin == origin) {
+            r.count += 1;
+            r.offender = offender.or(r.offender);
+        } else if e.len() < MAX_SOCKET_ERRORS {
+            e.push(SocketErrorReport { fd, remote, errno, origin, offender, count: 1 });
+        }
+    });
+}
+
+/// The socket errors noted on this thread since the last call.
+pub(crate) fn take_socket_errors() -> Vec<SocketErrorReport> {
+    SOCKET_ERRORS.with(|e| {
+        let mut e = e.borrow_mut();
+        if e.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *e)
+        }
+    })
+}
+
+/// Turns on `IP_RECVERR` (and `IPV6_RECVERR`): ICMP errors for datagrams the socket sent are
+/// queued on it with the destination they were about. Without it an unconnected UDP socket
+/// never hears of them, and a plain transport sending to a dead port would be silent.
+pub(crate) fn enable_error_queue(sock: &std::net::UdpSocket, ipv6: bool) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    let set = |level, opt| {
+        // SAFETY: a valid fd and a c_int option value of the right size.
+        unsafe { libc::setsockopt(sock.as_raw_fd(), level, opt, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) }
+    };
+    if ipv6 {
+        set(libc::SOL_IPV6, libc::IPV6_RECVERR);
+    }
+    // Also for an IPv6 socket: IPv4-mapped traffic reports through the IPv4 option.
+    set(libc::SOL_IP, libc::IP_RECVERR);
+}
+
+/// Reads the socket's error queue (`MSG_ERRQUEUE`) empty and notes each error. Errors queued
+/// there count against the socket's receive buffer, so they must not stay.
+pub(crate) fn read_error_queue(fd: std::os::fd::RawFd) {
+    // Bounded: the queue is bounded by the receive buffer, but a flood should not hold the
+    // worker here; what is left raises the socket's readiness again.
+    for _ in 0..256 {
+        // SAFETY: all-zero sockaddr_storage / msghdr are valid empty values.
+        let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut payload = [0u8; 64];
+        let mut iov = libc::iovec { iov_base: payload.as_mut_ptr().cast(), iov_len: payload.len() };
+        let mut control = [0u64; 64];
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: msg points at live buffers of this frame.
+        let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
+        if n < 0 {
+            return; // EAGAIN: empty
+        }
+        // SAFETY: the kernel wrote a sockaddr of `msg_namelen` bytes (the original destination).
+        let Some(remote) = (unsafe { socket2::SockAddr::new(name, msg.msg_namelen) }).as_socket() else { continue };
+        // SAFETY: CMSG_* walk the control buffer the kernel filled (msg_controllen bytes).
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        while !cmsg.is_null() {
+            let c = unsafe { &*cmsg };
+            if (c.cmsg_level == libc::SOL_IP && c.cmsg_type == libc::IP_RECVERR) || (c.cmsg_level == libc::SOL_IPV6 && c.cmsg_type == libc::IPV6_RECVERR) {
+                // SAFETY: an IP(V6)_RECVERR cmsg holds a sock_extended_err, then the offender.
+                let ee = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::sock_extended_err) };
+                let origin = match ee.ee_origin {
+                    libc::SO_EE_ORIGIN_ICMP | libc::SO_EE_ORIGIN_ICMP6 => SocketErrorOrigin::Icmp { icmp_type: ee.ee_type, icmp_code: ee.ee_code },
+                    _ => SocketErrorOrigin::Local,
+                };
+                let offender = if matches!(origin, SocketErrorOrigin::Icmp { .. }) {
+                    let have = c.cmsg_len as usize;
+                    let off = unsafe { libc::CMSG_DATA(cmsg) as usize - cmsg as usize } + std::mem::size_of::<libc::sock_extended_err>();
+                    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+                    let len = have.saturating_sub(off).min(std::mem::size_of::<libc::sockaddr_storage>());
+                    if len >= std::mem::size_of::<libc::sa_family_t>() {
+                        unsafe { std::ptr::copy_nonoverlapping((cmsg as *const u8).add(off), (&mut storage as *mut libc::sockaddr_storage).cast::<u8>(), len) };
+                        unsafe { socket2::SockAddr::new(storage, len as libc::socklen_t) }.as_socket().map(|a| a.ip())
+                    } else {
+                        None
+                    }
+                } else {
+                    None
+                };
+                note_socket_error(fd, remote, ee.ee_errno as i32, origin, offender);
+            }
+            cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+        }
+    }
+}
+
+/// Errors an ICMP message (or a local error queued with it) can leave pending on a socket.
+fn is_icmp_errno(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EHOSTDOWN | libc::ENETDOWN | libc::EPROTO | libc::EMSGSIZE | libc::EACCES | libc::EPERM | libc::ETIMEDOUT | libc::ENOPROTOOPT
+    )
+}
+
+/// errno's symbolic name for the errors a UDP socket reports (`ERRNO_<n>` for others).
+pub(crate) fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::EHOSTDOWN => "EHOSTDOWN",
+        libc::EPROTO => "EPROTO",
+        libc::EINVAL => "EINVAL",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        _ => return format!("ERRNO_{errno}"),
+    };
+    name.to_owned()
 }
 
 /// Datagrams queued at most before a flush (bounds how long the first one waits).
@@ -121,7 +312,7 @@ impl SendBatch {
             let run = self.msgs[i..].iter().take_while(|m| Rc::ptr_eq(&m.0, sock)).count();
             if run == 1 {
                 let (s, to, start, len) = &self.msgs[i];
-                let _ = socket2::SockRef::from(&**s).send_to(&self.data[*start..start + len], to);
+                let _ = send_one(s, &self.data[*start..start + len], to);
             } else {
                 let mut iovs: [libc::iovec; MAX_BATCH] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_BATCH];
                 // SAFETY: an all-zero mmsghdr is a valid empty header.
@@ -140,10 +331,19 @@ impl SendBatch {
                 while sent < run {
                     // SAFETY: hdrs[sent..run] point at live iovecs, addresses and bytes of this batch.
                     let n = unsafe { libc::sendmmsg(fd, hdrs[sent..].as_mut_ptr(), (run - sent) as u32, libc::MSG_DONTWAIT) };
-                    if n <= 0 {
-                        break; // full buffer (EAGAIN) or an error: the rest is dropped
+                    if n > 0 {
+                        sent += n as usize;
+                        continue;
                     }
-                    sent += n as usize;
+                    if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock {
+                        break; // full buffer: the rest is dropped
+                    }
+                    // The kernel refused the datagram at `sent` (its own error, or a pending
+                    // ICMP error of an earlier one): that one goes on its own, and the rest
+                    // of the run follows.
+                    let (s, to, start, len) = &self.msgs[i + sent];
+                    let _ = send_one(s, &self.data[*start..start + len], to);
+                    sent += 1;
                 }
             }
             i += run;
@@ -203,6 +403,7 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
     let mut bufs = RECV_BUFS.with(|b| b.take()).unwrap_or_else(|| Box::new(RecvBufs { data: [[0; RECV_SLOT]; RECV_BATCH] }));
     let fd = sock.as_raw_fd();
     let mut result = Ok(());
+    let mut got_any = false;
     for _ in 0..RECV_ROUNDS {
         // SAFETY: all-zero sockaddr_storage / mmsghdr are valid empty values.
         let mut addrs: [libc::sockaddr_storage; RECV_BATCH] = unsafe { std::mem::zeroed() };
@@ -229,12 +430,27 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
         });
         let n = match got {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if !got_any {
+                    // Woken with nothing to read: an error queued (EPOLLERR) whose pending
+                    // error a send already consumed.
+                    read_error_queue(fd);
+                }
+                break;
+            }
+            Err(e) if e.raw_os_error().is_some_and(is_icmp_errno) => {
+                // An ICMP error for a datagram sent earlier (IP_RECVERR), reported once,
+                // before the data still queued: note it and read on.
+                read_error_queue(fd);
+                got_any = true;
+                continue;
+            }
             Err(e) => {
                 result = Err(e);
                 break;
             }
         };
+        got_any = true;
         for i in 0..n {
             let h = &hdrs[i];
             if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
@@ -360,6 +576,65 @@ pub(crate) fn serve_tcp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With IP_RECVERR on, Linux fails the next send on a socket with the error of an ICMP
+    /// message that came back for an earlier datagram, whatever that send's destination: the
+    /// error is noted for the destination it was about and no other datagram is lost for it —
+    /// single sends, batched ones (`sendmmsg`), and the receive side.
+    #[test]
+    fn an_icmp_error_is_noted_for_its_destination_and_costs_no_other_datagram() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        rt.block_on(async {
+            let _ = take_socket_errors();
+            let std_tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            enable_error_queue(&std_tx, false);
+            std_tx.set_nonblocking(true).unwrap();
+            let tx = Rc::new(UdpSocket::from_std(std_tx).unwrap());
+            let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            rx.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+            let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+            let good = rx.local_addr().unwrap();
+            let settle = || std::thread::sleep(std::time::Duration::from_millis(20));
+            let mut buf = [0u8; 64];
+
+            udp_send_to(&tx, b"to-dead", dead).unwrap();
+            settle(); // the ICMP error is pending now
+            assert_eq!(udp_send_to(&tx, b"single", good).unwrap(), 6, "a send after an ICMP error still goes out");
+            let n = rx.recv(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"single");
+
+            udp_send_to(&tx, b"to-dead", dead).unwrap();
+            settle();
+            {
+                let _b = batch_sends();
+                for k in 0..5u8 {
+                    udp_send_to(&tx, &[k], good).unwrap();
+                }
+            }
+            for k in 0..5u8 {
+                let n = rx.recv(&mut buf).unwrap();
+                assert_eq!(&buf[..n], &[k], "the whole sendmmsg run arrives");
+            }
+
+            // Receiving: the pending error comes first, then the data queued behind it.
+            let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            peer.send_to(b"queued", tx.local_addr().unwrap()).unwrap();
+            udp_send_to(&tx, b"to-dead", dead).unwrap();
+            settle();
+            let mut got = vec![];
+            tx.readable().await.unwrap();
+            drain_udp(&tx, |d, _| got.push(d.to_vec())).unwrap();
+            assert_eq!(got, vec![b"queued".to_vec()]);
+
+            let errors = take_socket_errors();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            let e = &errors[0];
+            assert_eq!((e.remote, e.errno, e.origin), (dead, libc::ECONNREFUSED, SocketErrorOrigin::Icmp { icmp_type: 3, icmp_code: 3 }));
+            assert_eq!(e.count, 3, "three ICMP errors, one per datagram to the dead port");
+            assert_eq!(e.offender, Some(dead.ip()));
+            assert!(take_socket_errors().is_empty());
+        });
+    }
 
     /// Sends inside a batch wait for its end, keep their order per destination, and leave
     /// whatever their sockets (a run per socket).

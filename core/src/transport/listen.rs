@@ -119,6 +119,7 @@ impl ListenInfo {
         // full-size packets) so a publisher's key-frame burst is not dropped before the worker
         // reads it; the kernel caps it at net.core.rmem_max.
         let _ = s2.set_recv_buffer_size(self.recv_buffer_size.map_or(DEFAULT_UDP_RECV_BUFFER, |n| n as usize));
+        super::io::enable_error_queue(&sock, ip.is_ipv6());
         sock.set_nonblocking(true)?;
         Ok(sock)
     }

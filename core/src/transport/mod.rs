@@ -10,6 +10,7 @@ pub(crate) mod io;
 mod listen;
 pub(crate) mod sctp;
 mod plain;
+mod socket_errors;
 pub(crate) mod webrtc;
 pub(crate) mod webrtc_server;
 #[cfg(test)]
@@ -95,6 +96,8 @@ pub(crate) struct TransportStats {
     pub(crate) discarded: u64,
     pub(crate) probation_bytes_sent: u64,
     pub(crate) probation_send_rate: RateCalculator,
+    /// Socket errors seen for this transport's remotes: sends refused, ICMP errors.
+    pub(crate) socket_errors: u64,
 }
 
 pub(crate) enum TransportKind {
@@ -161,6 +164,9 @@ pub(crate) struct TransportState {
     last_remb_cap_ms: Option<u64>,
     /// When layers were last allocated within the estimate.
     pub(crate) last_allocation_ms: u64,
+    /// When the last `socketError` event went out, and the errors seen since.
+    last_socket_error_event_ms: Option<u64>,
+    unreported_socket_errors: u64,
     pub(crate) kind: TransportKind,
     pub(crate) closed: Arc<AtomicBool>,
 }
@@ -201,6 +207,8 @@ impl TransportState {
             pacer_armed: false,
             last_remb_cap_ms: None,
             last_allocation_ms: 0,
+            last_socket_error_event_ms: None,
+            unreported_socket_errors: 0,
             kind,
             closed,
         }
@@ -799,6 +807,8 @@ impl WorkerState {
     }
 
     fn transport_stats(&mut self, key: Key) -> Result<Value> {
+        // Errors noted since the last tick count already.
+        self.report_socket_errors();
         let now = self.now_ms();
         let t = self.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))?;
         let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
@@ -839,6 +849,9 @@ impl WorkerState {
             TransportKind::Plain(p) => p.add_stats(&mut v),
             TransportKind::WebRtc(w) => w.add_stats(&mut v),
             TransportKind::Direct(_) => {}
+        }
+        if !matches!(t.kind, TransportKind::Direct(_)) {
+            v["socketErrors"] = json!(t.stats.socket_errors);
         }
         Ok(Value::Array(vec![v]))
     }

@@ -221,6 +221,12 @@ impl PlainState {
         udp_send_to(&self.socket, buf, to).is_ok()
     }
 
+    /// The sockets this transport sends from.
+    pub(crate) fn socket_fds(&self) -> impl Iterator<Item = i32> + '_ {
+        use std::os::fd::AsRawFd;
+        std::iter::once(self.socket.as_raw_fd()).chain(self.rtcp_socket.as_ref().map(|s| s.as_raw_fd()))
+    }
+
     pub(crate) fn shutdown(&mut self) {
         for t in self.tasks.drain(..) {
             t.abort();

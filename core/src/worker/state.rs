@@ -153,6 +153,7 @@ impl WorkerState {
 
     /// Periodic work.
     pub(crate) fn on_tick(&mut self) {
+        self.report_socket_errors();
         let now = self.now_ms();
         let keys: Vec<Key> = self.producers.keys().copied().collect();
         for k in keys {
