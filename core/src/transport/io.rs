@@ -25,6 +25,8 @@ pub(crate) struct TcpConn {
     pub(crate) id: u64,
     pub(crate) local: SocketAddr,
     tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// Bytes queued for the writer (bounded by [`MAX_TCP_QUEUED`]).
+    queued: std::cell::Cell<usize>,
 }
 
 impl Route {
@@ -32,10 +34,22 @@ impl Route {
     pub(crate) fn send(&self, to: SocketAddr, data: &[u8]) -> bool {
         match self {
             Route::Udp(s) => udp_send_to(s, data, to).is_ok(),
-            Route::Tcp(c) => match encode_frame(data) {
-                Some(f) => c.tx.send(f).is_ok(),
-                None => false,
-            },
+            Route::Tcp(c) => {
+                if c.queued.get() + data.len() + 2 > MAX_TCP_QUEUED {
+                    return false; // the peer does not read: drop, as a full UDP buffer does
+                }
+                match encode_frame(data) {
+                    Some(f) => {
+                        let len = f.len();
+                        let ok = c.tx.send(f).is_ok();
+                        if ok {
+                            c.queued.set(c.queued.get() + len);
+                        }
+                        ok
+                    }
+                    None => false,
+                }
+            }
         }
     }
 
@@ -472,6 +486,7 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
 }
 
 /// Largest RFC 4571 frame (the 16-bit length field's limit; a media packet never comes close).
+#[cfg(test)]
 const MAX_FRAME: usize = 65535;
 
 /// One datagram as an RFC 4571 frame (2-byte big-endian length, then the datagram); `None` when
@@ -539,38 +554,108 @@ impl FrameDecoder {
     }
 }
 
-/// Splits an accepted ICE-TCP stream into a writer task and a frame reader. `on_frame` gets each
-/// framed datagram; `on_close` runs once when the connection ends.
-pub(crate) fn serve_tcp(
+/// Limits of ICE-TCP connections: a TCP connect costs an attacker nothing, so what a connection
+/// may hold, how many there are and how long they may live are bounded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpLimits {
+    /// Live connections per listener; more are closed as soon as they are accepted.
+    pub(crate) max_connections: usize,
+    /// A connection that has not carried a valid ICE connectivity check (become a route of its
+    /// transport) within this long is closed.
+    pub(crate) attach_timeout: std::time::Duration,
+    /// A connection that carried no frame for this long is closed (ICE consent checks arrive
+    /// every few seconds; ICE gives up on a path silent for 30 s).
+    pub(crate) idle_timeout: std::time::Duration,
+}
+
+impl TcpLimits {
+    /// A WebRtcTransport's own listener: one peer, a few interfaces.
+    pub(crate) const TRANSPORT: TcpLimits = TcpLimits { max_connections: 64, attach_timeout: ATTACH_TIMEOUT, idle_timeout: IDLE_TIMEOUT };
+    /// A WebRtcServer's listener, shared by all its transports.
+    pub(crate) const SERVER: TcpLimits = TcpLimits { max_connections: 4096, attach_timeout: ATTACH_TIMEOUT, idle_timeout: IDLE_TIMEOUT };
+}
+
+#[cfg(not(test))]
+const ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+#[cfg(not(test))]
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+// Unit tests watch the timeouts fire without waiting half a minute.
+#[cfg(test)]
+const ATTACH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1000);
+#[cfg(test)]
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2000);
+
+/// Bytes of frames queued for one connection's writer at most: past it (a peer that does not
+/// read) frames are dropped, as a full UDP socket buffer drops datagrams.
+const MAX_TCP_QUEUED: usize = 1 << 20;
+
+/// Bytes read from a connection at a time (frames longer than this are assembled by the
+/// decoder; a connection holds at most one incomplete frame).
+const TCP_READ_CHUNK: usize = 8192;
+
+/// Serves an accepted ICE-TCP connection until it ends: reads RFC 4571 frames and hands each to
+/// `on_frame` (which says whether the connection now is a route of its transport, i.e. carried a
+/// valid connectivity check), writes what its [`TcpConn`] queues, and closes it when the peer
+/// does, on an error, when it is not attached within `limits.attach_timeout`, or when idle for
+/// `limits.idle_timeout`. `on_close` runs once at the end (not when the future is dropped).
+pub(crate) async fn serve_tcp(
     stream: TcpStream,
     id: u64,
-    mut on_frame: impl FnMut(&Rc<TcpConn>, SocketAddr, &[u8]) + 'static,
-    on_close: impl FnOnce(&Rc<TcpConn>, SocketAddr) + 'static,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let remote = stream.peer_addr().ok()?;
-    let local = stream.local_addr().ok()?;
+    limits: TcpLimits,
+    mut on_frame: impl FnMut(&Rc<TcpConn>, SocketAddr, &[u8]) -> bool,
+    on_close: impl FnOnce(&Rc<TcpConn>, SocketAddr),
+) {
+    let (Ok(remote), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let conn = Rc::new(TcpConn { id, local, tx });
-    tokio::task::spawn_local(async move {
-        while let Some(f) = rx.recv().await {
-            if wr.write_all(&f).await.is_err() {
-                break;
+    let conn = Rc::new(TcpConn { id, local, tx, queued: std::cell::Cell::new(0) });
+    let writer = {
+        let conn = conn.clone();
+        async move {
+            while let Some(f) = rx.recv().await {
+                let r = wr.write_all(&f).await;
+                conn.queued.set(conn.queued.get().saturating_sub(f.len()));
+                if r.is_err() {
+                    break;
+                }
             }
         }
-    });
-    Some(tokio::task::spawn_local(async move {
-        let mut buf = vec![0u8; MAX_FRAME];
+    };
+    let reader = async {
+        let mut buf = vec![0u8; TCP_READ_CHUNK];
         let mut frames = FrameDecoder::new();
+        let mut attached = false;
+        let deadline = tokio::time::sleep(limits.attach_timeout);
+        tokio::pin!(deadline);
         loop {
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => frames.push(&buf[..n], |frame| on_frame(&conn, remote, frame)),
+            tokio::select! {
+                r = rd.read(&mut buf) => match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut got_frame = false;
+                        frames.push(&buf[..n], |frame| {
+                            got_frame = true;
+                            attached |= on_frame(&conn, remote, frame);
+                        });
+                        if got_frame && attached {
+                            deadline.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                        }
+                    }
+                },
+                _ = &mut deadline => {
+                    tracing::debug!("ICE-TCP connection {id} from {remote} closed: {}", if attached { "idle" } else { "no valid connectivity check" });
+                    break;
+                }
             }
         }
-        on_close(&conn, remote);
-    }))
+    };
+    tokio::pin!(writer, reader);
+    tokio::select! {
+        _ = &mut reader => {}
+        _ = &mut writer => {}
+    }
+    on_close(&conn, remote);
 }
 
 #[cfg(test)]
@@ -634,6 +719,25 @@ mod tests {
             assert_eq!(e.offender, Some(dead.ip()));
             assert!(take_socket_errors().is_empty());
         });
+    }
+
+    /// A peer that does not read its ICE-TCP connection cannot make frames pile up: past
+    /// MAX_TCP_QUEUED bytes queued, sends fail (the frame is dropped); what the writer takes
+    /// frees room again.
+    #[test]
+    fn an_ice_tcp_write_queue_is_bounded() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let conn = Rc::new(TcpConn { id: 1, local: "127.0.0.1:1".parse().unwrap(), tx, queued: std::cell::Cell::new(0) });
+        let route = Route::Tcp(conn.clone());
+        let to = "127.0.0.1:2".parse().unwrap();
+        let sent = (0..2000).take_while(|_| route.send(to, &[7u8; 1200])).count();
+        assert_eq!(sent, MAX_TCP_QUEUED / 1202);
+        assert!(conn.queued.get() <= MAX_TCP_QUEUED);
+        // The writer took one frame and wrote it: room for one more.
+        let f = rx.try_recv().unwrap();
+        conn.queued.set(conn.queued.get() - f.len());
+        assert!(route.send(to, &[7u8; 1200]));
+        assert!(!route.send(to, &[7u8; 1200]));
     }
 
     /// Sends inside a batch wait for its end, keep their order per destination, and leave

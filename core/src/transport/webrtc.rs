@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
-use super::io::{serve_tcp, Route};
+use super::io::{serve_tcp, Route, TcpLimits};
 use super::{ListenInfo, PortRange, Protocol, TransportBase, TransportKind, TransportState, TransportTuple};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
@@ -720,41 +720,71 @@ pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState
     }
 }
 
+/// Accepts ICE-TCP connections on `listener` and serves each (see [`serve_tcp`]) within the
+/// listener's [`TcpLimits`]. The connections live in a `JoinSet` owned by this task: finished
+/// ones are reaped as they end, and aborting this task (the transport or server closing) ends
+/// them all.
 pub(crate) async fn tcp_accept_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, target: Target, listener: TcpListener) {
+    let limits = match target {
+        Target::Transport(_) => TcpLimits::TRANSPORT,
+        Target::Server(_) => TcpLimits::SERVER,
+    };
+    let mut conns = tokio::task::JoinSet::new();
     let mut next_id = 0u64;
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let accepted = tokio::select! {
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, or the connection was reset before it was accepted:
+                // the listener itself is fine; retry shortly instead of spinning.
+                tracing::warn!("ICE-TCP accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if conns.len() >= limits.max_connections {
+            tracing::warn!("ICE-TCP: {} connections open on this listener (the limit): closing a new one", conns.len());
+            drop(stream);
+            continue;
+        }
         next_id += 1;
         let (s1, s2) = (state.clone(), state.clone());
-        let conn_task = serve_tcp(
+        conns.spawn_local(serve_tcp(
             stream,
             next_id,
+            limits,
             move |conn, from, data| {
-                let Some(st) = s1.upgrade() else { return };
+                let Some(st) = s1.upgrade() else { return false };
                 let mut s = st.borrow_mut();
                 let die = s.die.clone();
                 let route = Route::Tcp(conn.clone());
                 crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, data));
+                s.is_route(target, from, conn)
             },
             move |_conn, from| {
                 let Some(st) = s2.upgrade() else { return };
                 let Ok(mut s) = st.try_borrow_mut() else { return };
                 s.on_tcp_closed(target, from);
             },
-        );
-        if let (Some(task), Target::Transport(k)) = (conn_task, target) {
-            if let Some(st) = state.upgrade() {
-                if let Ok(mut s) = st.try_borrow_mut() {
-                    if let Some(TransportKind::WebRtc(w)) = s.transports.get_mut(&k).map(|t| &mut t.kind) {
-                        w.tasks.push(task);
-                    }
-                }
-            }
-        }
+        ));
     }
 }
 
 impl WorkerState {
+    /// Whether TCP connection `conn` from `from` is a route of the transport it reached.
+    fn is_route(&self, target: Target, from: SocketAddr, conn: &Rc<super::io::TcpConn>) -> bool {
+        let key = match target {
+            Target::Transport(k) => Some(k),
+            Target::Server(s) => self.webrtc_servers.get(&s).and_then(|s| s.addrs.get(&from).copied()),
+        };
+        let Some(TransportKind::WebRtc(w)) = key.and_then(|k| self.transports.get(&k)).map(|t| &t.kind) else { return false };
+        matches!(w.routes.get(&from), Some(Route::Tcp(c)) if Rc::ptr_eq(c, conn))
+    }
+
     fn on_tcp_closed(&mut self, target: Target, from: SocketAddr) {
         let key = match target {
             Target::Transport(k) => Some(k),

@@ -510,3 +510,69 @@ fn a_burst_for_a_consumer_is_paced_not_dropped() {
     assert!(spread >= Duration::from_millis(70) && spread <= Duration::from_millis(400), "burst spread over {spread:?}");
     worker.close();
 }
+
+/// Whether the transport closed this TCP connection (EOF or reset) within `within`.
+fn closed_by_server(s: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a STUN response
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// ICE-TCP connections cost an attacker nothing, so they are bounded: past 64 open on a
+/// transport's listener a new one is closed at once; one that never carries a valid
+/// connectivity check is closed after the attach timeout (1 s in unit tests, 10 s in builds);
+/// one that did stays while frames arrive and is closed once idle (2 s / 30 s); a
+/// slot freed takes a new connection.
+#[test]
+fn ice_tcp_connections_are_capped_and_time_out() {
+    use std::io::Write;
+    let worker = Worker::new(WorkerSettings::default()).unwrap();
+    let router = worker.create_router_blocking(RouterOptions::default()).unwrap();
+    let transport = router.create_webrtc_transport_blocking(serde_json::from_value(json!({ "listenInfos": [{ "protocol": "tcp", "ip": "127.0.0.1" }] })).unwrap()).unwrap();
+    let port = transport.ice_candidates()[0].port;
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+
+    let mut open: Vec<_> = (0..64).map(|_| connect()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut extra: Vec<_> = (0..4).map(|_| connect()).collect();
+    for s in &mut extra {
+        assert!(closed_by_server(s, Duration::from_millis(150)), "a connection past the cap is closed at once");
+    }
+    assert!(!closed_by_server(&mut open[0], Duration::from_millis(50)), "the first 64 stay (for now)");
+
+    // One of them carries a valid check and keeps sending frames: it outlives the attach timeout.
+    let ice = transport.ice_parameters();
+    let mut live = open.pop().unwrap();
+    let check = stun_request(&ice.username_fragment, &ice.password);
+    let mut framed = (check.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&check);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1600) {
+        live.write_all(&framed).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert_eq!(transport.ice_state(), IceState::Completed);
+    for s in &mut open {
+        assert!(closed_by_server(s, Duration::from_millis(200)), "never attached: closed after the attach timeout");
+    }
+    assert!(!closed_by_server(&mut live, Duration::from_millis(50)), "the attached connection stays while frames arrive");
+    // Silent now: closed once idle, and ICE loses the tuple.
+    assert!(closed_by_server(&mut live, Duration::from_millis(3500)), "an idle connection is closed");
+    wait_for(|| transport.ice_state() == IceState::Disconnected);
+    assert_eq!(transport.ice_state(), IceState::Disconnected);
+    // Slots are free again: a new connection is served (answered, not closed).
+    let mut again = connect();
+    again.write_all(&framed).unwrap();
+    let mut frame = [0u8; 2];
+    again.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    std::io::Read::read_exact(&mut again, &mut frame).expect("a STUN response on a new connection");
+    worker.close();
+}
