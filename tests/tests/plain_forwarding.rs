@@ -243,7 +243,14 @@ async fn a_panic_in_the_worker_is_reported_as_died_and_the_host_survives() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(r.worker.closed());
-    assert_eq!(r.worker.died().as_deref(), Some("boom for the test"));
+    assert_eq!(r.worker.died().as_deref(), Some("boom for the test"), "died() answers once closed() does");
+    // The event follows once the worker's objects are closed.
+    for _ in 0..500 {
+        if died.lock().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(died.lock().unwrap().as_deref(), Some("boom for the test"));
     assert!(r.producer_transport.closed());
     let err = r.router.create_plain_transport(PlainTransportOptions::default()).await.unwrap_err();
