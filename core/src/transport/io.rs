@@ -291,12 +291,29 @@ pub(crate) fn errno_name(errno: i32) -> String {
     name.to_owned()
 }
 
-/// Datagrams queued at most before a flush (bounds how long the first one waits).
-const MAX_BATCH: usize = 64;
+/// Datagrams queued at most before a flush (bounds how long the first one waits, and the
+/// batch's memory: 256 full-size packets, ~300 KiB, reused).
+const MAX_BATCH: usize = 256;
+/// Datagrams in one GSO send at most (the kernel's limit is 64 on older kernels).
+const MAX_GSO_SEGMENTS: usize = 64;
+/// Bytes in one GSO send at most (below an IP datagram's 64 KiB, headers included).
+const MAX_GSO_BYTES: usize = 60_000;
 
 thread_local! {
     /// The worker thread's send batch (see [`batch_sends`]).
     static BATCH: std::cell::RefCell<SendBatch> = std::cell::RefCell::new(SendBatch::default());
+    /// UDP GSO is used until the kernel refuses it once (no UDP_SEGMENT, or a device without
+    /// checksum offload: EIO); then this thread sends each datagram on its own.
+    static GSO: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// One queued datagram: its socket, destination, and where its bytes are in the batch.
+struct Queued {
+    sock: Rc<UdpSocket>,
+    to: SocketAddr,
+    addr: socket2::SockAddr,
+    start: usize,
+    len: usize,
 }
 
 /// Datagrams queued during a batch: their bytes back to back in `data`, reused from batch to
@@ -305,65 +322,140 @@ thread_local! {
 struct SendBatch {
     depth: u32,
     data: Vec<u8>,
-    /// (socket, destination, offset and length in `data`).
-    msgs: Vec<(Rc<UdpSocket>, socket2::SockAddr, usize, usize)>,
+    msgs: Vec<Queued>,
+    /// `msgs` indices grouped by socket, then destination (reused).
+    order: Vec<u16>,
 }
 
 impl SendBatch {
     fn push(&mut self, socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) {
         let start = self.data.len();
         self.data.extend_from_slice(data);
-        self.msgs.push((socket.clone(), to.into(), start, data.len()));
+        self.msgs.push(Queued { sock: socket.clone(), to, addr: to.into(), start, len: data.len() });
     }
 
-    /// Sends everything queued: one `sendmmsg` per run of datagrams on the same socket (a
-    /// `sendto` for a run of one). What the kernel refuses (full buffer) is dropped.
+    /// Sends everything queued: per socket, one `sendmmsg` (a `sendto` for a single datagram),
+    /// in which the datagrams for one destination — in the order they were queued — go as GSO
+    /// sends (`UDP_SEGMENT`: equal-size datagrams, the last may be shorter, handed to the
+    /// kernel as one). A batch held over a loop turn catches several packets of a frame for
+    /// each consumer, so they leave in one send path instead of one each. What the kernel
+    /// refuses for a full buffer is dropped.
     fn flush(&mut self) {
-        use std::os::fd::AsRawFd;
-        let mut i = 0;
-        while i < self.msgs.len() {
-            let sock = &self.msgs[i].0;
-            let run = self.msgs[i..].iter().take_while(|m| Rc::ptr_eq(&m.0, sock)).count();
-            if run == 1 {
-                let (s, to, start, len) = &self.msgs[i];
-                let _ = send_one(s, &self.data[*start..start + len], to);
-            } else {
-                let mut iovs: [libc::iovec; MAX_BATCH] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_BATCH];
-                // SAFETY: an all-zero mmsghdr is a valid empty header.
-                let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
-                for (k, (_, to, start, len)) in self.msgs[i..i + run].iter().enumerate() {
-                    iovs[k] = libc::iovec { iov_base: self.data[*start..].as_ptr() as *mut libc::c_void, iov_len: *len };
-                    hdrs[k].msg_hdr.msg_name = to.as_ptr() as *mut libc::c_void;
-                    hdrs[k].msg_hdr.msg_namelen = to.len();
-                }
-                for (k, h) in hdrs.iter_mut().enumerate().take(run) {
-                    h.msg_hdr.msg_iov = &mut iovs[k];
-                    h.msg_hdr.msg_iovlen = 1;
-                }
-                let fd = sock.as_raw_fd();
-                let mut sent = 0;
-                while sent < run {
-                    // SAFETY: hdrs[sent..run] point at live iovecs, addresses and bytes of this batch.
-                    let n = unsafe { libc::sendmmsg(fd, hdrs[sent..].as_mut_ptr(), (run - sent) as u32, libc::MSG_DONTWAIT) };
-                    if n > 0 {
-                        sent += n as usize;
-                        continue;
-                    }
-                    if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock {
-                        break; // full buffer: the rest is dropped
-                    }
-                    // The kernel refused the datagram at `sent` (its own error, or a pending
-                    // ICMP error of an earlier one): that one goes on its own, and the rest
-                    // of the run follows.
-                    let (s, to, start, len) = &self.msgs[i + sent];
-                    let _ = send_one(s, &self.data[*start..start + len], to);
-                    sent += 1;
-                }
+        let n = self.msgs.len();
+        if n == 1 {
+            let q = &self.msgs[0];
+            let _ = send_one(&q.sock, &self.data[q.start..q.start + q.len], &q.addr);
+        } else if n > 1 {
+            let msgs = &self.msgs;
+            self.order.clear();
+            self.order.extend(0..n as u16);
+            // Stable: each destination's datagrams keep their order.
+            self.order.sort_by(|&a, &b| {
+                let (x, y) = (&msgs[a as usize], &msgs[b as usize]);
+                (Rc::as_ptr(&x.sock), x.to).cmp(&(Rc::as_ptr(&y.sock), y.to))
+            });
+            let mut i = 0;
+            while i < n {
+                let sock = &msgs[self.order[i] as usize].sock;
+                let run = self.order[i..].iter().take_while(|&&k| Rc::ptr_eq(&msgs[k as usize].sock, sock)).count();
+                send_run(&self.data, msgs, &self.order[i..i + run]);
+                i += run;
             }
-            i += run;
         }
         self.msgs.clear();
         self.data.clear();
+    }
+}
+
+/// Sends the datagrams `run` (indices into `msgs`, all on one socket, grouped by destination)
+/// with `sendmmsg`, a GSO send per run of one destination's datagrams where they allow it.
+fn send_run(data: &[u8], msgs: &[Queued], run: &[u16]) {
+    use std::os::fd::AsRawFd;
+    let at = |k: usize| &msgs[run[k] as usize];
+    if run.len() == 1 {
+        let q = at(0);
+        let _ = send_one(&q.sock, &data[q.start..q.start + q.len], &q.addr);
+        return;
+    }
+    let gso = GSO.with(|g| g.get());
+    // The messages: (first datagram in `run`, datagrams, GSO segment size or 0).
+    let mut entries = [(0usize, 0usize, 0u16); MAX_BATCH];
+    let mut ne = 0;
+    let mut j = 0;
+    while j < run.len() {
+        let first = at(j);
+        let (mut count, mut bytes) = (1, first.len);
+        if gso && first.len <= usize::from(u16::MAX) {
+            while j + count < run.len() && count < MAX_GSO_SEGMENTS {
+                let next = at(j + count);
+                if next.to != first.to || next.len > first.len || bytes + next.len > MAX_GSO_BYTES {
+                    break;
+                }
+                count += 1;
+                bytes += next.len;
+                if next.len < first.len {
+                    break; // only the last segment may be shorter
+                }
+            }
+        }
+        entries[ne] = (j, count, if count > 1 { first.len as u16 } else { 0 });
+        ne += 1;
+        j += count;
+    }
+    let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_BATCH];
+    for (k, iov) in iovs.iter_mut().enumerate().take(run.len()) {
+        let q = at(k);
+        *iov = libc::iovec { iov_base: data[q.start..].as_ptr() as *mut libc::c_void, iov_len: q.len };
+    }
+    // One control buffer per message: a UDP_SEGMENT cmsg (CMSG_SPACE(2) = 24 bytes).
+    let mut controls = [[0u64; 4]; MAX_BATCH];
+    // SAFETY: an all-zero mmsghdr is a valid empty header.
+    let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+    for (e, &(first, count, seg)) in entries[..ne].iter().enumerate() {
+        let h = &mut hdrs[e].msg_hdr;
+        let q = at(first);
+        h.msg_name = q.addr.as_ptr() as *mut libc::c_void;
+        h.msg_namelen = q.addr.len();
+        h.msg_iov = &mut iovs[first];
+        h.msg_iovlen = count;
+        if seg > 0 {
+            h.msg_control = controls[e].as_mut_ptr().cast();
+            // SAFETY: CMSG_SPACE/LEN are pure arithmetic; the header and its data lie within
+            // controls[e] (32 bytes >= CMSG_SPACE(2)).
+            unsafe {
+                h.msg_controllen = libc::CMSG_SPACE(2) as usize;
+                let c = libc::CMSG_FIRSTHDR(h);
+                (*c).cmsg_level = libc::SOL_UDP;
+                (*c).cmsg_type = libc::UDP_SEGMENT;
+                (*c).cmsg_len = libc::CMSG_LEN(2) as usize;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, seg);
+            }
+        }
+    }
+    let fd = at(0).sock.as_raw_fd();
+    let mut sent = 0;
+    while sent < ne {
+        // SAFETY: hdrs[sent..ne] point at live iovecs, addresses, control buffers and bytes.
+        let n = unsafe { libc::sendmmsg(fd, hdrs[sent..].as_mut_ptr(), (ne - sent) as u32, libc::MSG_DONTWAIT) };
+        if n > 0 {
+            sent += n as usize;
+            continue;
+        }
+        let err = std::io::Error::last_os_error();
+        if n < 0 && err.kind() == std::io::ErrorKind::WouldBlock {
+            break; // full buffer: the rest is dropped
+        }
+        // The kernel refused message `sent`: its own error, a pending ICMP error of an earlier
+        // datagram, or GSO itself. Its datagrams go one by one, and the rest of the run follows.
+        let (first, count, seg) = entries[sent];
+        if seg > 0 && matches!(err.raw_os_error(), Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)) && GSO.with(|g| g.replace(false)) {
+            tracing::info!("UDP GSO refused ({err}): sending datagrams one by one on this worker");
+        }
+        for k in first..first + count {
+            let q = at(k);
+            let _ = send_one(&q.sock, &data[q.start..q.start + q.len], &q.addr);
+        }
+        sent += 1;
     }
 }
 
@@ -394,27 +486,56 @@ impl Drop for SendBatchGuard {
 /// turn).
 const RECV_BATCH: usize = 16;
 const RECV_ROUNDS: usize = 4;
-/// Largest datagram read whole: media, RTCP, STUN, DTLS and SCTP datagrams stay below the path
-/// MTU; a longer one arrives truncated and is dropped.
-const RECV_SLOT: usize = 4096;
+/// Bytes per receive slot: a whole IP datagram, since with UDP GRO one read can return several
+/// datagrams of a flow coalesced (see [`enable_gro`]).
+const RECV_SLOT: usize = 65536;
 
-/// The worker thread's receive buffers (one set per thread, not per socket: 64 KiB per worker
-/// instead of 64 KiB per transport).
+/// The worker thread's receive buffers (one set per thread, not per socket: 1 MiB per worker
+/// instead of per transport).
 struct RecvBufs {
-    data: [[u8; RECV_SLOT]; RECV_BATCH],
+    data: Box<[u8]>,
 }
 
 thread_local! {
     static RECV_BUFS: std::cell::Cell<Option<Box<RecvBufs>>> = const { std::cell::Cell::new(None) };
 }
 
+/// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over equal-size datagrams of one flow that
+/// arrived back to back (a publisher's frame, a GSO send) in one read, with their segment size;
+/// [`drain_udp`] splits them. Ignored where the kernel lacks it.
+pub(crate) fn enable_gro(sock: &std::net::UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid fd and a c_int option value of the right size.
+    unsafe { libc::setsockopt(sock.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
+}
+
+/// The GRO segment size the kernel reported for a read (`None`: a single datagram).
+fn gro_segment_size(h: &libc::msghdr) -> Option<usize> {
+    if h.msg_controllen == 0 {
+        return None;
+    }
+    // SAFETY: CMSG_* walk the control buffer the kernel filled (msg_controllen bytes).
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(h) };
+    while !c.is_null() {
+        let cm = unsafe { &*c };
+        if cm.cmsg_level == libc::SOL_UDP && cm.cmsg_type == libc::UDP_GRO {
+            let size = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int) };
+            return usize::try_from(size).ok().filter(|s| *s > 0);
+        }
+        c = unsafe { libc::CMSG_NXTHDR(h, c) };
+    }
+    None
+}
+
 /// Reads what is queued on `sock` — `recvmmsg` batches of [`RECV_BATCH`], at most
-/// [`RECV_ROUNDS`] of them — and hands each datagram to `f`. WouldBlock (all read) is not an
-/// error; tokio's readiness is cleared then, so the next `readable().await` waits.
+/// [`RECV_ROUNDS`] of them — and hands each datagram to `f` (a GRO read's datagrams one by
+/// one). WouldBlock (all read) is not an error; tokio's readiness is cleared then, so the next
+/// `readable().await` waits.
 pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     // Taken out of the thread-local while in use: a nested drain (none today) gets its own.
-    let mut bufs = RECV_BUFS.with(|b| b.take()).unwrap_or_else(|| Box::new(RecvBufs { data: [[0; RECV_SLOT]; RECV_BATCH] }));
+    let mut bufs = RECV_BUFS.with(|b| b.take()).unwrap_or_else(|| Box::new(RecvBufs { data: vec![0; RECV_SLOT * RECV_BATCH].into_boxed_slice() }));
     let fd = sock.as_raw_fd();
     let mut result = Ok(());
     let mut got_any = false;
@@ -423,7 +544,9 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
         let mut addrs: [libc::sockaddr_storage; RECV_BATCH] = unsafe { std::mem::zeroed() };
         let mut iovs: [libc::iovec; RECV_BATCH] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_BATCH];
         let mut hdrs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
-        for (i, d) in bufs.data.iter_mut().enumerate() {
+        // Room for a UDP_GRO cmsg (CMSG_SPACE(4) = 24 bytes) per datagram.
+        let mut controls = [[0u64; 4]; RECV_BATCH];
+        for (i, d) in bufs.data.chunks_exact_mut(RECV_SLOT).enumerate() {
             iovs[i] = libc::iovec { iov_base: d.as_mut_ptr().cast(), iov_len: RECV_SLOT };
         }
         for (i, h) in hdrs.iter_mut().enumerate() {
@@ -431,6 +554,8 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
             h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut iovs[i];
             h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = controls[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = std::mem::size_of_val(&controls[i]);
         }
         let got = sock.try_io(tokio::io::Interest::READABLE, || {
             // SAFETY: every header points at a live iovec / sockaddr_storage of this frame and
@@ -473,8 +598,11 @@ pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) 
             }
             // SAFETY: the kernel wrote a sockaddr of `msg_namelen` bytes into addrs[i].
             let from = unsafe { socket2::SockAddr::new(addrs[i], h.msg_hdr.msg_namelen) }.as_socket();
-            if let Some(from) = from {
-                f(&bufs.data[i][..(h.msg_len as usize).min(RECV_SLOT)], from);
+            let Some(from) = from else { continue };
+            let read = &bufs.data[i * RECV_SLOT..i * RECV_SLOT + (h.msg_len as usize).min(RECV_SLOT)];
+            match gro_segment_size(&h.msg_hdr) {
+                Some(seg) if seg < read.len() => read.chunks(seg).for_each(|d| f(d, from)),
+                _ => f(read, from),
             }
         }
         if n < RECV_BATCH {
@@ -740,6 +868,84 @@ mod tests {
         assert!(!route.send(to, &[7u8; 1200]));
     }
 
+    /// Reads one datagram (or one GRO-coalesced run of them) with its GRO segment size.
+    fn recv_gro(sock: &std::net::UdpSocket, buf: &mut [u8]) -> (usize, Option<usize>) {
+        use std::os::fd::AsRawFd;
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut control = [0u64; 4];
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+        assert!(n >= 0, "{}", std::io::Error::last_os_error());
+        (n as usize, gro_segment_size(&msg))
+    }
+
+    /// In a batch, one destination's datagrams leave as one GSO send (equal sizes, the last may
+    /// be shorter): a GRO receiver gets them in one read, another receiver gets each datagram as
+    /// sent, in order; and `drain_udp` splits a GRO read back into the datagrams.
+    #[test]
+    fn one_destinations_datagrams_leave_as_a_gso_send_and_drain_udp_splits_gro_reads() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        rt.block_on(async {
+            let std_tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            std_tx.set_nonblocking(true).unwrap();
+            let tx = Rc::new(UdpSocket::from_std(std_tx).unwrap());
+            let gro_rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            enable_gro(&gro_rx);
+            let plain_rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            for r in [&gro_rx, &plain_rx] {
+                r.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+            }
+            let (a, b) = (gro_rx.local_addr().unwrap(), plain_rx.local_addr().unwrap());
+            let pkt = |k: u8, len: usize| (0..len).map(|i| k.wrapping_add(i as u8)).collect::<Vec<u8>>();
+            {
+                let _batch = batch_sends();
+                for k in 0..4u8 {
+                    udp_send_to(&tx, &pkt(k, 1200), a).unwrap();
+                    if k < 3 {
+                        udp_send_to(&tx, &pkt(100 + k, 1200), b).unwrap();
+                    }
+                }
+                udp_send_to(&tx, &pkt(4, 500), a).unwrap();
+            }
+            let mut buf = vec![0u8; 65536];
+            let (n, seg) = recv_gro(&gro_rx, &mut buf);
+            assert_eq!((n, seg), (4 * 1200 + 500, Some(1200)), "one GSO send, one GRO read");
+            let want: Vec<u8> = (0..4u8).flat_map(|k| pkt(k, 1200)).chain(pkt(4, 500)).collect();
+            assert_eq!(&buf[..n], &want[..]);
+            for k in 0..3u8 {
+                let n = plain_rx.recv(&mut buf).unwrap();
+                assert_eq!(&buf[..n], &pkt(100 + k, 1200)[..], "a receiver without GRO gets each datagram");
+            }
+
+            // drain_udp on a GRO socket hands over the datagrams one by one.
+            let std_rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            enable_gro(&std_rx);
+            std_rx.set_nonblocking(true).unwrap();
+            let rx = UdpSocket::from_std(std_rx).unwrap();
+            let to = rx.local_addr().unwrap();
+            {
+                let _batch = batch_sends();
+                for k in 0..5u8 {
+                    udp_send_to(&tx, &pkt(k, if k == 4 { 300 } else { 1000 }), to).unwrap();
+                }
+            }
+            let mut got = vec![];
+            while got.len() < 5 {
+                rx.readable().await.unwrap();
+                drain_udp(&rx, |d, from| {
+                    assert_eq!(from, tx.local_addr().unwrap());
+                    got.push(d.to_vec());
+                })
+                .unwrap();
+            }
+            assert_eq!(got, (0..5u8).map(|k| pkt(k, if k == 4 { 300 } else { 1000 })).collect::<Vec<_>>());
+        });
+    }
+
     /// Sends inside a batch wait for its end, keep their order per destination, and leave
     /// whatever their sockets (a run per socket).
     #[test]
@@ -749,6 +955,8 @@ mod tests {
             let rx: Vec<std::net::UdpSocket> = (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
             for r in &rx {
                 r.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+                // Room for MAX_BATCH + 10 small datagrams.
+                socket2::SockRef::from(r).set_recv_buffer_size(1 << 20).unwrap();
             }
             let sock = || {
                 let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -797,10 +1005,10 @@ mod tests {
         });
     }
 
-    /// recvmmsg batches: every queued datagram comes out whole, in order, with its sender; one
-    /// longer than a slot is dropped; what is left after the per-event cap waits for the next.
+    /// recvmmsg batches: every queued datagram comes out whole, in order, with its sender, the
+    /// largest UDP datagram too; what is left after the per-event cap waits for the next.
     #[test]
-    fn drain_udp_reads_batches_in_order_and_drops_oversized() {
+    fn drain_udp_reads_batches_in_order() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
         rt.block_on(async {
             let std_rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -810,11 +1018,11 @@ mod tests {
             let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             let total = RECV_BATCH * RECV_ROUNDS + 5;
             for k in 0..total {
-                let len = if k == 3 { RECV_SLOT + 1 } else { 20 + k };
+                let len = if k == 3 { 65507 } else { 20 + k };
                 tx.send_to(&vec![k as u8; len], rx.local_addr().unwrap()).unwrap();
             }
             let mut got = vec![];
-            while got.len() < total - 1 {
+            while got.len() < total {
                 rx.readable().await.unwrap();
                 drain_udp(&rx, |d, from| {
                     assert_eq!(from, tx.local_addr().unwrap());
@@ -822,7 +1030,7 @@ mod tests {
                 })
                 .unwrap();
             }
-            let want: Vec<(usize, u8)> = (0..total).filter(|&k| k != 3).map(|k| (20 + k, k as u8)).collect();
+            let want: Vec<(usize, u8)> = (0..total).map(|k| (if k == 3 { 65507 } else { 20 + k }, k as u8)).collect();
             assert_eq!(got, want);
         });
     }

@@ -120,6 +120,7 @@ impl ListenInfo {
         // reads it; the kernel caps it at net.core.rmem_max.
         let _ = s2.set_recv_buffer_size(self.recv_buffer_size.map_or(DEFAULT_UDP_RECV_BUFFER, |n| n as usize));
         super::io::enable_error_queue(&sock, ip.is_ipv6());
+        super::io::enable_gro(&sock);
         sock.set_nonblocking(true)?;
         Ok(sock)
     }

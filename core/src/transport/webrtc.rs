@@ -713,7 +713,10 @@ pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState
         let Some(st) = state.upgrade() else { return };
         let mut s = st.borrow_mut();
         let die = s.die.clone();
+        // Sends of the whole loop turn leave together (GSO per consumer, sendmmsg per socket).
+        let batch = super::io::batch_sends();
         let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, data)));
+        drop(batch);
         if let Err(e) = r {
             tracing::debug!("udp recv error: {e}");
         }
