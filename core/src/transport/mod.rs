@@ -840,6 +840,10 @@ impl WorkerState {
             TransportKind::WebRtc(w) => w.add_stats(&mut v),
             TransportKind::Direct(_) => {}
         }
+        if let Some(s) = &t.sctp {
+            // Beyond mediasoup: DATA the remote sent on stream ids it was not granted (discarded).
+            v["sctpInvalidStreamChunks"] = json!(s.invalid_stream_chunks());
+        }
         Ok(Value::Array(vec![v]))
     }
 
