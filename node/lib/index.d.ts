@@ -368,6 +368,8 @@ export type BaseTransportStats = {
 	availableIncomingBitrate?: number;
 	/** What setMaxIncomingBitrate() set, bps. */
 	maxIncomingBitrate?: number;
+	/** With SCTP (beyond mediasoup): DATA chunks the remote sent on stream ids it was not granted, discarded. */
+	sctpInvalidStreamChunks?: number;
 	/** What setMinIncomingBitrate() set, bps (not in mediasoup). */
 	minIncomingBitrate?: number;
 };
