@@ -297,7 +297,15 @@ impl WorkerState {
                 p.max_retransmits = o.max_retransmits;
             }
             let used: Vec<u16> = t.data_consumers.iter().filter_map(|k| self.data_consumers.get(k)).filter_map(|c| c.sctp_stream_parameters.map(|s| s.stream_id)).collect();
-            p.stream_id = (0..sctp.os).find(|s| !used.contains(s)).ok_or_else(|| Error::InvalidState("no free SCTP stream id (numSctpStreams.OS exhausted)".into()))?;
+            // Once connected, only the streams the remote accepts (its MIS may be below our OS).
+            let os = sctp.outbound_streams().min(sctp.os);
+            p.stream_id = (0..os).find(|s| !used.contains(s)).ok_or_else(|| {
+                Error::InvalidState(if os < sctp.os {
+                    format!("no free SCTP stream id (the remote accepts {os} streams, below numSctpStreams.OS)")
+                } else {
+                    "no free SCTP stream id (numSctpStreams.OS exhausted)".into()
+                })
+            })?;
             (DataType::Sctp, Some(p.validate()?))
         };
         let (label, protocol, dp_paused, dp_id) = (dp.label.clone(), dp.protocol.clone(), dp.paused, dp.id.clone());

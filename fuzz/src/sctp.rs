@@ -31,10 +31,11 @@
 //! Checks, after every op: no panic (also none that the association catches itself around
 //! rtc-sctp); `poll_transmit` and `poll_event` run dry; every packet sent has a valid CRC-32C
 //! and fits the 1191-byte MTU; states never leave `failed`/`closed` and the last state
-//! event is `state()`; a message is never larger than `maxMessageSize`, empty PPIDs carry empty
-//! data; `bufferedamountlow` reports an amount at or below the threshold set; the buffered amounts
-//! stay within `sctpSendBufferSize`; the heap held stays under 64 MiB. Without forged or mutated
-//! packets and without `close`, after a clean run every message that arrived was sent (once), every
+//! event is `state()`; a message is never larger than `maxMessageSize` nor on a stream id at or
+//! above the negotiated inbound stream count, empty PPIDs carry empty data; `bufferedamountlow`
+//! reports an amount at or below the threshold set; the buffered amounts stay within
+//! `sctpSendBufferSize`; the heap held stays under 64 MiB. Without forged or mutated packets and
+//! without `close`, after a clean run every message that arrived was sent (once), every
 //! reliable message sent on a stream that neither side reset and that did not mix ordered and
 //! unordered messages arrived, nothing stays buffered, and both ends still carry a new message.
 
@@ -320,6 +321,8 @@ impl Sim {
             }
             SctpEvent::Message { stream_id, ppid, data } => {
                 assert!(data.len() <= side.opts.max_message_size, "side {s}: a {}-byte message", data.len());
+                let inbound = side.assoc.inbound_streams();
+                assert!(stream_id < inbound, "side {s}: a message on stream {stream_id}, {inbound} inbound streams");
                 if matches!(ppid, Ppid::StringEmpty | Ppid::BinaryEmpty) {
                     assert!(data.is_empty(), "side {s}: PPID {ppid:?} with {} bytes", data.len());
                 }
@@ -451,7 +454,8 @@ impl Sim {
         match &r {
             Ok(()) => {
                 assert_eq!(side.state, SctpState::Connected, "side {s}: send accepted in {}", side.state.as_str());
-                assert!(stream_id < side.opts.os, "side {s}: send on stream {stream_id} accepted, OS {}", side.opts.os);
+                let os = side.assoc.outbound_streams();
+                assert!(stream_id < os, "side {s}: send on stream {stream_id} accepted, {os} outbound streams");
                 assert!(len <= side.opts.max_message_size, "side {s}: a {len}-byte message accepted");
                 *side.orderings.entry(stream_id).or_default() |= if rel.ordered { 1 } else { 2 };
                 let key = Msg::new(stream_id, text, &data);
@@ -463,7 +467,10 @@ impl Sim {
             Err(SctpError::NotConnected) => {
                 assert_ne!(side.state, SctpState::Connected, "side {s}: connected but NotConnected")
             }
-            Err(SctpError::InvalidStream { .. }) => assert!(stream_id >= side.opts.os),
+            Err(SctpError::InvalidStream { num_streams, .. }) => {
+                assert!(stream_id >= *num_streams, "side {s}: stream {stream_id} refused, {num_streams} streams");
+                assert_eq!(*num_streams, side.assoc.outbound_streams().min(side.opts.os), "side {s}");
+            }
             Err(SctpError::MessageTooLarge { .. }) => assert!(len > side.opts.max_message_size),
             Err(SctpError::SendBufferFull { .. }) => {
                 assert!(before + len.max(1) > side.opts.send_buffer_size, "side {s}: send buffer full at {before} + {len}")

@@ -368,8 +368,12 @@ export type BaseTransportStats = {
 	availableIncomingBitrate?: number;
 	/** What setMaxIncomingBitrate() set, bps. */
 	maxIncomingBitrate?: number;
+	/** With SCTP (beyond mediasoup): DATA chunks the remote sent on stream ids it was not granted, discarded. */
+	sctpInvalidStreamChunks?: number;
 	/** What setMinIncomingBitrate() set, bps (not in mediasoup). */
 	minIncomingBitrate?: number;
+	/** Plain, pipe and WebRTC transports (not in mediasoup): sends refused and ICMP errors for the remote (see 'socketerror'). */
+	socketErrors?: number;
 };
 
 /** A `trace` event: what `enableTraceEvent()` asked for. */

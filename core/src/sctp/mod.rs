@@ -38,6 +38,20 @@
 //!   them).
 //! - Every call into the crate runs under `catch_unwind`: a panic fails the association instead
 //!   of the worker thread.
+//! - `rtc-sctp` enforces no stream counts: it opens a stream for any stream id the peer sends DATA
+//!   on (up to 65535 of them) and lets us send on any. The counts come from the INIT and INIT ACK
+//!   this module sees go by (RFC 9260 §5.1.1): the peer may send on fewer streams than the `MIS`
+//!   we announced and its `OS` ([`SctpAssociation::inbound_streams`]), we on fewer than the `OS`
+//!   we announced and its `MIS` ([`SctpAssociation::outbound_streams`]). (The crate's INIT ACK
+//!   announces the smaller of our and the peer's counts, which only lowers them.) `send` refuses
+//!   stream ids beyond the outbound count. DATA on a stream id beyond the inbound count is
+//!   rewritten, before the crate sees it, into a complete unordered message with PPID 0 on stream
+//!   65535 (never valid), so the crate acknowledges its TSN as usual and keeps at most that one
+//!   extra stream; the message is then discarded and counted
+//!   ([`SctpAssociation::invalid_stream_chunks`]), and the peer gets an ERROR chunk with the cause
+//!   "Invalid Stream Identifier" (RFC 9260 §6.5; at most one per packet received, naming up to 16
+//!   streams). Reset requests and FORWARD TSNs open no stream beyond the counts either. I-DATA
+//!   (RFC 8260) is neither announced nor understood by the crate, so it never arrives.
 
 mod types;
 mod wire;
@@ -72,6 +86,11 @@ const MAX_PENDING_ASSOCIATIONS: usize = 8;
 const MAX_INIT_ATTEMPTS: u32 = 32;
 /// How far (in TSNs) a FORWARD TSN may point beyond the highest TSN the peer has sent.
 const FORWARD_TSN_WINDOW: i32 = 1 << 21;
+/// The stream that DATA on streams the peer may not use is redirected to before `rtc-sctp` sees
+/// it. 65535 is never a valid stream id (at most 65535 streams, ids 0..=65534).
+const SINK_STREAM: u16 = u16::MAX;
+/// Stream ids named in one ERROR chunk answering one packet.
+const MAX_INVALID_STREAM_CAUSES: usize = 16;
 /// Bounds the gather loops of `poll_transmit` (each round normally ends after one pass).
 const MAX_GATHER_ROUNDS: usize = 4;
 const MAX_POLLS_PER_ROUND: usize = 64;
@@ -96,6 +115,34 @@ struct Slot {
     assoc: Association,
     /// Initial TSN of the peer's INIT that created this (server) association.
     peer_initial_tsn: Option<u32>,
+    /// The peer's INIT (server) or INIT ACK (client).
+    peer_init: Option<wire::InitParams>,
+    /// The INIT (client) or INIT ACK (server) this association sent.
+    our_init: Option<wire::InitParams>,
+}
+
+impl Slot {
+    fn new(handle: AssociationHandle, assoc: Association, peer_init: Option<wire::InitParams>) -> Self {
+        Slot {
+            handle,
+            assoc,
+            peer_initial_tsn: None,
+            peer_init,
+            our_init: None,
+        }
+    }
+
+    /// The (inbound, outbound) stream counts of this association (RFC 9260 §5.1.1): the peer may
+    /// send on fewer streams than our announced MIS and its OS, we on fewer than our announced OS
+    /// and its MIS. What is not known yet counts as our configured number.
+    fn stream_counts(&self, opts: &SctpOptions) -> (u16, u16) {
+        let (our_os, our_mis) = self.our_init.map_or((opts.os, opts.mis), |i| (i.os, i.mis));
+        let (peer_os, peer_mis) = self.peer_init.map_or((opts.mis, opts.os), |i| (i.os, i.mis));
+        (
+            opts.mis.min(our_mis).min(peer_os),
+            opts.os.min(our_os).min(peer_mis),
+        )
+    }
 }
 
 /// What this module tracks beside `rtc-sctp`: per-stream accounting, resets, events.
@@ -112,6 +159,12 @@ struct Book {
     /// Highest TSN the peer is known to have used (from INIT, DATA and FORWARD TSN).
     peer_tsn: Option<u32>,
     peer_shut_down: bool,
+    /// Streams the peer may send on and we may send on; the configured `MIS` and `OS` until the
+    /// association is connected, then what INIT and INIT ACK negotiated.
+    inbound_streams: u16,
+    outbound_streams: u16,
+    /// DATA chunks on a stream id at or above `inbound_streams`, acknowledged and discarded.
+    invalid_stream_chunks: u64,
     events: VecDeque<SctpEvent>,
     /// Set when something was queued for sending outside `poll_transmit`'s own gathering.
     wrote: bool,
@@ -161,6 +214,8 @@ impl SctpAssociation {
         SctpAssociation {
             book: Book {
                 max_message_size: opts.max_message_size,
+                inbound_streams: opts.mis,
+                outbound_streams: opts.os,
                 ..Book::default()
             },
             opts,
@@ -185,6 +240,25 @@ impl SctpAssociation {
         self.state
     }
 
+    /// Streams the peer may send on: the smaller of the `MIS` we announced and the peer's `OS`
+    /// (our configured `MIS` until connected). DATA on a stream id at or above it is acknowledged,
+    /// answered with an ERROR chunk ("Invalid Stream Identifier") and discarded.
+    pub fn inbound_streams(&self) -> u16 {
+        self.book.inbound_streams
+    }
+
+    /// Streams we may send on: the smaller of the `OS` we announced and the peer's `MIS` (our
+    /// configured `OS` until connected). `send` refuses stream ids at or above it.
+    pub fn outbound_streams(&self) -> u16 {
+        self.book.outbound_streams
+    }
+
+    /// DATA chunks the peer sent on stream ids at or above [`Self::inbound_streams`]: acknowledged
+    /// and discarded (each distinct chunk counted once, retransmissions not).
+    pub fn invalid_stream_chunks(&self) -> u64 {
+        self.book.invalid_stream_chunks
+    }
+
     /// DTLS is connected: a client sends its INIT, a server waits for the peer's.
     pub fn start(&mut self, now_ms: u64) {
         let now = self.instant(now_ms);
@@ -196,11 +270,7 @@ impl SctpAssociation {
             let Some(endpoint) = self.endpoint.as_mut() else { return };
             let config = ClientConfig::new(self.transport.clone());
             match guarded(|| endpoint.connect(now, config, remote_addr())) {
-                Some(Ok((handle, assoc))) => self.slots.push(Slot {
-                    handle,
-                    assoc,
-                    peer_initial_tsn: None,
-                }),
+                Some(Ok((handle, assoc))) => self.slots.push(Slot::new(handle, assoc, None)),
                 _ => self.fail("could not start the SCTP association"),
             }
         }
@@ -215,7 +285,11 @@ impl SctpAssociation {
         let connected = self.state == SctpState::Connected;
         let mut first_is_init = None;
         let mut initial_tsn = None;
+        let mut peer_init = None;
         let mut has_error_chunk = false;
+        let inbound_limit = self.inbound_limit();
+        let mut invalid_streams: Vec<u16> = Vec::new();
+        let mut has_invalid_data = false;
         let mut resets = Vec::new();
         let mut skipped = Vec::new();
         {
@@ -228,10 +302,22 @@ impl SctpAssociation {
             for chunk in wire::chunks(data) {
                 first_is_init.get_or_insert(chunk.typ == wire::CT_INIT);
                 match chunk.typ {
-                    wire::CT_INIT | wire::CT_INIT_ACK if !connected => initial_tsn = wire::init_initial_tsn(&chunk),
+                    wire::CT_INIT | wire::CT_INIT_ACK if !connected => {
+                        initial_tsn = wire::init_initial_tsn(&chunk);
+                        peer_init = wire::init_params(&chunk);
+                    }
                     wire::CT_DATA => {
                         if let Some(d) = wire::data_header(&chunk) {
-                            book.on_peer_data(active.as_deref_mut(), d);
+                            let valid = d.stream_id < inbound_limit;
+                            if !valid {
+                                has_invalid_data = true;
+                                if invalid_streams.len() < MAX_INVALID_STREAM_CAUSES
+                                    && !invalid_streams.contains(&d.stream_id)
+                                {
+                                    invalid_streams.push(d.stream_id);
+                                }
+                            }
+                            book.on_peer_data(active.as_deref_mut(), d, valid);
                         }
                     }
                     wire::CT_FORWARD_TSN => match wire::forward_tsn(&chunk) {
@@ -263,25 +349,34 @@ impl SctpAssociation {
             self.open_streams_skipped_by(&skipped);
         }
         let Some(endpoint) = self.endpoint.as_mut() else { return };
-        let packet = if has_error_chunk {
+        let mut rewritten = None;
+        if has_error_chunk {
             // rtc-sctp closes the association on any ERROR chunk; RFC 9260 makes them reports
             // (e.g. "invalid stream identifier"), and mediasoup only logs them.
             tracing::debug!("SCTP ERROR chunk from the peer ignored");
-            Bytes::from(wire::without_chunks_of_type(data, wire::CT_ERROR))
-        } else {
-            Bytes::copy_from_slice(data)
-        };
+            rewritten = Some(wire::without_chunks_of_type(data, wire::CT_ERROR));
+        }
+        if has_invalid_data {
+            // rtc-sctp would open a stream for any id and deliver the data. Redirected to the
+            // sink stream, the chunk is still acknowledged (RFC 9260 §6.5) and then discarded.
+            let p = rewritten.get_or_insert_with(|| data.to_vec());
+            wire::redirect_data_beyond(p, inbound_limit, SINK_STREAM);
+        }
+        let packet = rewritten.map_or_else(|| Bytes::copy_from_slice(data), Bytes::from);
         let Some(out) = guarded(|| endpoint.handle(now, remote_addr(), None, packet)) else {
             return self.fail("panic in the SCTP stack");
         };
         match out {
-            Some((handle, DatagramEvent::NewAssociation(assoc))) => self.adopt(handle, assoc, initial_tsn),
+            Some((handle, DatagramEvent::NewAssociation(assoc))) => self.adopt(handle, assoc, initial_tsn, peer_init),
             Some((handle, DatagramEvent::AssociationEvent(event))) => {
                 if let Some(slot) = self.slots.iter_mut().find(|s| s.handle == handle) {
                     if self.opts.role == SctpRole::Client && first_is_init == Some(false) {
                         // An INIT ACK for our INIT: the peer's TSNs start here.
                         if let Some(tsn) = initial_tsn {
                             self.book.peer_tsn.get_or_insert(tsn.wrapping_sub(1));
+                        }
+                        if peer_init.is_some() {
+                            slot.peer_init = peer_init;
                         }
                     }
                     if guarded(|| slot.assoc.handle_event(event)).is_none() {
@@ -292,6 +387,9 @@ impl SctpAssociation {
             _ => {}
         }
         self.process(now);
+        if !invalid_streams.is_empty() {
+            self.report_invalid_streams(&invalid_streams, inbound_limit);
+        }
     }
 
     /// Runs the timers due at `now_ms` (spurious calls are harmless).
@@ -330,6 +428,7 @@ impl SctpAssociation {
             return Some(packet);
         }
         let now = self.instant(now_ms);
+        let handshaking = self.state != SctpState::Connected;
         for _ in 0..MAX_GATHER_ROUNDS {
             self.book.wrote = false;
             for slot in &mut self.slots {
@@ -337,6 +436,16 @@ impl SctpAssociation {
                     match guarded(|| slot.assoc.poll_transmit(now)) {
                         Some(Some(t)) => {
                             if let Payload::RawEncode(packets) = t.message {
+                                if handshaking {
+                                    // What this association announced decides the stream counts.
+                                    for p in &packets {
+                                        let init = wire::chunks(p)
+                                            .find(|c| c.typ == wire::CT_INIT || c.typ == wire::CT_INIT_ACK);
+                                        if let Some(i) = init.as_ref().and_then(wire::init_params) {
+                                            slot.our_init = Some(i);
+                                        }
+                                    }
+                                }
                                 self.transmits.extend(packets);
                             }
                         }
@@ -369,7 +478,8 @@ impl SctpAssociation {
     /// Queues one message on `stream_id`.
     ///
     /// An empty `data` is sent as one zero byte with PPID 56/57 (whatever the text/binary kind of
-    /// `ppid`). Fails when not connected, when the stream id is not below `OS`, when the message
+    /// `ppid`). Fails when not connected, when the stream id is not below
+    /// [`Self::outbound_streams`] (our `OS` and the peer's `MIS`), when the message
     /// exceeds `maxMessageSize`, when the stream's reset is still pending, or when it would push
     /// the bytes buffered over all streams past `sctpSendBufferSize` (which also queues
     /// [`SctpEvent::SendBufferFull`]).
@@ -385,10 +495,10 @@ impl SctpAssociation {
         if self.state != SctpState::Connected {
             return Err(SctpError::NotConnected);
         }
-        if stream_id >= self.opts.os {
+        if stream_id >= self.book.outbound_streams {
             return Err(SctpError::InvalidStream {
                 stream_id,
-                num_streams: self.opts.os,
+                num_streams: self.book.outbound_streams,
             });
         }
         if data.len() > self.opts.max_message_size {
@@ -434,14 +544,18 @@ impl SctpAssociation {
     /// Per RFC 8831 the peer answers by resetting its own outgoing stream with the same id; that
     /// answer completes the close and is not reported as [`SctpEvent::StreamReset`]. Until then
     /// `send` on the stream fails with [`SctpError::StreamResetPending`]. Also clears the stream's
-    /// buffered-amount-low threshold. Does nothing unless connected.
+    /// buffered-amount-low threshold. Does nothing unless connected, nor for a stream id at or
+    /// above [`Self::outbound_streams`] (nothing was ever sent on it).
     pub fn reset_stream(&mut self, now_ms: u64, stream_id: u16) {
         let now = self.instant(now_ms);
         if let Some(s) = self.book.streams.get_mut(&stream_id) {
             s.low_threshold = 0;
             s.force_low = false;
         }
-        if self.state != SctpState::Connected || self.book.locally_reset.contains(&stream_id) {
+        if self.state != SctpState::Connected
+            || stream_id >= self.book.outbound_streams
+            || self.book.locally_reset.contains(&stream_id)
+        {
             return;
         }
         let Some(slot) = self.slots.first_mut() else { return };
@@ -506,6 +620,31 @@ impl SctpAssociation {
         self.set_state(SctpState::Closed);
     }
 
+    /// The streams the peer may send on, as far as known: while handshaking, the smallest count of
+    /// the associations that may still win.
+    fn inbound_limit(&self) -> u16 {
+        if self.state == SctpState::Connected {
+            return self.book.inbound_streams;
+        }
+        self.slots
+            .iter()
+            .map(|s| s.stream_counts(&self.opts).0)
+            .min()
+            .unwrap_or(self.opts.mis)
+    }
+
+    /// The peer sent DATA on `stream_ids`, at or above `limit`: RFC 9260 §6.5 asks for an ERROR
+    /// chunk with the cause "Invalid Stream Identifier" (the DATA itself was acknowledged).
+    fn report_invalid_streams(&mut self, stream_ids: &[u16], limit: u16) {
+        tracing::debug!(?stream_ids, inbound_streams = limit, "SCTP DATA on streams beyond MIS discarded");
+        if self.state != SctpState::Connected {
+            return;
+        }
+        if let Some(peer) = self.slots.first().and_then(|s| s.peer_init) {
+            self.transmits.push_back(Bytes::from(wire::invalid_stream_error(peer.tag, stream_ids)));
+        }
+    }
+
     fn instant(&mut self, now_ms: u64) -> Instant {
         if let Some(t) = self.epoch.checked_add(Duration::from_millis(now_ms)) {
             self.now = self.now.max(t);
@@ -530,7 +669,13 @@ impl SctpAssociation {
 
     /// A server accepted an INIT: keep the association beside the earlier ones until one of
     /// them completes the handshake.
-    fn adopt(&mut self, handle: AssociationHandle, assoc: Association, peer_initial_tsn: Option<u32>) {
+    fn adopt(
+        &mut self,
+        handle: AssociationHandle,
+        assoc: Association,
+        peer_initial_tsn: Option<u32>,
+        peer_init: Option<wire::InitParams>,
+    ) {
         if self.opts.role != SctpRole::Server || self.state == SctpState::Connected {
             return;
         }
@@ -539,9 +684,8 @@ impl SctpAssociation {
             self.slots.remove(0);
         }
         self.slots.push(Slot {
-            handle,
-            assoc,
             peer_initial_tsn,
+            ..Slot::new(handle, assoc, peer_init)
         });
         if self.state == SctpState::New {
             self.set_state(SctpState::Connecting);
@@ -551,9 +695,11 @@ impl SctpAssociation {
     /// Makes sure `rtc-sctp` knows every stream a new reset request of the peer names, so that it
     /// performs (and mirrors) the reset and reports it. Streams whose reset already completed are
     /// left out: a request naming them is the peer's echo of that reset, and answering it with
-    /// another reset would ping-pong forever between two instances of this module.
+    /// another reset would ping-pong forever between two instances of this module. So are stream
+    /// ids beyond both stream counts (no stream state for ids the association cannot carry).
     fn open_streams_named_by(&mut self, resets: &[wire::ResetRequest]) {
         let Some(slot) = self.slots.first_mut() else { return };
+        let limit = self.book.inbound_streams.max(self.book.outbound_streams);
         for request in resets {
             let fresh = self
                 .book
@@ -564,20 +710,20 @@ impl SctpAssociation {
             }
             self.book.last_peer_reset_sn = Some(request.request_sn);
             for &id in &request.stream_ids {
-                if !self.book.reset_done.contains(&id) && slot.assoc.stream(id).is_err() {
+                if id < limit && !self.book.reset_done.contains(&id) && slot.assoc.stream(id).is_err() {
                     let _ = slot.assoc.open_stream(id, RtcPpid::Binary);
                 }
             }
         }
     }
 
-    /// Makes sure `rtc-sctp` knows every stream (below `MIS`) a FORWARD TSN skips messages on:
+    /// Makes sure `rtc-sctp` knows every stream (below the inbound count) a FORWARD TSN skips messages on:
     /// it only records the skipped SSN on streams it has, and a stream it has not seen would wait
     /// forever for the SSN its first message had.
     fn open_streams_skipped_by(&mut self, streams: &[u16]) {
         let Some(slot) = self.slots.first_mut() else { return };
         for &id in streams {
-            if id < self.opts.mis && slot.assoc.stream(id).is_err() {
+            if id < self.book.inbound_streams && slot.assoc.stream(id).is_err() {
                 let _ = slot.assoc.open_stream(id, RtcPpid::Binary);
             }
         }
@@ -626,6 +772,10 @@ impl SctpAssociation {
                 if let Some(tsn) = slot.peer_initial_tsn {
                     self.book.peer_tsn = Some(tsn.wrapping_sub(1));
                 }
+                let (inbound, outbound) = slot.stream_counts(&self.opts);
+                tracing::debug!(inbound, outbound, "SCTP association connected");
+                self.book.inbound_streams = inbound;
+                self.book.outbound_streams = outbound;
                 self.slots.clear();
                 self.slots.push(slot);
                 self.set_state(SctpState::Connected);
@@ -668,13 +818,17 @@ impl SctpAssociation {
 }
 
 impl Book {
-    /// Bookkeeping for one DATA chunk of the peer, before `rtc-sctp` sees it.
-    fn on_peer_data(&mut self, assoc: Option<&mut Association>, d: wire::DataHeader) {
+    /// Bookkeeping for one DATA chunk of the peer, before `rtc-sctp` sees it; `valid`: its stream
+    /// is one the peer may use (no stream state is kept for the others).
+    fn on_peer_data(&mut self, assoc: Option<&mut Association>, d: wire::DataHeader, valid: bool) {
         if let Some(reference) = self.peer_tsn {
             let ahead = d.tsn.wrapping_sub(reference) as i32;
             if ahead > 0 && ahead <= FORWARD_TSN_WINDOW {
                 self.peer_tsn = Some(d.tsn);
             }
+        }
+        if !valid {
+            return;
         }
         let s = self.streams.entry(d.stream_id).or_default();
         if s.rx_unordered != d.unordered {
@@ -732,6 +886,11 @@ impl Book {
                 },
                 Err(_) => return,
             };
+            if id == SINK_STREAM {
+                // DATA on a stream the peer may not use, redirected here by handle_input.
+                self.invalid_stream_chunks += 1;
+                continue;
+            }
             let ppid = match chunks.ppi {
                 RtcPpid::String => Ppid::String,
                 RtcPpid::Binary => Ppid::Binary,
@@ -824,6 +983,9 @@ impl Book {
 
     /// `rtc-sctp` performed a reset of stream `id` requested by the peer.
     fn on_stream_reset(&mut self, id: u16) {
+        if id == SINK_STREAM {
+            return;
+        }
         if let Some(s) = self.streams.get_mut(&id) {
             // What was still queued belongs to the old stream and is no longer reported.
             self.total_buffered = self.total_buffered.saturating_sub(s.buffered);

@@ -1068,3 +1068,206 @@ fn an_abandoned_first_ordered_message_does_not_block_its_stream() {
     );
     assert_eq!(messages(&net.ev_b, 3), [(Ppid::Binary, b"after the lost one".to_vec())]);
 }
+
+/// Queues a message on `assoc` through rtc-sctp directly, past the wrapper's stream check: a peer
+/// that sends on streams it was not granted.
+fn send_unchecked(assoc: &mut SctpAssociation, now_ms: u64, stream: u16, msg: &[u8]) {
+    let now = assoc.instant(now_ms);
+    let slot = assoc.slots.first_mut().unwrap();
+    assoc
+        .book
+        .write(&mut slot.assoc, now, stream, RtcPpid::Binary, msg, None)
+        .unwrap();
+}
+
+/// The stream ids of every "Invalid Stream Identifier" cause in the ERROR chunks of `packets`.
+fn invalid_stream_causes(packets: &[Vec<u8>]) -> Vec<u16> {
+    packets
+        .iter()
+        .flat_map(|p| wire::chunks(p).filter(|c| c.typ == wire::CT_ERROR).collect::<Vec<_>>())
+        .flat_map(|c| c.value.chunks_exact(8).map(|cause| cause.to_vec()).collect::<Vec<_>>())
+        .filter(|cause| u16::from_be_bytes([cause[0], cause[1]]) == wire::CAUSE_INVALID_STREAM)
+        .map(|cause| u16::from_be_bytes([cause[4], cause[5]]))
+        .collect()
+}
+
+/// The distinct TSNs of the DATA chunks on `stream` in `packets`.
+fn data_tsns_on(packets: &[Vec<u8>], stream: u16) -> HashSet<u32> {
+    packets
+        .iter()
+        .flat_map(|p| wire::chunks(p).filter(|c| c.typ == wire::CT_DATA).collect::<Vec<_>>())
+        .filter_map(|c| wire::data_header(&c))
+        .filter(|d| d.stream_id == stream)
+        .map(|d| d.tsn)
+        .collect()
+}
+
+fn connected_with(seed: u64, a: SctpOptions, b: SctpOptions) -> Net {
+    let mut net = Net::new(seed, a, b, (0.0, 10, 0));
+    net.start();
+    assert!(net.run_until(60_000, |n| n.both_connected()), "handshake did not complete");
+    net.ev_a.clear();
+    net.ev_b.clear();
+    net
+}
+
+fn streams(os: u16, mis: u16) -> SctpOptions {
+    SctpOptions {
+        os,
+        mis,
+        ..SctpOptions::default()
+    }
+}
+
+#[test]
+fn both_ends_agree_on_the_negotiated_stream_counts() {
+    // (client OS, client MIS, server OS, server MIS)
+    for (k, (a_os, a_mis, b_os, b_mis)) in [
+        (1024, 1024, 1024, 1024),
+        (1024, 1024, 1024, 16),
+        (1024, 8, 1024, 1024),
+        (4, 1024, 1024, 1024),
+        (1024, 1024, 3, 1024),
+        (65535, 65535, 65535, 65535),
+        (10, 20, 30, 5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let net = connected_with(40 + k as u64, streams(a_os, a_mis), streams(b_os, b_mis));
+        let case = format!("a OS {a_os} MIS {a_mis}, b OS {b_os} MIS {b_mis}");
+        assert_eq!(net.a.outbound_streams(), net.b.inbound_streams(), "{case}");
+        assert_eq!(net.b.outbound_streams(), net.a.inbound_streams(), "{case}");
+        assert!(net.a.outbound_streams() <= a_os.min(b_mis), "{case}");
+        assert!(net.b.outbound_streams() <= b_os.min(a_mis), "{case}");
+        assert!(net.a.inbound_streams() <= a_mis && net.b.inbound_streams() <= b_mis, "{case}");
+    }
+    // The client announces what it was configured with, so the server's limits are exact there.
+    let net = connected_with(50, streams(1024, 1024), streams(1024, 16));
+    assert_eq!((net.a.outbound_streams(), net.b.inbound_streams()), (16, 16));
+    assert_eq!((net.b.outbound_streams(), net.a.inbound_streams()), (1024, 1024));
+}
+
+#[test]
+fn data_on_a_stream_beyond_mis_is_acknowledged_discarded_counted_and_reported() {
+    let mut net = connected_with(51, streams(1024, 1024), streams(1024, 16));
+    net.ab.record.clear();
+    net.ba.record.clear();
+    net.a
+        .send(net.now, 1, Ppid::String, b"before", Reliability::RELIABLE)
+        .unwrap();
+    // One small message and one of three fragments on streams the server never granted.
+    send_unchecked(&mut net.a, net.now, 100, b"not for you");
+    send_unchecked(&mut net.a, net.now, 16, &[7; 3_000]);
+    net.run_for(2_000);
+    let bad_tsns = data_tsns_on(&net.ab.record, 100).len() + data_tsns_on(&net.ab.record, 16).len();
+    assert_eq!(bad_tsns, 4);
+
+    // Not delivered, on any stream; counted once per chunk.
+    assert_eq!(messages(&net.ev_b, 1), [(Ppid::String, b"before".to_vec())]);
+    assert!(
+        !net.ev_b.iter().any(|e| matches!(e, SctpEvent::Message { stream_id, .. } if *stream_id != 1)),
+        "{:?}",
+        net.ev_b
+    );
+    assert_eq!(net.b.invalid_stream_chunks(), 4);
+    // Reported: ERROR chunks with "Invalid Stream Identifier" naming the streams.
+    let mut reported = invalid_stream_causes(&net.ba.record);
+    reported.sort_unstable();
+    reported.dedup();
+    assert_eq!(reported, [16, 100]);
+    // Acknowledged: nothing stays buffered at the sender and nothing is retransmitted.
+    assert_eq!(net.a.buffered_amount(100), 0);
+    assert_eq!(net.a.buffered_amount(16), 0);
+    assert_eq!(net.a.total_buffered_amount(), 0);
+    net.ab.record.clear();
+    net.run_for(120_000);
+    assert!(data_tsns_on(&net.ab.record, 100).is_empty() && data_tsns_on(&net.ab.record, 16).is_empty());
+    assert_eq!(net.b.invalid_stream_chunks(), 4);
+
+    // The association keeps working on the valid streams, both ways.
+    assert!(net.both_connected());
+    net.a
+        .send(net.now, 15, Ppid::Binary, b"after", Reliability::RELIABLE)
+        .unwrap();
+    net.b
+        .send(net.now, 3, Ppid::Binary, b"back", Reliability::RELIABLE)
+        .unwrap();
+    net.run_for(1_000);
+    assert_eq!(messages(&net.ev_b, 15), [(Ppid::Binary, b"after".to_vec())]);
+    assert_eq!(messages(&net.ev_a, 3), [(Ppid::Binary, b"back".to_vec())]);
+    // No per-stream state for the refused streams.
+    let b_streams = net.b.slots[0].assoc.stream_ids();
+    assert!(b_streams.iter().all(|&id| id < 16 || id == SINK_STREAM), "{b_streams:?}");
+    assert!(net.b.book.streams.keys().all(|&id| id < 16));
+}
+
+#[test]
+fn sending_beyond_the_peers_mis_is_refused() {
+    let mut net = connected_with(52, streams(1024, 8), streams(1024, 1024));
+    assert_eq!(net.b.outbound_streams(), 8);
+    net.ba.record.clear();
+    let r = net.b.send(net.now, 8, Ppid::String, b"x", Reliability::RELIABLE);
+    assert_eq!(
+        r,
+        Err(SctpError::InvalidStream {
+            stream_id: 8,
+            num_streams: 8
+        })
+    );
+    let text = r.unwrap_err().to_string();
+    assert!(text.contains("streamId 8") && text.contains("MIS"), "{text}");
+    // Resetting such a stream (its data consumer closed) puts nothing on the wire either.
+    net.b.reset_stream(net.now, 8);
+    net.b
+        .send(net.now, 7, Ppid::String, b"y", Reliability::RELIABLE)
+        .unwrap();
+    net.run_for(1_000);
+    assert!(data_tsns_on(&net.ba.record, 8).is_empty());
+    assert!(!net.ba.record.iter().any(|p| wire::chunks(p).any(|c| c.typ == wire::CT_RECONFIG)));
+    assert_eq!(messages(&net.ev_a, 7), [(Ppid::String, b"y".to_vec())]);
+    // Before the association is up the configured OS applies (and NotConnected wins anyway).
+    let net = Net::new(53, streams(1024, 8), streams(1024, 1024), (0.0, 10, 0));
+    assert_eq!(net.b.outbound_streams(), 1024);
+}
+
+#[test]
+fn data_on_every_invalid_stream_id_keeps_the_stream_state_bounded() {
+    let mut net = connected_with(54, streams(65535, 1024), streams(1024, 16));
+    net.ab.record.clear();
+    net.ba.record.clear();
+    let mut next = 16u32;
+    while next <= 65535 {
+        let end = (next + 4096).min(65536);
+        for id in next..end {
+            send_unchecked(&mut net.a, net.now, id as u16, &[1]);
+        }
+        next = end;
+        assert!(net.run_until(600_000, |n| n.a.total_buffered_amount() == 0), "not acknowledged");
+    }
+    assert_eq!(net.b.invalid_stream_chunks(), 65536 - 16);
+    assert!(net.ev_b.iter().all(|e| !matches!(e, SctpEvent::Message { .. } | SctpEvent::StreamReset { .. })));
+    let b_streams = net.b.slots[0].assoc.stream_ids();
+    assert!(b_streams.len() <= 1 && b_streams.iter().all(|&id| id == SINK_STREAM), "{b_streams:?}");
+    assert!(net.b.book.streams.is_empty());
+    // A reset request naming streams beyond both counts opens none either; it is still answered.
+    {
+        let now = net.a.instant(net.now);
+        let slot = net.a.slots.first_mut().unwrap();
+        slot.assoc.stream(40_000).unwrap().close(now).unwrap();
+        net.a.book.wrote = true;
+    }
+    net.run_for(5_000);
+    assert!(net.b.slots[0].assoc.stream_ids().iter().all(|&id| id == SINK_STREAM));
+    assert!(net.ev_b.iter().all(|e| !matches!(e, SctpEvent::StreamReset { .. })));
+    // One ERROR packet at most per packet received, each cause at most once per ERROR chunk.
+    let errors = net.ba.record.iter().filter(|p| wire::chunks(p).any(|c| c.typ == wire::CT_ERROR)).count();
+    assert!(errors > 0 && errors <= net.ab.record.len());
+    // Still usable.
+    net.a
+        .send(net.now, 2, Ppid::String, b"still here", Reliability::RELIABLE)
+        .unwrap();
+    net.run_for(1_000);
+    assert_eq!(messages(&net.ev_b, 2), [(Ppid::String, b"still here".to_vec())]);
+    assert!(net.both_connected());
+}

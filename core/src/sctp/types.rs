@@ -181,7 +181,8 @@ pub enum SctpEvent {
 pub enum SctpError {
     /// The association is not in the `connected` state.
     NotConnected,
-    /// The stream id is not below the number of outgoing streams (`OS`).
+    /// The stream id is not below the number of outgoing streams: our `OS` and, once connected,
+    /// the peer's `MIS` (RFC 9260 §5.1.1).
     InvalidStream {
         /// The stream asked for.
         stream_id: u16,
@@ -235,7 +236,11 @@ impl fmt::Display for SctpError {
         match self {
             SctpError::NotConnected => write!(f, "SCTP association is not connected"),
             SctpError::InvalidStream { stream_id, num_streams } => {
-                write!(f, "SCTP stream id {stream_id} is out of range (OS = {num_streams})")
+                write!(
+                    f,
+                    "SCTP streamId {stream_id} is out of range: the association has {num_streams} outgoing \
+                     streams (numSctpStreams.OS and the peer's MIS)"
+                )
             }
             SctpError::MessageTooLarge { size, max_message_size } => {
                 write!(

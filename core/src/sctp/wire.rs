@@ -1,7 +1,8 @@
 //! Read-only views of SCTP packets (RFC 9260 §3): just enough to look at an inbound packet before
 //! `rtc-sctp` does, so the association can work around the crate's gaps (see `mod.rs`).
 //!
-//! Nothing here allocates except [`reset_requests`], which runs only on RE-CONFIG chunks.
+//! Nothing here allocates except [`reset_requests`], which runs only on RE-CONFIG chunks, and the
+//! packet builders and rewriters ([`without_chunks_of_type`], [`invalid_stream_error`]).
 
 /// Chunk type: DATA.
 pub(super) const CT_DATA: u8 = 0;
@@ -26,6 +27,13 @@ pub(super) const CT_FORWARD_TSN: u8 = 192;
 
 /// RE-CONFIG parameter: Outgoing SSN Reset Request (RFC 6525 §4.1).
 const PT_OUTGOING_RESET_REQUEST: u16 = 13;
+/// Error cause: Invalid Stream Identifier (RFC 9260 §3.3.10.1).
+pub(super) const CAUSE_INVALID_STREAM: u16 = 1;
+
+/// DATA chunk flags (RFC 9260 §3.3.1): unordered, beginning and ending fragment.
+const DATA_FLAGS_UBE: u8 = 0x07;
+/// DATA chunk flag I (SACK-IMMEDIATELY, RFC 7053).
+const DATA_FLAG_I: u8 = 0x08;
 
 const COMMON_HEADER_LEN: usize = 12;
 const CHUNK_HEADER_LEN: usize = 4;
@@ -120,6 +128,26 @@ pub(super) fn init_initial_tsn(chunk: &RawChunk<'_>) -> Option<u32> {
     be_u32(chunk.value, 12)
 }
 
+/// The fields of an INIT or INIT ACK chunk that the association looks at (RFC 9260 §3.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct InitParams {
+    /// Initiate Tag: the verification tag its sender expects on the packets it receives.
+    pub(super) tag: u32,
+    /// Number of Outbound Streams its sender wishes to create.
+    pub(super) os: u16,
+    /// Maximum number of Inbound Streams its sender allows.
+    pub(super) mis: u16,
+}
+
+/// Parses the fixed part of an INIT or INIT ACK chunk.
+pub(super) fn init_params(chunk: &RawChunk<'_>) -> Option<InitParams> {
+    Some(InitParams {
+        tag: be_u32(chunk.value, 0)?,
+        os: be_u16(chunk.value, 8)?,
+        mis: be_u16(chunk.value, 10)?,
+    })
+}
+
 /// The New Cumulative TSN of a FORWARD TSN chunk.
 pub(super) fn forward_tsn(chunk: &RawChunk<'_>) -> Option<u32> {
     be_u32(chunk.value, 0)
@@ -147,6 +175,60 @@ pub(super) fn without_chunks_of_type(packet: &[u8], typ: u8) -> Vec<u8> {
         out[8..12].copy_from_slice(&crc.to_le_bytes());
     }
     out
+}
+
+/// Rewrites, in place, every DATA chunk of `packet` whose stream id is `limit` or above into a
+/// complete unordered message (flags U, B, E; the I flag kept) on stream `sink` with SSN 0 and
+/// PPID 0, and recomputes the checksum. Its TSN and length stay, so the receiver acknowledges it
+/// as usual. Returns how many chunks it rewrote.
+pub(super) fn redirect_data_beyond(packet: &mut [u8], limit: u16, sink: u16) -> usize {
+    let mut rewritten = 0;
+    let mut off = COMMON_HEADER_LEN;
+    while off + CHUNK_HEADER_LEN <= packet.len() {
+        let len = u16::from_be_bytes([packet[off + 2], packet[off + 3]]) as usize;
+        if len < CHUNK_HEADER_LEN || off + len > packet.len() {
+            break;
+        }
+        // DATA value: TSN (4), stream id (2), SSN (2), PPID (4), user data.
+        if packet[off] == CT_DATA && len >= CHUNK_HEADER_LEN + 12 {
+            let v = off + CHUNK_HEADER_LEN;
+            let stream_id = u16::from_be_bytes([packet[v + 4], packet[v + 5]]);
+            if stream_id >= limit {
+                packet[off + 1] = (packet[off + 1] & DATA_FLAG_I) | DATA_FLAGS_UBE;
+                packet[v + 4..v + 6].copy_from_slice(&sink.to_be_bytes());
+                packet[v + 6..v + 12].fill(0);
+                rewritten += 1;
+            }
+        }
+        off += (len + 3) & !3;
+    }
+    if rewritten > 0 {
+        let crc = checksum(packet);
+        packet[8..12].copy_from_slice(&crc.to_le_bytes());
+    }
+    rewritten
+}
+
+/// One packet with an ERROR chunk carrying an "Invalid Stream Identifier" cause per stream id
+/// (RFC 9260 §6.5), for the peer whose Initiate Tag is `tag`.
+pub(super) fn invalid_stream_error(tag: u32, stream_ids: &[u16]) -> Vec<u8> {
+    let chunk_len = CHUNK_HEADER_LEN + 8 * stream_ids.len();
+    let mut p = Vec::with_capacity(COMMON_HEADER_LEN + chunk_len);
+    p.extend_from_slice(&super::SCTP_PORT.to_be_bytes());
+    p.extend_from_slice(&super::SCTP_PORT.to_be_bytes());
+    p.extend_from_slice(&tag.to_be_bytes());
+    p.extend_from_slice(&[0; 4]);
+    p.extend_from_slice(&[CT_ERROR, 0]);
+    p.extend_from_slice(&(chunk_len as u16).to_be_bytes());
+    for id in stream_ids {
+        p.extend_from_slice(&CAUSE_INVALID_STREAM.to_be_bytes());
+        p.extend_from_slice(&8u16.to_be_bytes());
+        p.extend_from_slice(&id.to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+    }
+    let crc = checksum(&p);
+    p[8..12].copy_from_slice(&crc.to_le_bytes());
+    p
 }
 
 /// Whether the error causes of an ABORT or ERROR chunk fit in the chunk. `rtc-sctp` 0.21.1
@@ -210,6 +292,8 @@ fn be_u32(b: &[u8], off: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CT_SACK_FOR_TEST: u8 = 3;
 
     fn packet(chunks: &[(u8, u8, &[u8])]) -> Vec<u8> {
         let mut p = vec![0x13, 0x88, 0x13, 0x88, 0, 0, 0, 7, 0, 0, 0, 0];
@@ -278,6 +362,47 @@ mod tests {
     }
 
     #[test]
+    fn parses_init_streams() {
+        let mut v = vec![0, 0, 0, 9, 0, 1, 0, 0, 0x04, 0, 0, 16];
+        v.extend_from_slice(&[0, 0, 0, 77]);
+        let p = packet(&[(CT_INIT, 0, &v)]);
+        let c = chunks(&p).next().unwrap();
+        assert_eq!(init_params(&c), Some(InitParams { tag: 9, os: 1024, mis: 16 }));
+        assert_eq!(init_initial_tsn(&c), Some(77));
+    }
+
+    #[test]
+    fn redirects_data_on_streams_beyond_the_limit() {
+        let ok = [0, 0, 0, 1, 0, 3, 0, 4, 0, 0, 0, 51, 7];
+        let bad = [0, 0, 0, 2, 0, 16, 0, 5, 0, 0, 0, 50, 8, 9];
+        let mut p = packet(&[(CT_DATA, 0x02, &ok), (CT_DATA, 0x0a, &bad), (CT_SACK_FOR_TEST, 0, &[0; 12])]);
+        assert_eq!(redirect_data_beyond(&mut p, 16, 0xffff), 1);
+        assert!(checksum_ok(&p));
+        let got: Vec<_> = chunks(&p).collect();
+        assert_eq!((got[0].flags, got[0].value), (0x02, &ok[..]));
+        assert_eq!(got[1].flags, 0x0f);
+        assert_eq!(got[1].value, [0, 0, 0, 2, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 8, 9]);
+        assert_eq!(got[2].typ, CT_SACK_FOR_TEST);
+        let mut q = p.clone();
+        assert_eq!(redirect_data_beyond(&mut q, 0xffff, 0xffff), 1, "the sink is beyond every limit");
+        let mut only_ok = packet(&[(CT_DATA, 0x02, &ok)]);
+        let before = only_ok.clone();
+        assert_eq!(redirect_data_beyond(&mut only_ok, 4, 0xffff), 0);
+        assert_eq!(only_ok, before);
+    }
+
+    #[test]
+    fn builds_invalid_stream_errors() {
+        let p = invalid_stream_error(0x0102_0304, &[16, 4000]);
+        assert!(checksum_ok(&p));
+        assert_eq!(verification_tag(&p), Some(0x0102_0304));
+        let c = chunks(&p).next().unwrap();
+        assert_eq!(c.typ, CT_ERROR);
+        assert_eq!(c.value, [0, 1, 0, 8, 0, 16, 0, 0, 0, 1, 0, 8, 0x0f, 0xa0, 0, 0]);
+        assert!(error_causes_fit(&c));
+    }
+
+    #[test]
     fn error_causes_must_fit_their_chunk() {
         let fits = |value: &[u8]| {
             error_causes_fit(&RawChunk {
@@ -296,12 +421,14 @@ mod tests {
     #[test]
     fn truncated_input_yields_nothing() {
         for len in 0..20 {
-            let p = vec![0xffu8; len];
+            let mut p = vec![0xffu8; len];
+            redirect_data_beyond(&mut p, 0, 0);
             for c in chunks(&p) {
                 let _ = (
                     data_header(&c),
                     forward_tsn(&c),
                     init_initial_tsn(&c),
+                    init_params(&c),
                     reset_requests(&c),
                 );
             }

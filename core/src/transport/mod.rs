@@ -853,6 +853,10 @@ impl WorkerState {
         if !matches!(t.kind, TransportKind::Direct(_)) {
             v["socketErrors"] = json!(t.stats.socket_errors);
         }
+        if let Some(s) = &t.sctp {
+            // Beyond mediasoup: DATA the remote sent on stream ids it was not granted (discarded).
+            v["sctpInvalidStreamChunks"] = json!(s.invalid_stream_chunks());
+        }
         Ok(Value::Array(vec![v]))
     }
 

@@ -96,6 +96,17 @@ impl SctpTransport {
         self.assoc.state()
     }
 
+    /// Streams our data consumers can send on: `OS` until connected, then also below the
+    /// remote's `MIS`.
+    pub(crate) fn outbound_streams(&self) -> u16 {
+        self.assoc.outbound_streams()
+    }
+
+    /// DATA chunks the remote sent on streams beyond what it was granted (discarded).
+    pub(crate) fn invalid_stream_chunks(&self) -> u64 {
+        self.assoc.invalid_stream_chunks()
+    }
+
     /// The DTLS session is up: a client associates, a server waits for the INIT.
     pub(crate) fn start(&mut self, now: u64) {
         self.assoc.start(now);
