@@ -303,8 +303,10 @@ thread_local! {
     /// The worker thread's send batch (see [`batch_sends`]).
     static BATCH: std::cell::RefCell<SendBatch> = std::cell::RefCell::new(SendBatch::default());
     /// UDP GSO is used until the kernel refuses it once (no UDP_SEGMENT, or a device without
-    /// checksum offload: EIO); then this thread sends each datagram on its own.
-    static GSO: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    /// checksum offload: EIO); then this thread sends each datagram on its own. The
+    /// environment variable `LIBSFU_UDP_GSO=0` turns it off from the start (a device that
+    /// mishandles GSO without an error; A/B measurements).
+    static GSO: std::cell::Cell<bool> = std::cell::Cell::new(std::env::var_os("LIBSFU_UDP_GSO").is_none_or(|v| v != "0"));
 }
 
 /// One queued datagram: its socket, destination, and where its bytes are in the batch.
