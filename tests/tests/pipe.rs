@@ -231,3 +231,40 @@ async fn data_messages_cross_between_plain_transports_with_sctp() {
     assert!(states.contains(&"connected".to_owned()), "{states:?}");
     worker.close();
 }
+
+/// The remote's MIS bounds the streams a transport sends on: once the association is up,
+/// consumeData() assigns stream ids below it, and past them fails naming the limit; getStats()
+/// counts DATA the remote sent on streams it was not granted (none here).
+#[tokio::test(flavor = "current_thread")]
+async fn consume_data_stays_within_the_remotes_inbound_streams() {
+    let worker = Worker::new(WorkerSettings::default()).unwrap();
+    let events = Arc::new(Mutex::new(vec![]));
+    let ev2 = events.clone();
+    worker.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
+    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
+    let plain = |os: u16, mis: u16| json!({ "listenInfo": { "ip": "127.0.0.1" }, "enableSctp": true, "numSctpStreams": { "OS": os, "MIS": mis } });
+    let ta = router.create_plain_transport(from_json("o", plain(8, 8)).unwrap()).await.unwrap();
+    let tb = router.create_plain_transport(from_json("o", plain(8, 2)).unwrap()).await.unwrap();
+    for (t, far) in [(&ta, &tb), (&tb, &ta)] {
+        t.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(far.tuple().local_port), ..Default::default() }).await.unwrap();
+    }
+    let direct = router.create_direct_transport(DirectTransportOptions::default()).await.unwrap();
+    let source = direct.produce_data_blocking(from_json("o", json!({ "label": "x" })).unwrap()).unwrap();
+    let consume = || ta.consume_data_blocking(from_json("o", json!({ "dataProducerId": source.id() })).unwrap());
+    // Wait for the association (a DataConsumer made now may still get a stream tb refuses).
+    let connected = || events.lock().unwrap().iter().any(|e| e.target_id == ta.id() && matches!(&e.kind, EventKind::SctpStateChange { sctp_state } if sctp_state == "connected"));
+    for _ in 0..250 {
+        if connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(connected(), "the association came up");
+    let ids: Vec<u16> = (0..2).map(|_| consume().unwrap().sctp_stream_parameters().unwrap().stream_id).collect();
+    assert_eq!(ids, vec![0, 1]);
+    let err = consume().unwrap_err();
+    assert!(matches!(err, Error::InvalidState(_)) && err.to_string().contains("accepts 2 streams"), "{err}");
+    let stats = ta.get_stats().await.unwrap();
+    assert_eq!(stats[0]["sctpInvalidStreamChunks"], 0, "{stats}");
+    worker.close();
+}
