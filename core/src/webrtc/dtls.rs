@@ -142,7 +142,6 @@ impl DtlsSession {
     }
 
     /// Current state.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn state(&self) -> DtlsState {
         self.state
     }
@@ -376,6 +375,17 @@ impl DtlsSession {
             }
             self.drain(true);
         }
+    }
+
+    /// When `handle_timeout` next has a retransmission to make (ms on the session's clock), while
+    /// handshaking.
+    pub(crate) fn next_timeout(&self) -> Option<u64> {
+        if self.state != DtlsState::Connecting {
+            return None;
+        }
+        let at = self.endpoint.as_ref()?.poll_timeout(&LABEL)?;
+        let d = at.saturating_duration_since(self.epoch);
+        Some(d.as_millis() as u64 + u64::from(d.subsec_nanos() % 1_000_000 != 0))
     }
 
     /// Sends application data (SCTP) once connected.
