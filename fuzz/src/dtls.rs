@@ -29,7 +29,7 @@
 //! time jumps to the next retransmission, for a bounded number of rounds.
 //!
 //! Checks, after every op: no panic; each datagram at most 1500 bytes, what one delivery or timer
-//! provokes at most 32 datagrams and 48 KiB, what a side sends in all at most 256 KiB + 16x what
+//! provokes at most 32 datagrams and 48 KiB, what a side sends in all at most 64 KiB + 8x what
 //! it received; the link gets quiet within 1024 deliveries; state events only on a change, never
 //! out of `closed`, out of `failed` only to `closed` (our own `close()`), `connected` at most once,
 //! after the SRTP keys, and the last one is `state()`; one `SrtpKeys`, of the right length for its
@@ -59,8 +59,8 @@ const MAX_DATAGRAM: usize = 1500;
 const MAX_BURST_DATAGRAMS: usize = 32;
 const MAX_BURST_BYTES: usize = 48 << 10;
 /// What a side may send in all: this plus `AMPLIFICATION` times what it received.
-const MAX_SENT_BASE: usize = 256 << 10;
-const AMPLIFICATION: usize = 16;
+const MAX_SENT_BASE: usize = 64 << 10;
+const AMPLIFICATION: usize = 8;
 /// Deliveries before the link must be quiet, without time moving.
 const MAX_SETTLE: usize = 1024;
 /// Rounds of the final run-out (settle, then jump to the next retransmission).

@@ -89,6 +89,10 @@ const LABEL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0,
 const MAX_EARLY: usize = 8;
 /// Datagrams of one fragmented ClientHello kept while reassembling it.
 const MAX_HELLO_FRAGMENTS: usize = 4;
+/// Times a repeated ClientHello may make us resend our last flight: the crate's own budget for a
+/// flight's retransmissions (7). Anything that looks like a ClientHello header (14 bytes) would
+/// otherwise get our whole flight 4 (~700 bytes) back, without limit, until the handshake ends.
+const MAX_FLIGHT_RESENDS: usize = 7;
 
 /// Profiles we accept, best first: GCM is cheapest per packet.
 const PREFERRED: [SrtpProtectionProfile; 4] = [
@@ -110,6 +114,7 @@ pub(crate) struct DtlsSession {
     /// until the whole message is here to read its `use_srtp` offer.
     hello_fragments: Vec<Vec<u8>>,
     last_flight: Vec<Vec<u8>>,
+    flight_resends: usize,
     peer_der: Arc<Mutex<Option<Vec<u8>>>>,
     remote_cert_pem: Option<String>,
     out: VecDeque<Vec<u8>>,
@@ -129,6 +134,7 @@ impl DtlsSession {
             server_configured: false,
             hello_fragments: vec![],
             last_flight: vec![],
+            flight_resends: 0,
             peer_der: Arc::new(Mutex::new(None)),
             remote_cert_pem: None,
             out: VecDeque::new(),
@@ -309,7 +315,8 @@ impl DtlsSession {
             }
         }
         // The peer repeated its ClientHello: our flight was lost and the crate will not resend it.
-        if !produced && server && self.state == DtlsState::Connecting && is_client_hello(data) && !self.last_flight.is_empty() {
+        if !produced && server && self.state == DtlsState::Connecting && is_client_hello(data) && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
+            self.flight_resends += 1;
             let flight = self.last_flight.clone();
             self.out.extend(flight);
         }
