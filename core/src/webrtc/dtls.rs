@@ -315,7 +315,11 @@ impl DtlsSession {
             }
         }
         // The peer repeated its ClientHello: our flight was lost and the crate will not resend it.
-        if !produced && server && self.state == DtlsState::Connecting && is_client_hello(data) && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
+        // The same for a client whose flight 5 was lost twice: the peer's repeated flight 4 makes
+        // the crate drop its retransmit timer without answering, and the handshake stalls.
+        let timer_lost = self.endpoint.as_ref().is_some_and(|ep| ep.poll_timeout(&LABEL).is_none());
+        let repeated = if server { is_client_hello(data) } else { timer_lost && is_epoch0_handshake(data) };
+        if !produced && self.state == DtlsState::Connecting && repeated && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
             self.flight_resends += 1;
             let flight = self.last_flight.clone();
             self.out.extend(flight);
@@ -434,9 +438,14 @@ fn is_verify_failure(e: &shared::error::Error) -> bool {
     s.contains("does not match the remote fingerprints") || s.contains("no peer certificate") || s.to_ascii_lowercase().contains("certificate")
 }
 
+/// True for a datagram starting with an epoch-0 handshake record (RFC 6347 §4.1).
+fn is_epoch0_handshake(d: &[u8]) -> bool {
+    d.len() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0
+}
+
 /// True for an epoch-0 handshake record carrying a ClientHello (RFC 6347 §4.1, §4.2.2).
 fn is_client_hello(d: &[u8]) -> bool {
-    d.len() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1
+    is_epoch0_handshake(d) && d[13] == 1
 }
 
 /// Rebuilds one unfragmented ClientHello datagram from datagrams that each carry a fragment of it

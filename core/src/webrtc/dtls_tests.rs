@@ -121,6 +121,22 @@ fn a_lost_server_flight_is_resent_when_the_client_repeats_its_hello() {
 }
 
 #[test]
+fn a_client_flight_5_lost_twice_is_resent_when_the_server_repeats_flight_4() {
+    // Found by the dtls_handshake fuzz target: flight 5 and its first retransmission lost, the
+    // server's retransmitted flight 4 made the client drop its retransmit timer without
+    // answering; the server then gave up (failed) and the client stayed connecting forever.
+    for _ in 0..3 {
+        let (mut server, mut client, fs, fc) = pair();
+        server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+        client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+        // Client datagrams 2 and 3 (flight 5 and its retransmission 1 s later) are lost.
+        run(&mut server, &mut client, 20_000, |dir, i| dir == 1 && (i == 2 || i == 3));
+        assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected), "server {:?} client {:?}", server.states, client.states);
+        assert_keys_agree(&server, &client);
+    }
+}
+
+#[test]
 fn repeated_client_hellos_resend_the_last_flight_a_bounded_number_of_times() {
     // Found by the dtls_handshake fuzz target: every datagram that looked like a ClientHello (a
     // 14-byte header is enough) got the whole flight 4 back while the server was handshaking.
