@@ -3,7 +3,8 @@
 //! feedback, REMB, VP8/VP9/H264 payloads), the ORTC JSON of core/testdata, SCTP packets captured
 //! from a real association pair with op scripts around them, RFC 4571 streams of the STUN / DTLS /
 //! RTP seeds, the C face's JSON from tests/c, and layered VP8 / VP9 / H264 (frame marking) / AV1
-//! (dependency descriptor) sequences.
+//! (dependency descriptor) sequences, and DTLS handshake op scripts (clean, lossy, reordered,
+//! duplicated, tampered).
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example make-seeds` (deterministic; rerun after
 //! changing it and commit the result).
@@ -14,6 +15,7 @@ use serde_json::Value;
 use sfu_core::rtp::nack::write_nack;
 use sfu_core::rtp::rtcp::{write_fir, write_pli, write_sr};
 use sfu_core::rtp::twcc::{write_remb, TwccRecorder};
+use sfu_fuzz::dtls::script::Script as DtlsScript;
 use sfu_fuzz::sctp::script::{self, Script};
 
 const AUDIO_SSRC: u32 = 2_991_000_373;
@@ -592,6 +594,44 @@ fn sctp_seeds() -> Vec<(String, Vec<u8>)> {
     seeds
 }
 
+/// DTLS handshake op scripts (fuzz/src/dtls.rs). A clean handshake is six datagrams: ClientHello,
+/// HelloVerifyRequest, ClientHello with the cookie, the server's flight 4 (ServerHello ..
+/// ServerHelloDone), the client's flight 5 (Certificate, ClientKeyExchange, CertificateVerify,
+/// ChangeCipherSpec, Finished) and the server's flight 6 (ChangeCipherSpec, Finished); the
+/// Finished is the last record of flights 5 and 6.
+fn dtls_handshake_seeds(dtls: &[(&str, Vec<u8>)]) -> Vec<(&'static str, Vec<u8>)> {
+    const C: bool = false; // from the client (to the server)
+    const S: bool = true;
+    const LAST: u8 = 31 << 3; // the last record of a datagram
+    let steps = |n: usize, s: DtlsScript| (0..n).fold(s, |s, i| s.deliver(i % 2 == 1));
+    let to_flight5 = |setup| steps(4, DtlsScript::new(setup));
+    let hello = &dtls.iter().find(|(n, _)| *n == "dtls-client-hello").unwrap().1;
+    let s = |name, script: DtlsScript| (name, script.bytes());
+    vec![
+        s("clean", steps(6, DtlsScript::new(0))),
+        s("clean-late-connect-auto-role", steps(6, DtlsScript::new(1 | 2))),
+        s("data-both-ways-then-close", DtlsScript::new(0).settle().send(C, 100).send(S, 1200).send(C, 0).settle().close(C).settle()),
+        s("dropped-client-hello", DtlsScript::new(0).drop(C).advance(1000).settle()),
+        s("dropped-flight-4", steps(3, DtlsScript::new(0)).drop(S).advance(1000).settle()),
+        s("dropped-flight-5", to_flight5(0).drop(C).advance(1000).settle()),
+        s("dropped-flight-6", to_flight5(0).deliver(C).drop(S).advance(1000).settle()),
+        // Retransmissions in flight, then flight 5 overtakes the stale ClientHello and flight 6
+        // the stale flight 4.
+        s("reordered", steps(3, DtlsScript::new(0)).advance(1000).deliver(S).reorder(C).deliver(C).reorder(S).settle()),
+        s("duplicated-client-hello", DtlsScript::new(0).duplicate(C).deliver(C).deliver(S).duplicate(C).settle()),
+        s("duplicated-flights-5-6", to_flight5(0).duplicate(C).duplicate(C).deliver(C).duplicate(S).settle()),
+        s("mutated-client-finished", to_flight5(0).mutate(C, LAST, &[0, 20, 0x01]).deliver(C).advance(1000).settle()),
+        s("mutated-server-finished", to_flight5(0).deliver(C).mutate(S, LAST, &[0, 20, 0x80]).deliver(S).advance(1000).settle()),
+        s("mutated-change-cipher-spec-type", to_flight5(0).mutate(C, 3 | 3 << 3, &[22]).settle()),
+        s("mutated-flight-4-epoch-seq-length", steps(3, DtlsScript::new(0)).mutate(S, 4 | 1 << 3, &[0, 1]).mutate(S, 5 | 2 << 3, &[0, 0, 0, 9]).mutate(S, 6 | 3 << 3, &[0, 40]).settle().advance(1000).settle()),
+        s("truncated-flight-5", to_flight5(0).mutate(C, 1 | 1 << 3, &[0, 100]).settle()),
+        s("spliced-client-hello", DtlsScript::new(0).mutate(C, 7, &[0, 60, 4, 0xde, 0xad, 0xbe, 0xef]).mutate(C, 2, &[2, 0x16, 0xfe]).settle()),
+        s("injected-client-hello-mid-handshake", steps(3, DtlsScript::new(0)).inject(C, hello).inject(S, &hello[..40]).settle()),
+        s("wrong-fingerprint-at-server", steps(6, DtlsScript::new(4))),
+        s("wrong-fingerprint-at-client", steps(6, DtlsScript::new(8))),
+    ]
+}
+
 /// RFC 4571 streams: a seed byte, then frames of the STUN, DTLS and RTP seeds.
 fn tcp_seeds(stun: &[(&str, Vec<u8>)], dtls: &[(&str, Vec<u8>)], rtp: &[(&str, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
     fn framed(seed: u8, frames: &[&[u8]], tail: &[u8]) -> Vec<u8> {
@@ -801,6 +841,9 @@ fn main() {
     }
     for (name, data) in tcp_seeds(&stun_seeds(), &dtls_seeds(), &rtp) {
         write(&corpus.join("tcp_framing"), &name, &data);
+    }
+    for (name, data) in dtls_handshake_seeds(&dtls_seeds()) {
+        write(&corpus.join("dtls_handshake"), name, &data);
     }
     for (name, data) in c_face_seeds() {
         write(&corpus.join("c_face_json"), &name, &data);

@@ -71,6 +71,7 @@ pub use trace::{TraceDirection, TraceEvent, TraceEventType};
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::transport::io::{encode_frame, FrameDecoder};
+    pub use crate::webrtc::fuzz_hook::{DtlsCertificate, DtlsOutput, DtlsSessionHook};
 }
 
 /// The client side of a WebRtcTransport (ICE check, DTLS client, SRTP) for the load bench and

@@ -10,6 +10,7 @@
 //! the packet itself is the input, so a seed can stay a plain captured packet.
 
 pub mod c_face;
+pub mod dtls;
 pub mod engine;
 pub mod harness;
 pub mod layer_sequences;
@@ -25,6 +26,7 @@ pub mod twcc;
 pub mod webrtc;
 
 pub use c_face::c_face_json;
+pub use dtls::dtls_handshake;
 pub use engine::engine_datagrams;
 pub use layer_sequences::layer_sequences;
 pub use nack_generator::nack_generator;
@@ -53,6 +55,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("tcp_framing", tcp_framing),
     ("c_face_json", c_face_json),
     ("layer_sequences", layer_sequences),
+    ("dtls_handshake", dtls_handshake),
 ];
 
 /// The last `n` bytes of `data` (all of it when shorter): where packet targets read their

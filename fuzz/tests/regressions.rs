@@ -91,3 +91,7 @@ fn c_face_json() {
 fn layer_sequences() {
     run("layer_sequences");
 }
+#[test]
+fn dtls_handshake() {
+    run("dtls_handshake");
+}

@@ -89,6 +89,10 @@ const LABEL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0,
 const MAX_EARLY: usize = 8;
 /// Datagrams of one fragmented ClientHello kept while reassembling it.
 const MAX_HELLO_FRAGMENTS: usize = 4;
+/// Times a repeated ClientHello may make us resend our last flight: the crate's own budget for a
+/// flight's retransmissions (7). Anything that looks like a ClientHello header (14 bytes) would
+/// otherwise get our whole flight 4 (~700 bytes) back, without limit, until the handshake ends.
+const MAX_FLIGHT_RESENDS: usize = 7;
 
 /// Profiles we accept, best first: GCM is cheapest per packet.
 const PREFERRED: [SrtpProtectionProfile; 4] = [
@@ -110,6 +114,7 @@ pub(crate) struct DtlsSession {
     /// until the whole message is here to read its `use_srtp` offer.
     hello_fragments: Vec<Vec<u8>>,
     last_flight: Vec<Vec<u8>>,
+    flight_resends: usize,
     peer_der: Arc<Mutex<Option<Vec<u8>>>>,
     remote_cert_pem: Option<String>,
     out: VecDeque<Vec<u8>>,
@@ -129,6 +134,7 @@ impl DtlsSession {
             server_configured: false,
             hello_fragments: vec![],
             last_flight: vec![],
+            flight_resends: 0,
             peer_der: Arc::new(Mutex::new(None)),
             remote_cert_pem: None,
             out: VecDeque::new(),
@@ -142,7 +148,6 @@ impl DtlsSession {
     }
 
     /// Current state.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn state(&self) -> DtlsState {
         self.state
     }
@@ -310,7 +315,12 @@ impl DtlsSession {
             }
         }
         // The peer repeated its ClientHello: our flight was lost and the crate will not resend it.
-        if !produced && server && self.state == DtlsState::Connecting && is_client_hello(data) && !self.last_flight.is_empty() {
+        // The same for a client whose flight 5 was lost twice: the peer's repeated flight 4 makes
+        // the crate drop its retransmit timer without answering, and the handshake stalls.
+        let timer_lost = self.endpoint.as_ref().is_some_and(|ep| ep.poll_timeout(&LABEL).is_none());
+        let repeated = if server { is_client_hello(data) } else { timer_lost && is_epoch0_handshake(data) };
+        if !produced && self.state == DtlsState::Connecting && repeated && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
+            self.flight_resends += 1;
             let flight = self.last_flight.clone();
             self.out.extend(flight);
         }
@@ -378,6 +388,17 @@ impl DtlsSession {
         }
     }
 
+    /// When `handle_timeout` next has a retransmission to make (ms on the session's clock), while
+    /// handshaking.
+    pub(crate) fn next_timeout(&self) -> Option<u64> {
+        if self.state != DtlsState::Connecting {
+            return None;
+        }
+        let at = self.endpoint.as_ref()?.poll_timeout(&LABEL)?;
+        let d = at.saturating_duration_since(self.epoch);
+        Some(d.as_millis() as u64 + u64::from(d.subsec_nanos() % 1_000_000 != 0))
+    }
+
     /// Sends application data (SCTP) once connected.
     pub(crate) fn send_application_data(&mut self, now_ms: u64, data: &[u8]) -> Result<()> {
         let now = self.instant(now_ms);
@@ -417,9 +438,14 @@ fn is_verify_failure(e: &shared::error::Error) -> bool {
     s.contains("does not match the remote fingerprints") || s.contains("no peer certificate") || s.to_ascii_lowercase().contains("certificate")
 }
 
+/// True for a datagram starting with an epoch-0 handshake record (RFC 6347 §4.1).
+fn is_epoch0_handshake(d: &[u8]) -> bool {
+    d.len() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0
+}
+
 /// True for an epoch-0 handshake record carrying a ClientHello (RFC 6347 §4.1, §4.2.2).
 fn is_client_hello(d: &[u8]) -> bool {
-    d.len() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1
+    is_epoch0_handshake(d) && d[13] == 1
 }
 
 /// Rebuilds one unfragmented ClientHello datagram from datagrams that each carry a fragment of it

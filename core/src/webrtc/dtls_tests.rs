@@ -120,6 +120,56 @@ fn a_lost_server_flight_is_resent_when_the_client_repeats_its_hello() {
     }
 }
 
+#[test]
+fn a_client_flight_5_lost_twice_is_resent_when_the_server_repeats_flight_4() {
+    // Found by the dtls_handshake fuzz target: flight 5 and its first retransmission lost, the
+    // server's retransmitted flight 4 made the client drop its retransmit timer without
+    // answering; the server then gave up (failed) and the client stayed connecting forever.
+    for _ in 0..3 {
+        let (mut server, mut client, fs, fc) = pair();
+        server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+        client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+        // Client datagrams 2 and 3 (flight 5 and its retransmission 1 s later) are lost.
+        run(&mut server, &mut client, 20_000, |dir, i| dir == 1 && (i == 2 || i == 3));
+        assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected), "server {:?} client {:?}", server.states, client.states);
+        assert_keys_agree(&server, &client);
+    }
+}
+
+#[test]
+fn repeated_client_hellos_resend_the_last_flight_a_bounded_number_of_times() {
+    // Found by the dtls_handshake fuzz target: every datagram that looked like a ClientHello (a
+    // 14-byte header is enough) got the whole flight 4 back while the server was handshaking.
+    let (mut server, mut client, fs, fc) = pair();
+    server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
+    client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
+    // ClientHello, HelloVerifyRequest, ClientHello with the cookie: the server sends flight 4.
+    let mut flight4 = 0;
+    for i in 0..3 {
+        let (from, to) = if i % 2 == 0 { (&mut client.s, &mut server.s) } else { (&mut server.s, &mut client.s) };
+        while let Some(d) = from.poll_transmit() {
+            to.handle_datagram(0, &d);
+        }
+    }
+    while let Some(d) = server.s.poll_transmit() {
+        flight4 += d.len();
+    }
+    assert!(flight4 > 500, "flight 4 is {flight4} bytes");
+    let fake_hello = [22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+    let mut sent = 0;
+    for _ in 0..100 {
+        server.s.handle_datagram(0, &fake_hello);
+        while let Some(d) = server.s.poll_transmit() {
+            sent += d.len();
+        }
+    }
+    assert!(sent <= 7 * flight4, "{sent} bytes sent for 100 repeated ClientHellos ({flight4}-byte flight)");
+    assert_eq!(server.s.state(), DtlsState::Connecting);
+    // The handshake still completes.
+    run(&mut server, &mut client, 5_000, |_, _| false);
+    assert_eq!((server.s.state(), client.s.state()), (DtlsState::Connected, DtlsState::Connected));
+}
+
 /// Like `run`, but every burst of datagrams is delivered in reverse order.
 fn run_reordered(a: &mut Peer, b: &mut Peer, ms: u64) {
     for now in (0..ms).step_by(10) {

@@ -3,6 +3,7 @@
 pub(crate) mod certificate;
 pub(crate) mod client;
 pub(crate) mod dtls;
+pub(crate) mod fuzz_hook;
 pub(crate) mod ice;
 pub(crate) mod stun;
 pub(crate) mod srtp;
