@@ -212,7 +212,10 @@ impl Sim {
         let side = &mut self.sides[s];
         if !side.connected {
             side.connected = true;
-            side.session.connect(self.now, side.remote.clone()).expect("connect with valid parameters");
+            let closed = side.session.state() == DtlsState::Closed;
+            let r = side.session.connect(self.now, side.remote.clone());
+            // A closed session stays closed: connect() is refused then, else it must succeed.
+            assert_eq!(r.is_err(), closed, "connect with valid parameters (closed before: {closed}): {r:?}");
         }
         self.drain();
     }

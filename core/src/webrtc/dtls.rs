@@ -199,6 +199,9 @@ impl DtlsSession {
         if self.endpoint.is_some() {
             return Err(Error::InvalidState("connect() already called".into()));
         }
+        if self.state == DtlsState::Closed {
+            return Err(Error::InvalidState("DTLS closed".into()));
+        }
         if remote.fingerprints.is_empty() {
             return Err(Error::type_err("missing dtlsParameters.fingerprints"));
         }
@@ -293,7 +296,14 @@ impl DtlsSession {
         let was_complete = self.state == DtlsState::Connected;
         let Some(ep) = self.endpoint.as_mut() else { return };
         let result = ep.read(now, LABEL, None, BytesMut::from(data));
-        let produced = self.drain(!was_complete);
+        let produced = if only_alerts(data) {
+            // Never answer an alert with an alert (RFC 5246 §7.2.2 closes on a fatal one; the
+            // crate replies to what it cannot read with an alert, and two such ends — or a peer
+            // that echoes alerts — would volley them forever).
+            self.drain_dropping_alerts()
+        } else {
+            self.drain(!was_complete)
+        };
         match result {
             Ok(events) => {
                 for ev in events {
@@ -371,6 +381,19 @@ impl DtlsSession {
         true
     }
 
+    /// Moves the endpoint's output into `out` except datagrams of alerts only; not a flight.
+    fn drain_dropping_alerts(&mut self) -> bool {
+        let Some(ep) = self.endpoint.as_mut() else { return false };
+        let mut produced = false;
+        while let Some(t) = ep.poll_transmit() {
+            if !only_alerts(&t.message) {
+                self.out.push_back(t.message.to_vec());
+                produced = true;
+            }
+        }
+        produced
+    }
+
     /// Drives retransmissions.
     pub(crate) fn handle_timeout(&mut self, now_ms: u64) {
         if self.state != DtlsState::Connecting {
@@ -436,6 +459,19 @@ fn matches_fingerprints(expected: &[DtlsFingerprint], der: &[u8]) -> bool {
 fn is_verify_failure(e: &shared::error::Error) -> bool {
     let s = e.to_string();
     s.contains("does not match the remote fingerprints") || s.contains("no peer certificate") || s.to_ascii_lowercase().contains("certificate")
+}
+
+/// True for a datagram made of DTLS alert records only (content type 21; RFC 6347 §4.1).
+fn only_alerts(d: &[u8]) -> bool {
+    let mut i = 0;
+    while i < d.len() {
+        let Some(len) = d.get(i + 11..i + 13).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else { return false };
+        if d[i] != 21 {
+            return false;
+        }
+        i += 13 + len;
+    }
+    !d.is_empty()
 }
 
 /// True for a datagram starting with an epoch-0 handshake record (RFC 6347 §4.1).

@@ -273,3 +273,46 @@ fn connect_rejects_bad_parameters() {
     a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: fb.clone() }).unwrap();
     assert!(a.s.connect(0, DtlsParameters { role: DtlsRole::Auto, fingerprints: fb }).is_err());
 }
+
+/// An alert is never answered with an alert: a server flight whose content type was corrupted
+/// (to an unknown 232) makes the client send an alert, and the exchange stops there (before, the
+/// two sessions volleyed alerts forever without time moving; found by the dtls_handshake fuzzer).
+#[test]
+fn an_alert_is_not_answered_with_an_alert() {
+    let (mut a, mut b, fa, fb) = pair();
+    a.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fb }).unwrap(); // a: client
+    b.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fa }).unwrap(); // b: server
+    let mut volleys = 0;
+    let mut first = true;
+    // a → b the ClientHello; b → a its reply with the content type set to 232.
+    loop {
+        let mut moved = false;
+        while let Some(d) = a.s.poll_transmit() {
+            moved = true;
+            volleys += 1;
+            b.s.handle_datagram(0, &d);
+        }
+        while let Some(mut d) = b.s.poll_transmit() {
+            moved = true;
+            volleys += 1;
+            if std::mem::take(&mut first) {
+                d[0] = 232;
+            }
+            a.s.handle_datagram(0, &d);
+        }
+        if !moved || volleys > 50 {
+            break;
+        }
+    }
+    assert!(volleys <= 4, "{volleys} datagrams exchanged without time moving");
+}
+
+/// connect() after close() is refused: a closed session stays closed.
+#[test]
+fn connect_after_close_is_refused() {
+    let (mut a, _b, _fa, fb) = pair();
+    a.s.close(0);
+    assert_eq!(a.s.state(), DtlsState::Closed);
+    assert!(a.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fb }).is_err());
+    assert_eq!(a.s.state(), DtlsState::Closed);
+}
