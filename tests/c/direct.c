@@ -143,6 +143,19 @@ static uint16_t json_port(const char *json) {
     "\"channels\":2}],\"headerExtensions\":[{\"uri\":\"urn:ietf:params:rtp-hdrext:ssrc-audio-level\",\"id\":1}],\"encodings\":[{\"ssrc\":" \
     #ssrc "}]}}"
 
+/* Sends `count` opus packets (3-byte payload) through a DirectTransport producer, from sequence
+   number `first_seq`, every `interval_ms`; with `level` >= 0 they carry that audio level. */
+static void send_opus(sfu_producer *p, uint32_t ssrc, uint16_t first_seq, int count, int level, int interval_ms) {
+    const uint8_t payload[3] = {0xf8, 0xff, 0xfe};
+    uint8_t pkt[64];
+    for (int i = 0; i < count; i++) {
+        uint16_t seq = (uint16_t)(first_seq + i);
+        size_t n = rtp(pkt, 111, seq, (uint32_t)(960 * seq), ssrc, level, payload, sizeof payload);
+        sfu_producer_send(p, pkt, n);
+        sleep_ms(interval_ms);
+    }
+}
+
 int main(void) {
     verbose = getenv("VERBOSE") != NULL;
     sfu_worker *w = NULL;
@@ -198,11 +211,7 @@ int main(void) {
     MUST(sfu_plain_transport_connect(dead_t, connect));
     sfu_consumer *dead_consumer = NULL;
     MUST(sfu_plain_transport_consume(dead_t, consume_opts, &dead_consumer));
-    for (int i = 0; i < 20; i++) {
-        n = rtp(pkt, 111, (uint16_t)(2 + i), (uint32_t)(960 * (i + 1)), 4444, -1, opus_payload, 3);
-        sfu_producer_send(injected, pkt, n);
-        sleep_ms(5);
-    }
+    send_opus(injected, 4444, 100, 20, -1, 5);
     EXPECT_TRUE(wait_count(&socket_error_events, 1, 2000));
     pthread_mutex_lock(&lock);
     EXPECT_CONTAINS(last_socket_error, sfu_plain_transport_id(dead_t));
@@ -289,11 +298,7 @@ int main(void) {
     MUST(sfu_router_create_audio_level_observer(r, "{\"interval\":300}", &obs));
     EXPECT(SFU_NOT_FOUND, "nope", sfu_rtp_observer_add_producer(obs, "nope"));
     EXPECT(SFU_OK, NULL, sfu_rtp_observer_add_producer(obs, sfu_producer_id(injected)));
-    for (int i = 0; i < 40; i++) {
-        n = rtp(pkt, 111, (uint16_t)(10 + i), (uint32_t)(960 * i), 4444, 30, opus_payload, 3);
-        sfu_producer_send(injected, pkt, n);
-        sleep_ms(10);
-    }
+    send_opus(injected, 4444, 200, 40, 30, 10);
     EXPECT_TRUE(wait_count(&volumes_events, 1, 2000));
     pthread_mutex_lock(&lock);
     EXPECT_CONTAINS(last_volumes, sfu_producer_id(injected));
