@@ -233,6 +233,15 @@ impl WorkerState {
             if p.stream_id >= sctp.mis {
                 return Err(Error::type_err(format!("sctpStreamParameters.streamId {} out of range (MIS is {})", p.stream_id, sctp.mis)));
             }
+            // Once connected, the remote sends on fewer streams when its OS is below our MIS:
+            // DATA on the others is discarded, so a producer there would never get a message.
+            let inbound = sctp.inbound_streams().min(sctp.mis);
+            if p.stream_id >= inbound {
+                return Err(Error::type_err(format!(
+                    "sctpStreamParameters.streamId {} out of range (the remote sends on {inbound} streams: its OS is below our MIS)",
+                    p.stream_id
+                )));
+            }
             let taken = t.data_producers.iter().filter_map(|k| self.data_producers.get(k)).any(|d| d.sctp_stream_parameters.map(|s| s.stream_id) == Some(p.stream_id));
             if taken {
                 return Err(Error::InvalidState(format!("sctpStreamParameters.streamId {} already in use", p.stream_id)));

@@ -232,9 +232,10 @@ async fn data_messages_cross_between_plain_transports_with_sctp() {
     worker.close();
 }
 
-/// The remote's MIS bounds the streams a transport sends on: once the association is up,
-/// consumeData() assigns stream ids below it, and past them fails naming the limit; getStats()
-/// counts DATA the remote sent on streams it was not granted (none here).
+/// The remote's MIS bounds the streams a transport sends on, its OS those it receives on: once
+/// the association is up, consumeData() assigns stream ids below the remote's MIS and past them
+/// fails naming the limit, produceData() refuses a stream id at or above the remote's OS;
+/// getStats() counts DATA the remote sent on streams it was not granted (none here).
 #[tokio::test(flavor = "current_thread")]
 async fn consume_data_stays_within_the_remotes_inbound_streams() {
     let worker = Worker::new(WorkerSettings::default()).unwrap();
@@ -244,7 +245,7 @@ async fn consume_data_stays_within_the_remotes_inbound_streams() {
     let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
     let plain = |os: u16, mis: u16| json!({ "listenInfo": { "ip": "127.0.0.1" }, "enableSctp": true, "numSctpStreams": { "OS": os, "MIS": mis } });
     let ta = router.create_plain_transport(from_json("o", plain(8, 8)).unwrap()).await.unwrap();
-    let tb = router.create_plain_transport(from_json("o", plain(8, 2)).unwrap()).await.unwrap();
+    let tb = router.create_plain_transport(from_json("o", plain(3, 2)).unwrap()).await.unwrap();
     for (t, far) in [(&ta, &tb), (&tb, &ta)] {
         t.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(far.tuple().local_port), ..Default::default() }).await.unwrap();
     }
@@ -264,6 +265,12 @@ async fn consume_data_stays_within_the_remotes_inbound_streams() {
     assert_eq!(ids, vec![0, 1]);
     let err = consume().unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)) && err.to_string().contains("accepts 2 streams"), "{err}");
+    // tb sends on at most 3 streams (its OS; rtc-sctp's INIT ACK can lower it to 2), below ta's
+    // MIS of 8: a data producer on ta's stream 5 would never get a message.
+    let produce = |id: u16| ta.produce_data_blocking(from_json("o", json!({ "label": "in", "sctpStreamParameters": { "streamId": id, "ordered": true } })).unwrap());
+    let err = produce(5).unwrap_err();
+    assert!(matches!(err, Error::Type(_)) && err.to_string().contains("streamId 5 out of range (the remote sends on"), "{err}");
+    produce(1).unwrap();
     let stats = ta.get_stats().await.unwrap();
     assert_eq!(stats[0]["sctpInvalidStreamChunks"], 0, "{stats}");
     worker.close();

@@ -102,6 +102,11 @@ impl SctpTransport {
         self.assoc.outbound_streams()
     }
 
+    /// Streams the remote may send on (our `MIS` until connected, then at most its `OS`).
+    pub(crate) fn inbound_streams(&self) -> u16 {
+        self.assoc.inbound_streams()
+    }
+
     /// DATA chunks the remote sent on streams beyond what it was granted (discarded).
     pub(crate) fn invalid_stream_chunks(&self) -> u64 {
         self.assoc.invalid_stream_chunks()
