@@ -25,37 +25,63 @@ fn opus_producer() -> ProducerOptions {
     .unwrap()
 }
 
-async fn plain_consumer(router: &Router, producer: &Producer, port: u16) -> (PlainTransport, Consumer) {
-    let t = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" } })).unwrap()).await.unwrap();
-    t.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(port), ..Default::default() }).await.unwrap();
+async fn plain_consumer(router: &Router, producer: &Producer, ip: &str, port: u16) -> (PlainTransport, Consumer) {
+    let t = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": ip } })).unwrap()).await.unwrap();
+    t.connect(PlainTransportConnect { ip: Some(ip.into()), port: Some(port), ..Default::default() }).await.unwrap();
     let c = t.consume(from_json("o", json!({ "producerId": producer.id(), "rtpCapabilities": consumer_caps() })).unwrap()).await.unwrap();
     (t, c)
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn icmp_port_unreachable_is_reported_on_the_transport_and_costs_nobody_else_a_packet() {
+    icmp_port_unreachable("127.0.0.1", (3, 3)).await;
+}
+
+/// The same over IPv6 (ICMPv6 type 1 code 4).
+#[tokio::test(flavor = "current_thread")]
+async fn icmpv6_port_unreachable_is_reported_too() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    icmp_port_unreachable("::1", (1, 4)).await;
+}
+
+async fn icmp_port_unreachable(ip: &str, icmp: (u64, u64)) {
     let worker = Worker::new(WorkerSettings::default()).unwrap();
     let events = Arc::new(Mutex::new(vec![]));
     let ev2 = events.clone();
     worker.subscribe(move |e| ev2.lock().unwrap().push(e.clone())).detach();
     let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let input = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let input = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": ip }, "comedia": true })).unwrap()).await.unwrap();
     let producer = input.produce(opus_producer()).await.unwrap();
 
     // A port that was bound a moment ago and is closed now: the kernel answers with ICMP.
-    let dead_port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (dead, _c1) = plain_consumer(&router, &producer, dead_port).await;
-    let sink = Sink::new();
-    let (live, _c2) = plain_consumer(&router, &producer, sink.port()).await;
+    let addr = |port: u16| std::net::SocketAddr::new(ip.parse().unwrap(), port);
+    let dead_port = UdpSocket::bind(addr(0)).unwrap().local_addr().unwrap().port();
+    let (dead, _c1) = plain_consumer(&router, &producer, ip, dead_port).await;
+    let sink = UdpSocket::bind(addr(0)).unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let (live, _c2) = plain_consumer(&router, &producer, ip, sink.local_addr().unwrap().port()).await;
 
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sender.connect(("127.0.0.1", input.tuple().local_port)).unwrap();
+    let sender = UdpSocket::bind(addr(0)).unwrap();
+    sender.connect(addr(input.tuple().local_port)).unwrap();
     let n = 200u16;
     for seq in 0..n {
         sender.send(&rtp(111, seq, seq as u32 * 960, 4242, &[], b"opus")).unwrap();
         std::thread::sleep(Duration::from_micros(500));
     }
-    assert_eq!(sink.collect_rtp(n as usize, Duration::from_secs(3)).len(), n as usize, "the live consumer gets every packet");
+    let mut buf = [0u8; 1500];
+    let mut got = std::collections::BTreeSet::new();
+    while let Ok(len) = sink.recv(&mut buf) {
+        if len >= 12 && !(192..=223).contains(&buf[1]) {
+            got.insert(u16::from_be_bytes([buf[2], buf[3]]));
+        }
+        if got.len() == n as usize {
+            break;
+        }
+    }
+    assert_eq!(got.len(), n as usize, "the live consumer gets every packet");
 
     let deadline = Instant::now() + Duration::from_secs(3);
     let found = loop {
@@ -69,10 +95,10 @@ async fn icmp_port_unreachable_is_reported_on_the_transport_and_costs_nobody_els
     assert_eq!(ev["event"], "socketError");
     assert_eq!(ev["error"], "ECONNREFUSED");
     assert_eq!(ev["origin"], "icmp");
-    assert_eq!((ev["icmpType"].as_u64(), ev["icmpCode"].as_u64()), (Some(3), Some(3)), "{ev}");
-    assert_eq!(ev["remoteIp"], "127.0.0.1");
+    assert_eq!((ev["icmpType"].as_u64(), ev["icmpCode"].as_u64()), (Some(icmp.0), Some(icmp.1)), "{ev}");
+    assert_eq!(ev["remoteIp"], ip);
     assert_eq!(ev["remotePort"], dead_port);
-    assert_eq!(ev["offenderIp"], "127.0.0.1");
+    assert_eq!(ev["offenderIp"], ip);
     assert!(ev["message"].as_str().unwrap().contains("port unreachable"), "{ev}");
     assert!(ev["count"].as_u64().unwrap() >= 1);
     // At most one event a second: far fewer events than errors.
