@@ -341,6 +341,10 @@ export type BaseTransportDump = {
 		ridTable: { key: string; value: string }[];
 	};
 	maxMessageSize: number;
+	/** With `enableSctp`: OS is the negotiated outgoing stream count once connected. */
+	sctpParameters?: { port: number; OS: number; MIS: number; maxMessageSize: number };
+	sctpState?: SctpState;
+	sctpListener?: { streamIdTable: { key: number; value: string }[] };
 	traceEventTypes: TransportTraceEventType[];
 };
 

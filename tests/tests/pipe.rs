@@ -270,7 +270,12 @@ async fn consume_data_stays_within_the_remotes_inbound_streams() {
     let produce = |id: u16| ta.produce_data_blocking(from_json("o", json!({ "label": "in", "sctpStreamParameters": { "streamId": id, "ordered": true } })).unwrap());
     let err = produce(5).unwrap_err();
     assert!(matches!(err, Error::Type(_)) && err.to_string().contains("streamId 5 out of range (the remote sends on"), "{err}");
-    produce(1).unwrap();
+    let inbound = produce(1).unwrap();
+    // dump(): mediasoup's sctpParameters (OS now the negotiated count), sctpState, sctpListener.
+    let d = ta.dump().await.unwrap();
+    assert_eq!((d["sctpParameters"]["OS"].as_u64(), d["sctpParameters"]["MIS"].as_u64()), (Some(2), Some(8)), "{d}");
+    assert_eq!(d["sctpState"], "connected");
+    assert_eq!(d["sctpListener"]["streamIdTable"], json!([{ "key": 1, "value": inbound.id() }]));
     let stats = ta.get_stats().await.unwrap();
     assert_eq!(stats[0]["sctpInvalidStreamChunks"], 0, "{stats}");
     worker.close();

@@ -898,6 +898,20 @@ impl WorkerState {
             TransportKind::WebRtc(w) => w.add_dump(&mut v),
             TransportKind::Direct(_) => {}
         }
+        if let Some(s) = &t.sctp {
+            // As mediasoup: OS is the negotiated outgoing stream count once connected.
+            let mut p = s.parameters();
+            p["OS"] = json!(s.outbound_streams());
+            v["sctpParameters"] = p;
+            v["sctpState"] = json!(s.state().as_str());
+            let table: Vec<Value> = t
+                .data_producers
+                .iter()
+                .filter_map(|k| self.data_producers.get(k))
+                .filter_map(|d| d.sctp_stream_parameters.map(|sp| json!({ "key": sp.stream_id, "value": d.id })))
+                .collect();
+            v["sctpListener"] = json!({ "streamIdTable": table });
+        }
         Ok(v)
     }
 }
