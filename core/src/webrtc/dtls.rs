@@ -329,7 +329,13 @@ impl DtlsSession {
         // the crate drop its retransmit timer without answering, and the handshake stalls.
         let timer_lost = self.endpoint.as_ref().is_some_and(|ep| ep.poll_timeout(&LABEL).is_none());
         let repeated = if server { is_client_hello(data) } else { timer_lost && is_epoch0_handshake(data) };
-        if !produced && self.state == DtlsState::Connecting && repeated && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
+        // A server whose final flight (ChangeCipherSpec + Finished) was lost sees the client's
+        // flight 5 again; when that is a duplicate of what completed the handshake (same record
+        // numbers) the crate drops it as a replay and answers nothing, and a client whose timer
+        // the crate dropped would wait forever (found by the dtls_handshake fuzzer). RFC 6347
+        // §4.2.4: the final flight is resent when the peer's final flight repeats.
+        let repeated_final = server && was_complete && matches!(data.first(), Some(20 | 22));
+        if !produced && ((self.state == DtlsState::Connecting && repeated) || repeated_final) && !self.last_flight.is_empty() && self.flight_resends < MAX_FLIGHT_RESENDS {
             self.flight_resends += 1;
             let flight = self.last_flight.clone();
             self.out.extend(flight);
