@@ -103,12 +103,13 @@ fn auto_role_makes_us_the_dtls_client() {
 
 #[test]
 fn a_lost_server_flight_is_resent_when_the_client_repeats_its_hello() {
-    for lost in 0..3 {
+    for lost in 0..10 {
         let (mut server, mut client, fs, fc) = pair();
         server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
         client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
-        // Server → client datagram `lost` is dropped once (flight 2 or the pieces of flight 4).
-        run(&mut server, &mut client, 20_000, |dir, i| dir == 0 && i == lost);
+        // Server → client datagram `lost` is dropped once (flight 2, the pieces of flight 4, the
+        // final flight, or nothing once the handshake needs fewer).
+        run(&mut server, &mut client, 30_000, |dir, i| dir == 0 && i == lost);
         assert_eq!(
             (server.s.state(), client.s.state()),
             (DtlsState::Connected, DtlsState::Connected),
@@ -315,25 +316,6 @@ fn connect_after_close_is_refused() {
     assert_eq!(a.s.state(), DtlsState::Closed);
     assert!(a.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fb }).is_err());
     assert_eq!(a.s.state(), DtlsState::Closed);
-}
-
-/// Any single server datagram lost — its final flight (ChangeCipherSpec + Finished) included —
-/// and the handshake still completes on both sides.
-#[test]
-fn any_single_lost_server_datagram_is_recovered() {
-    for lost in 0..10 {
-        let (mut server, mut client, fs, fc) = pair();
-        server.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fc }).unwrap();
-        client.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fs }).unwrap();
-        run(&mut server, &mut client, 30_000, |dir, i| dir == 0 && i == lost);
-        assert_eq!(
-            (server.s.state(), client.s.state()),
-            (DtlsState::Connected, DtlsState::Connected),
-            "lost server datagram {lost}: server {:?} client {:?}",
-            server.states,
-            client.states
-        );
-    }
 }
 
 /// The server's final flight lost, then a duplicate of the client's flight 5 (the same bytes,
