@@ -33,6 +33,14 @@ async function udpSocket() {
 	return socket;
 }
 
+// A PlainTransport on loopback that sends `producer` to 127.0.0.1:`port`.
+async function plainConsumerTo(router, producer, port) {
+	const transport = await router.createPlainTransport({ listenInfo });
+	await transport.connect({ ip: '127.0.0.1', port });
+	await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+	return transport;
+}
+
 // Builds an RTP packet (RFC 3550, no CSRC, no extension).
 function rtpPacket({ payloadType, sequenceNumber, timestamp, ssrc, payload, marker = false }) {
 	const header = Buffer.alloc(12);
@@ -232,6 +240,7 @@ module.exports = {
 	opusParameters,
 	listenInfo,
 	udpSocket,
+	plainConsumerTo,
 	rtpPacket,
 	parseRtp,
 	collectRtp,

@@ -55,14 +55,8 @@ test('socket errors: ICMP port unreachable for a remote → socketerror event an
 		const deadSocket = await h.udpSocket();
 		const deadPort = deadSocket.address().port;
 		deadSocket.close();
-		const consumerOn = async (port) => {
-			const t = await router.createPlainTransport({ listenInfo: h.listenInfo });
-			await t.connect({ ip: '127.0.0.1', port });
-			await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-			return t;
-		};
-		const dead = await consumerOn(deadPort);
-		const live = await consumerOn(sink.address().port);
+		const dead = await h.plainConsumerTo(router, producer, deadPort);
+		const live = await h.plainConsumerTo(router, producer, sink.address().port);
 		const received = h.collectRtp(sink);
 		let liveErrors = 0;
 		live.on('socketerror', () => liveErrors++);

@@ -17,14 +17,8 @@ async function main() {
 		const router = await worker.createRouter({ mediaCodecs: h.mediaCodecs });
 		const input = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
 		const producer = await input.produce({ kind: 'audio', rtpParameters: h.opusParameters(4321) });
-		const consumerOn = async (port) => {
-			const t = await router.createPlainTransport({ listenInfo: h.listenInfo });
-			await t.connect({ ip: '127.0.0.1', port });
-			await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-			return t;
-		};
-		const firewalled = await consumerOn(blocked);
-		const open = await consumerOn(sink.address().port);
+		const firewalled = await h.plainConsumerTo(router, producer, blocked);
+		const open = await h.plainConsumerTo(router, producer, sink.address().port);
 		const received = h.collectRtp(sink);
 		const events = { firewalled: [], open: [] };
 		firewalled.on('socketerror', (e) => events.firewalled.push(e));

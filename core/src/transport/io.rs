@@ -78,9 +78,8 @@ impl Route {
 /// CPU on the fan-out path for nothing: a full buffer fails with WouldBlock either way, and the
 /// packet is dropped, as a router drops it.
 ///
-/// Inside [`batch_sends`] the datagram is queued instead (and counts as sent): datagrams queued
-/// back to back on one socket — a fan-out through a WebRtcServer's shared socket — leave in one
-/// `sendmmsg`.
+/// Inside [`batch_sends`] the datagram is queued instead (and counts as sent), and leaves with
+/// the batch (see [`SendBatch::flush`]).
 #[inline]
 pub(crate) fn udp_send_to(socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) -> std::io::Result<usize> {
     let queued = BATCH.with(|b| {
@@ -191,17 +190,19 @@ pub(crate) fn take_socket_errors() -> Vec<SocketErrorReport> {
 /// queued on it with the destination they were about. Without it an unconnected UDP socket
 /// never hears of them, and a plain transport sending to a dead port would be silent.
 pub(crate) fn enable_error_queue(sock: &std::net::UdpSocket, ipv6: bool) {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    let set = |level, opt| {
-        // SAFETY: a valid fd and a c_int option value of the right size.
-        unsafe { libc::setsockopt(sock.as_raw_fd(), level, opt, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) }
-    };
     if ipv6 {
-        set(libc::SOL_IPV6, libc::IPV6_RECVERR);
+        turn_on(sock, libc::SOL_IPV6, libc::IPV6_RECVERR);
     }
     // Also for an IPv6 socket: IPv4-mapped traffic reports through the IPv4 option.
-    set(libc::SOL_IP, libc::IP_RECVERR);
+    turn_on(sock, libc::SOL_IP, libc::IP_RECVERR);
+}
+
+/// Sets an on/off socket option to on; where the kernel lacks it, nothing happens.
+fn turn_on(sock: &std::net::UdpSocket, level: libc::c_int, opt: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid fd and a c_int option value of the right size.
+    unsafe { libc::setsockopt(sock.as_raw_fd(), level, opt, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
 }
 
 /// Reads the socket's error queue (`MSG_ERRQUEUE`) empty and notes each error. Errors queued
@@ -344,10 +345,7 @@ impl SendBatch {
     /// refuses for a full buffer is dropped.
     fn flush(&mut self) {
         let n = self.msgs.len();
-        if n == 1 {
-            let q = &self.msgs[0];
-            let _ = send_one(&q.sock, &self.data[q.start..q.start + q.len], &q.addr);
-        } else if n > 1 {
+        if n > 0 {
             let msgs = &self.msgs;
             self.order.clear();
             self.order.extend(0..n as u16);
@@ -462,8 +460,9 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16]) {
 }
 
 /// While the returned guard lives (on this thread), UDP sends are queued, and flushed when it
-/// drops (or when [`MAX_BATCH`] are waiting). The media path holds one around a fan-out, so a
-/// WebRtcServer's socket sends the copies of one packet to all its consumers in one syscall.
+/// drops (or when [`MAX_BATCH`] are waiting). A receive loop turn ([`drain_udp`]) holds one, and
+/// so do `on_rtp`/`on_rtcp` for what reaches them other ways (ICE-TCP, in-memory pipes, direct
+/// transports); nested guards flush with the outermost.
 pub(crate) fn batch_sends() -> SendBatchGuard {
     BATCH.with(|b| b.borrow_mut().depth += 1);
     SendBatchGuard(())
@@ -506,10 +505,7 @@ thread_local! {
 /// arrived back to back (a publisher's frame, a GSO send) in one read, with their segment size;
 /// [`drain_udp`] splits them. Ignored where the kernel lacks it.
 pub(crate) fn enable_gro(sock: &std::net::UdpSocket) {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: a valid fd and a c_int option value of the right size.
-    unsafe { libc::setsockopt(sock.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
+    turn_on(sock, libc::SOL_UDP, libc::UDP_GRO);
 }
 
 /// The GRO segment size the kernel reported for a read (`None`: a single datagram).
@@ -533,9 +529,12 @@ fn gro_segment_size(h: &libc::msghdr) -> Option<usize> {
 /// Reads what is queued on `sock` — `recvmmsg` batches of [`RECV_BATCH`], at most
 /// [`RECV_ROUNDS`] of them — and hands each datagram to `f` (a GRO read's datagrams one by
 /// one). WouldBlock (all read) is not an error; tokio's readiness is cleared then, so the next
-/// `readable().await` waits.
+/// `readable().await` waits. This is one turn of a receive loop: what `f` sends is batched
+/// over it (see [`batch_sends`]) and leaves when it returns — a GSO send per consumer, one
+/// `sendmmsg` per socket.
 pub(crate) fn drain_udp(sock: &UdpSocket, mut f: impl FnMut(&[u8], SocketAddr)) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
+    let _batch = batch_sends();
     // Taken out of the thread-local while in use: a nested drain (none today) gets its own.
     let mut bufs = RECV_BUFS.with(|b| b.take()).unwrap_or_else(|| Box::new(RecvBufs { data: vec![0; RECV_SLOT * RECV_BATCH].into_boxed_slice() }));
     let fd = sock.as_raw_fd();

@@ -713,10 +713,7 @@ pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState
         let Some(st) = state.upgrade() else { return };
         let mut s = st.borrow_mut();
         let die = s.die.clone();
-        // Sends of the whole loop turn leave together (GSO per consumer, sendmmsg per socket).
-        let batch = super::io::batch_sends();
         let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, data)));
-        drop(batch);
         if let Err(e) = r {
             tracing::debug!("udp recv error: {e}");
         }
@@ -780,20 +777,21 @@ pub(crate) async fn tcp_accept_loop(state: std::rc::Weak<std::cell::RefCell<Work
 impl WorkerState {
     /// Whether TCP connection `conn` from `from` is a route of the transport it reached.
     fn is_route(&self, target: Target, from: SocketAddr, conn: &Rc<super::io::TcpConn>) -> bool {
-        let key = match target {
-            Target::Transport(k) => Some(k),
-            Target::Server(s) => self.webrtc_servers.get(&s).and_then(|s| s.addrs.get(&from).copied()),
-        };
-        let Some(TransportKind::WebRtc(w)) = key.and_then(|k| self.transports.get(&k)).map(|t| &t.kind) else { return false };
+        let Some(TransportKind::WebRtc(w)) = self.tcp_transport(target, from).and_then(|k| self.transports.get(&k)).map(|t| &t.kind) else { return false };
         matches!(w.routes.get(&from), Some(Route::Tcp(c)) if Rc::ptr_eq(c, conn))
     }
 
-    fn on_tcp_closed(&mut self, target: Target, from: SocketAddr) {
-        let key = match target {
+    /// The transport a TCP connection from `from` on `target`'s listener belongs to (on a
+    /// WebRtcServer: once ICE told which).
+    fn tcp_transport(&self, target: Target, from: SocketAddr) -> Option<Key> {
+        match target {
             Target::Transport(k) => Some(k),
             Target::Server(s) => self.webrtc_servers.get(&s).and_then(|s| s.addrs.get(&from).copied()),
-        };
-        if let Some(k) = key {
+        }
+    }
+
+    fn on_tcp_closed(&mut self, target: Target, from: SocketAddr) {
+        if let Some(k) = self.tcp_transport(target, from) {
             if let Some(TransportKind::WebRtc(w)) = self.transports.get_mut(&k).map(|t| &mut t.kind) {
                 if w.routes.get(&from).is_some_and(|r| matches!(r, Route::Tcp(_))) {
                     w.ice.remove_tuple(from);

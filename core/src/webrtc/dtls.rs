@@ -226,7 +226,7 @@ impl DtlsSession {
                 ep.connect(now, LABEL, Arc::new(cfg), None).map_err(e)?;
                 self.endpoint = Some(ep);
                 self.set_state(DtlsState::Connecting);
-                self.drain(true);
+                self.drain(true, false);
             }
             _ => {
                 self.endpoint = Some(Endpoint::new(LABEL, TransportProtocol::UDP, None));
@@ -296,14 +296,10 @@ impl DtlsSession {
         let was_complete = self.state == DtlsState::Connected;
         let Some(ep) = self.endpoint.as_mut() else { return };
         let result = ep.read(now, LABEL, None, BytesMut::from(data));
-        let produced = if only_alerts(data) {
-            // Never answer an alert with an alert (RFC 5246 §7.2.2 closes on a fatal one; the
-            // crate replies to what it cannot read with an alert, and two such ends — or a peer
-            // that echoes alerts — would volley them forever).
-            self.drain_dropping_alerts()
-        } else {
-            self.drain(!was_complete)
-        };
+        // Never answer an alert with an alert (RFC 5246 §7.2.2 closes on a fatal one; the crate
+        // replies to what it cannot read with an alert, and two such ends — or a peer that
+        // echoes alerts — would volley them forever).
+        let produced = self.drain(!was_complete, only_alerts(data));
         match result {
             Ok(events) => {
                 for ev in events {
@@ -371,33 +367,23 @@ impl DtlsSession {
     }
 
     /// Moves the endpoint's output into `out`; remembers it as the last flight while handshaking.
-    fn drain(&mut self, handshaking: bool) -> bool {
+    /// `drop_alerts`: datagrams of alerts only are dropped, and the rest is not a flight.
+    fn drain(&mut self, handshaking: bool, drop_alerts: bool) -> bool {
         let Some(ep) = self.endpoint.as_mut() else { return false };
         let mut burst = vec![];
         while let Some(t) = ep.poll_transmit() {
-            burst.push(t.message.to_vec());
+            if !(drop_alerts && only_alerts(&t.message)) {
+                burst.push(t.message.to_vec());
+            }
         }
         if burst.is_empty() {
             return false;
         }
-        if handshaking {
+        if handshaking && !drop_alerts {
             self.last_flight = burst.clone();
         }
         self.out.extend(burst);
         true
-    }
-
-    /// Moves the endpoint's output into `out` except datagrams of alerts only; not a flight.
-    fn drain_dropping_alerts(&mut self) -> bool {
-        let Some(ep) = self.endpoint.as_mut() else { return false };
-        let mut produced = false;
-        while let Some(t) = ep.poll_transmit() {
-            if !only_alerts(&t.message) {
-                self.out.push_back(t.message.to_vec());
-                produced = true;
-            }
-        }
-        produced
     }
 
     /// Drives retransmissions.
@@ -413,7 +399,7 @@ impl DtlsSession {
                 self.set_state(DtlsState::Failed);
                 return;
             }
-            self.drain(true);
+            self.drain(true, false);
         }
     }
 
@@ -433,7 +419,7 @@ impl DtlsSession {
         let now = self.instant(now_ms);
         let ep = self.endpoint.as_mut().ok_or_else(|| Error::InvalidState("DTLS not connected".into()))?;
         ep.write(now, LABEL, data).map_err(|e| Error::InvalidState(format!("DTLS write: {e}")))?;
-        self.drain(false);
+        self.drain(false, false);
         Ok(())
     }
 
@@ -443,7 +429,7 @@ impl DtlsSession {
         if let Some(ep) = self.endpoint.as_mut() {
             let _ = ep.stop(now, LABEL);
         }
-        self.drain(false);
+        self.drain(false, false);
         self.set_state(DtlsState::Closed);
     }
 
