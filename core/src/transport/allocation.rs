@@ -100,6 +100,11 @@ impl WorkerState {
     /// Sends the probation bursts the estimator asks for.
     pub(crate) fn send_probes(&mut self, tkey: Key, now: u64) {
         let Some(t) = self.transports.get_mut(&tkey) else { return };
+        // Nothing leaves before DTLS-SRTP is up: polling earlier would spend the start-up probes
+        // (queued at the first poll) on a transport that cannot send them.
+        if !matches!(&t.kind, TransportKind::WebRtc(w) if w.srtp.is_some()) {
+            return;
+        }
         // The probator stream uses a video consumer's first codec and transport-cc id; without
         // one there is nothing to probe for (and the start-up probes wait for it).
         let Some((pt, twcc)) = t.consumers.iter().filter_map(|k| self.consumers.get(k)).find(|c| c.kind == MediaKind::Video && c.twcc_ext_id != 0).and_then(|c| {

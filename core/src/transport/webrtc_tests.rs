@@ -172,6 +172,11 @@ struct Session {
 }
 
 fn connect_session(path: Path) -> Session {
+    connect_session_with(path, |_, _| {})
+}
+
+/// [`connect_session`], with `before_connect` run once the transport exists, before ICE.
+fn connect_session_with(path: Path, before_connect: impl FnOnce(&Router, &WebRtcTransport)) -> Session {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let worker = Worker::new(WorkerSettings::default()).unwrap();
     let router = worker
@@ -192,6 +197,7 @@ fn connect_session(path: Path) -> Session {
     let transport = router.create_webrtc_transport_blocking(serde_json::from_value(options).unwrap()).unwrap();
     // A second transport on the same server must not steal this one's packets.
     let _other = server.as_ref().map(|s| router.create_webrtc_transport_blocking(serde_json::from_value(json!({ "webRtcServerId": s.id() })).unwrap()).unwrap());
+    before_connect(&router, &transport);
     let events = Arc::new(parking_lot::Mutex::new(vec![]));
     let ev2 = events.clone();
     worker.subscribe(move |e| ev2.lock().push(e.clone())).detach();
@@ -508,6 +514,46 @@ fn a_burst_for_a_consumer_is_paced_not_dropped() {
     // 100 ms queue limit (at 1.5 Mbit/s they would take 650 ms).
     assert!(early <= 40, "{early} of 120 packets left within 20 ms: not paced");
     assert!(spread >= Duration::from_millis(70) && spread <= Duration::from_millis(400), "burst spread over {spread:?}");
+    worker.close();
+}
+
+#[test]
+fn start_up_probes_wait_for_the_transport_to_connect() {
+    // As with mediasoup-client: the server consumes first, the browser connects afterwards. The
+    // estimator's start-up probes must go out once DTLS-SRTP is up, not be spent before.
+    let keep = Arc::new(parking_lot::Mutex::new(vec![]));
+    let keep2 = keep.clone();
+    let Session { worker, transport, mut peer, .. } = connect_session_with(Path::Udp, move |router, transport| {
+        let plain = router
+            .create_plain_transport_blocking(serde_json::from_value(json!({ "listenInfo": { "protocol": "udp", "ip": "127.0.0.1" }, "comedia": true })).unwrap())
+            .unwrap();
+        let producer = plain
+            .produce_blocking(serde_json::from_value(json!({ "kind": "video", "rtpParameters": {
+                "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],
+                "encodings": [{ "ssrc": 4242 }] } })).unwrap())
+            .unwrap();
+        let consumer = transport
+            .consume_blocking(serde_json::from_value(json!({ "producerId": producer.id(), "rtpCapabilities": router.rtp_capabilities() })).unwrap())
+            .unwrap();
+        // Several worker ticks pass before the peer connects.
+        std::thread::sleep(Duration::from_millis(350));
+        keep2.lock().push((plain, producer, consumer));
+    });
+    let srtp = peer.srtp.as_mut().unwrap();
+    let (mut probes, start) = (0, Instant::now());
+    while start.elapsed() < Duration::from_secs(2) && probes < 5 {
+        if let Some(d) = peer.sock.recv() {
+            if (128..=191).contains(&d[0]) && !crate::rtp::is_rtcp(&d) {
+                if let Some(plain) = srtp.unprotect_rtp(&d) {
+                    probes += usize::from(RtpPacket::parse(&plain).unwrap().ssrc() == 1234);
+                }
+            }
+        }
+    }
+    let stats = transport.get_stats_blocking().unwrap();
+    assert!(probes >= 5, "probe packets received after connecting: {probes}; {}", stats[0]);
+    assert!(stats[0]["probationBytesSent"].as_u64().unwrap() > 0, "{}", stats[0]);
+    drop(keep);
     worker.close();
 }
 
