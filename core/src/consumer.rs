@@ -627,7 +627,7 @@ impl WorkerState {
         };
         state.apply_preferred_layers();
         let active = state.active();
-        self.consumers.insert(key, state);
+        self.consumers.insert(key, Box::new(state));
         if let Some(p) = self.producers.get_mut(&pkey) {
             p.consumers.push(key);
         }
@@ -669,7 +669,7 @@ impl WorkerState {
     }
 
     fn consumer_mut(&mut self, key: Key) -> Result<&mut ConsumerState> {
-        self.consumers.get_mut(&key).ok_or_else(|| Error::InvalidState("consumer closed".into()))
+        self.consumers.get_mut(&key).map(|c| &mut **c).ok_or_else(|| Error::InvalidState("consumer closed".into()))
     }
 
     fn set_consumer_paused(&mut self, key: Key, paused: bool) -> Result<()> {

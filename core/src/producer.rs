@@ -605,7 +605,7 @@ impl WorkerState {
         self.routers.get_mut(&router).ok_or_else(|| Error::InvalidState("router closed".into()))?.producers.insert(id.clone(), key);
         self.producers.insert(
             key,
-            ProducerState {
+            Box::new(ProducerState {
                 id: id.clone(),
                 transport: tkey,
                 router,
@@ -631,14 +631,14 @@ impl WorkerState {
                 use_fir,
                 trace: TraceMask::default(),
                 closed: closed.clone(),
-            },
+            }),
         );
         let direct = matches!(self.transport(tkey)?.kind, crate::transport::TransportKind::Direct(_));
         Ok(ProducerData { app_data: o.app_data, key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed, direct })
     }
 
     pub(crate) fn producer(&self, key: Key) -> Result<&ProducerState> {
-        self.producers.get(&key).ok_or_else(|| Error::InvalidState("producer closed".into()))
+        self.producers.get(&key).map(|p| &**p).ok_or_else(|| Error::InvalidState("producer closed".into()))
     }
 
     pub(crate) fn close_producer(&mut self, key: Key, reason: CloseReason) {

@@ -338,7 +338,7 @@ impl TransportState {
 
     /// Sends the REMB due now (see [`TransportState::due_remb`]) for the remote's producers'
     /// SSRCs.
-    pub(crate) fn send_remb(&mut self, producers: &crate::worker::KeyMap<crate::producer::ProducerState>, now: u64, force: bool) {
+    pub(crate) fn send_remb(&mut self, producers: &crate::worker::KeyMap<Box<crate::producer::ProducerState>>, now: u64, force: bool) {
         if self.producers.is_empty() {
             return;
         }
@@ -397,11 +397,11 @@ impl Held {
 
 impl WorkerState {
     pub(crate) fn transport(&self, key: Key) -> Result<&TransportState> {
-        self.transports.get(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
+        self.transports.get(&key).map(|t| &**t).ok_or_else(|| Error::InvalidState("transport closed".into()))
     }
 
     pub(crate) fn transport_mut(&mut self, key: Key) -> Result<&mut TransportState> {
-        self.transports.get_mut(&key).ok_or_else(|| Error::InvalidState("transport closed".into()))
+        self.transports.get_mut(&key).map(|t| &mut **t).ok_or_else(|| Error::InvalidState("transport closed".into()))
     }
 
     /// Fails when the worker already holds `maxTransports` transports.
@@ -431,7 +431,7 @@ impl WorkerState {
 
     pub(crate) fn register_transport(&mut self, router: Key, t: TransportState) -> Key {
         let key = self.next_key();
-        self.transports.insert(key, t);
+        self.transports.insert(key, Box::new(t));
         if let Some(r) = self.routers.get_mut(&router) {
             r.transports.push(key);
         }

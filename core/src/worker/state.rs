@@ -61,9 +61,11 @@ pub(crate) struct WorkerState {
     pub(crate) self_ref: Weak<RefCell<WorkerState>>,
     next_key: Key,
     pub(crate) routers: KeyMap<RouterState>,
-    pub(crate) transports: KeyMap<TransportState>,
-    pub(crate) producers: KeyMap<ProducerState>,
-    pub(crate) consumers: KeyMap<ConsumerState>,
+    // Boxed: a transport is ~5 KiB and a producer or consumer ~1 KiB; inline, every table growth
+    // moved them all and the tables' empty slots cost as much as full ones.
+    pub(crate) transports: KeyMap<Box<TransportState>>,
+    pub(crate) producers: KeyMap<Box<ProducerState>>,
+    pub(crate) consumers: KeyMap<Box<ConsumerState>>,
     pub(crate) data_producers: KeyMap<crate::data::DataProducerState>,
     pub(crate) data_consumers: KeyMap<crate::data::DataConsumerState>,
     pub(crate) rtp_observers: KeyMap<crate::rtp_observer::RtpObserverState>,
