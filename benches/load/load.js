@@ -38,6 +38,8 @@ const IP = '127.0.0.1';
 // plain: PlainTransports; webrtc: a WebRtcTransport per consumer with its own port;
 // webrtc-server: consumer WebRtcTransports of one WebRtcServer (one shared socket).
 const MODES = ['plain', 'webrtc', 'webrtc-server'];
+// Requests in flight in the pipelined control-plane runs.
+const CONTROL_DEPTH = 32;
 
 function parseArgs(argv) {
 	const opt = {
@@ -62,11 +64,12 @@ function parseArgs(argv) {
 		else if (a === '--warmup') opt.warmup = Number(next());
 		else if (a === '--control') opt.control = Number(next());
 		else if (a === '--no-raw') opt.raw = false;
+		else if (a === '--control-only') opt.consumers = [];
 		else if (a === '--out') opt.out = next();
 		else if (a === '--bin') opt.bin = next();
 		else if (a === '--help' || a === '-h') {
 			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,500]
-       [--seconds 8] [--warmup 3] [--control 1000] [--no-raw] [--out file.json] [--bin path/to/sfu-load]
+       [--seconds 8] [--warmup 3] [--control 1000] [--control-only] [--no-raw] [--out file.json] [--bin path/to/sfu-load]
 SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ package, libsfu)`);
 			process.exit(0);
 		} else throw new TypeError(`unknown option ${a}`);
@@ -346,7 +349,10 @@ async function runRaw(opt, n) {
 }
 
 /** createWebRtcTransport + consume pairs per second on one worker, awaited one after another. */
-async function runControl(sfu, count) {
+// createWebRtcTransport + consume pairs through the Node API: `depth` callers, each awaiting its
+// own pairs in turn (depth 1: one request at a time; more: a signaling server with many clients
+// at once), each transport with its own port or all on one WebRtcServer.
+async function runControl(sfu, count, { depth = 1, server = false } = {}) {
 	const worker = await sfu.createWorker({ logLevel: 'warn' });
 	try {
 		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
@@ -355,25 +361,32 @@ async function runControl(sfu, count) {
 			kind: 'video',
 			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: VIDEO_SSRCS.map((ssrc) => ({ ssrc })) },
 		});
-		const warm = await router.createWebRtcTransport({ listenInfos: [LISTEN] });
+		const webRtcServer = server ? await worker.createWebRtcServer({ listenInfos: [{ ...LISTEN, port: 0 }] }) : null;
+		const options = webRtcServer ? { webRtcServer } : { listenInfos: [LISTEN] };
+		const warm = await router.createWebRtcTransport(options);
 		await warm.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
 		const cpu0 = engineCpu(worker);
 		const t0 = process.hrtime.bigint();
 		const lat = [];
 		const transports = [];
-		for (let i = 0; i < count; i++) {
-			const a = process.hrtime.bigint();
-			const t = await router.createWebRtcTransport({ listenInfos: [LISTEN] });
-			await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
-			lat.push(Number(process.hrtime.bigint() - a) / 1000);
-			transports.push(t);
-		}
+		const caller = async (n) => {
+			for (let i = 0; i < n; i++) {
+				const a = process.hrtime.bigint();
+				const t = await router.createWebRtcTransport(options);
+				await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
+				lat.push(Number(process.hrtime.bigint() - a) / 1000);
+				transports.push(t);
+			}
+		};
+		await Promise.all(Array.from({ length: depth }, (_, i) => caller(Math.floor(count / depth) + (i < count % depth ? 1 : 0))));
 		const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 		const cpuSec = engineCpu(worker) - cpu0;
 		lat.sort((a, b) => a - b);
 		for (const t of transports) t.close();
 		return {
 			pairs: count,
+			inFlight: depth,
+			webRtcServer: server,
 			pairsPerSecond: Math.round(count / wall),
 			pairsPerCpuSecond: cpuSec > 0 ? Math.round(count / cpuSec) : null,
 			pairLatencyUs: { p50: Math.round(quantile(lat, 0.5)), p99: Math.round(quantile(lat, 0.99)) },
@@ -428,9 +441,16 @@ async function main() {
 		}
 	}
 	if (opt.control > 0) {
-		results.control = await runControl(sfu, opt.control);
-		const c = results.control;
-		console.log(`control plane (${label} Node API): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
+		// One request at a time with a port per transport (as before), then on one WebRtcServer,
+		// then with CONTROL_DEPTH requests in flight.
+		const variants = [{ depth: 1, server: false }, { depth: 1, server: true }, { depth: CONTROL_DEPTH, server: false }, { depth: CONTROL_DEPTH, server: true }];
+		results.controlVariants = [];
+		for (const v of variants) {
+			const c = await runControl(sfu, opt.control, v);
+			results.controlVariants.push(c);
+			if (!results.control) results.control = c;
+			console.log(`control plane (${label} Node API, ${v.depth} in flight, ${v.server ? 'on a WebRtcServer' : 'port each'}): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
+		}
 		if (!process.env.SFU_MODULE) {
 			// The same pairs through the Rust API: the engine's own cost, without the Node face.
 			const p = new Proc(opt.bin, 'control', [String(opt.control)]);
@@ -438,7 +458,10 @@ async function main() {
 			const r = await p.next((e) => e.ev === 'control', 120000);
 			delete r.ev;
 			results.controlRust = r;
-			console.log(`control plane (libsfu Rust API): ${fmt(r.pairsPerSecond)} pairs/s (${fmt(r.pairsPerCpuSecond)} per CPU second), p50 ${r.pairLatencyUs.p50} µs, p99 ${r.pairLatencyUs.p99} µs per pair`);
+			console.log(`control plane (libsfu Rust API, 1 in flight, port each): ${fmt(r.pairsPerSecond)} pairs/s (${fmt(r.pairsPerCpuSecond)} per CPU second), p50 ${r.pairLatencyUs.p50} µs, p99 ${r.pairLatencyUs.p99} µs per pair`);
+			for (const [name, v] of [['1 in flight, on a WebRtcServer', r.webRtcServer], [`${r.pipelined.ports.inFlight} in flight, port each`, r.pipelined.ports], [`${r.pipelined.webRtcServer.inFlight} in flight, on a WebRtcServer`, r.pipelined.webRtcServer]]) {
+				console.log(`control plane (libsfu Rust API, ${name}): ${fmt(v.pairsPerSecond)} pairs/s (${fmt(v.pairsPerCpuSecond)} per CPU second), p50 ${v.pairLatencyUs.p50} µs, p99 ${v.pairLatencyUs.p99} µs per pair`);
+			}
 		}
 	}
 	const out = opt.out || path.join(__dirname, 'out', `load-${results.date.replace(/[:.]/g, '-')}.json`);

@@ -508,10 +508,10 @@ impl WorkerState {
         let mut params = if o.pipe {
             ortc::get_pipe_consumer_rtp_parameters(&p.consumable_rtp_parameters, enable_rtx)
         } else {
-            if !ortc::can_consume(&p.consumable_rtp_parameters, &caps)? {
+            if !ortc::can_consume_validated(&p.consumable_rtp_parameters, &caps) {
                 return Err(Error::unsupported("cannot consume this Producer with the given rtpCapabilities"));
             }
-            ortc::get_consumer_rtp_parameters(&p.consumable_rtp_parameters, &caps, false, enable_rtx)?
+            ortc::consumer_rtp_parameters_validated(&p.consumable_rtp_parameters, &caps, false, enable_rtx)?
         };
         params.mid = mid;
         let consumer_type = ortc::consumer_type(p.producer_type, o.pipe);

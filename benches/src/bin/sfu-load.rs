@@ -788,7 +788,10 @@ fn run_raw() {
 /// `count` createWebRtcTransport + consume pairs on a fresh worker, awaited one after another:
 /// (pairs/s, pairs per CPU second, latency p50/p99 µs, RSS growth per pair KiB). `consume`: false
 /// for transports alone.
-fn control_round(count: usize, consume: bool) -> Value {
+/// Requests in flight in the pipelined control-plane rounds.
+const PIPELINE_DEPTH: usize = 32;
+
+fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Value {
     use sfu_core::{ConsumerOptions, PlainTransportOptions, ProducerOptions, RouterOptions, Worker, WorkerSettings, WebRtcTransportOptions};
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap_or_else(|e| fail(e))
@@ -811,10 +814,18 @@ fn control_round(count: usize, consume: bool) -> Value {
             "rtpParameters": { "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }], "encodings": [{ "ssrc": 1 }, { "ssrc": 2 }, { "ssrc": 3 }] },
         })))
         .unwrap_or_else(|e| fail(e));
-    let caps = serde_json::to_value(router.rtp_capabilities()).unwrap();
-    // What a face hands the engine: options parsed from JSON on the calling thread.
-    let consume_options = || from::<ConsumerOptions>(json!({ "producerId": producer.id(), "rtpCapabilities": caps }));
-    let options = || from::<WebRtcTransportOptions>(json!({ "listenInfos": [{ "protocol": "udp", "ip": IP }] }));
+    let web_rtc_server = server.then(|| {
+        worker
+            .create_webrtc_server_blocking(from(json!({ "listenInfos": [{ "protocol": "udp", "ip": IP, "port": 0 }] })))
+            .unwrap_or_else(|e| fail(e))
+    });
+    // What a face hands the engine: options parsed from JSON on the calling thread (the
+    // capabilities object is the client's, built once, parsed per call).
+    let consume_json = json!({ "producerId": producer.id(), "rtpCapabilities": serde_json::to_value(router.rtp_capabilities()).unwrap() });
+    let transport_json = match &web_rtc_server {
+        Some(s) => json!({ "webRtcServerId": s.id() }),
+        None => json!({ "listenInfos": [{ "protocol": "udp", "ip": IP }] }),
+    };
     let cpu = || {
         // SAFETY: getrusage fills the struct we own.
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
@@ -826,24 +837,47 @@ fn control_round(count: usize, consume: bool) -> Value {
         let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0)
     };
-    let mut kept = Vec::with_capacity(count);
     let rss0 = rss();
     let (c0, t0) = (cpu(), Instant::now());
-    let mut lat = Vec::with_capacity(count);
-    for _ in 0..count {
-        let a = Instant::now();
-        let t = router.create_webrtc_transport_blocking(options()).unwrap_or_else(|e| fail(e));
-        let c = if consume { Some(t.consume_blocking(consume_options()).unwrap_or_else(|e| fail(e))) } else { None };
-        lat.push(a.elapsed().as_micros() as u64);
-        kept.push((t, c));
-    }
+    // `depth` callers on this thread, each awaiting its own pairs in turn: depth 1 is one
+    // request at a time; more is what a signaling server with many clients does.
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| fail(e));
+    let local = tokio::task::LocalSet::new();
+    let (kept, mut lat) = local.block_on(&rt, async {
+        let mut tasks = vec![];
+        for i in 0..depth {
+            let n = count / depth + usize::from(i < count % depth);
+            let (router, transport_json, consume_json) = (router.clone(), transport_json.clone(), consume_json.clone());
+            tasks.push(tokio::task::spawn_local(async move {
+                let (mut kept, mut lat) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                for _ in 0..n {
+                    let a = Instant::now();
+                    let t = router.create_webrtc_transport(from::<WebRtcTransportOptions>(transport_json.clone())).await.unwrap_or_else(|e| fail(e));
+                    let c = if consume { Some(t.consume(from::<ConsumerOptions>(consume_json.clone())).await.unwrap_or_else(|e| fail(e))) } else { None };
+                    lat.push(a.elapsed().as_micros() as u64);
+                    kept.push((t, c));
+                }
+                (kept, lat)
+            }));
+        }
+        let (mut kept, mut lat) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for t in tasks {
+            let (k, l) = t.await.unwrap_or_else(|e| fail(e));
+            kept.extend(k);
+            lat.extend(l);
+        }
+        (kept, lat)
+    });
     let (wall, cpu_s) = (t0.elapsed().as_secs_f64(), cpu() - c0);
     let kib = rss().saturating_sub(rss0) as f64 / count as f64;
     lat.sort_unstable();
     drop(kept);
+    drop(web_rtc_server);
     worker.close();
     json!({
         "pairs": count,
+        "inFlight": depth,
+        "webRtcServer": server,
         "pairsPerSecond": (count as f64 / wall).round(),
         "pairsPerCpuSecond": (count as f64 / cpu_s).round(),
         "pairLatencyUs": { "p50": lat[count / 2], "p99": lat[(count * 99 / 100).min(count - 1)] },
@@ -855,16 +889,17 @@ fn control_round(count: usize, consume: bool) -> Value {
 /// of a consumer transport before media: transports alone, then transport + consumer pairs.
 fn run_control(count: usize) {
     // Each round in a fresh process: memory freed by one round would hide the next one's growth.
-    let round = |mode: &str| -> Value {
+    let round = |mode: &str, depth: usize, server: bool| -> Value {
         let exe = std::env::current_exe().unwrap_or_else(|e| fail(e));
-        let out = std::process::Command::new(exe).args(["control-round", &count.to_string(), mode]).output().unwrap_or_else(|e| fail(e));
+        let args = [String::from("control-round"), count.to_string(), mode.into(), depth.to_string(), if server { "server" } else { "ports" }.into()];
+        let out = std::process::Command::new(exe).args(args).output().unwrap_or_else(|e| fail(e));
         if !out.status.success() {
             fail(format!("control-round {mode}: {}", String::from_utf8_lossy(&out.stdout)));
         }
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| fail(format!("control-round {mode}: {e}")))
     };
-    let transports = round("transports");
-    let mut pairs = round("pairs");
+    let transports = round("transports", 1, false);
+    let mut pairs = round("pairs", 1, false);
     let kib = |v: &Value| v["memoryPerPairKiB"].as_f64().unwrap_or(0.0);
     pairs["ev"] = json!("control");
     // Before media: a consumer's send history (its NACK retransmission buffer, 512 slots of 20 B)
@@ -873,6 +908,13 @@ fn run_control(count: usize) {
         "transport": kib(&transports),
         "consumer": ((kib(&pairs) - kib(&transports)) * 10.0).round() / 10.0,
     });
+    // The same pairs with many requests in flight (as many signaling clients at once), each
+    // transport with its own port or all on one WebRtcServer.
+    pairs["pipelined"] = json!({
+        "ports": round("pairs", PIPELINE_DEPTH, false),
+        "webRtcServer": round("pairs", PIPELINE_DEPTH, true),
+    });
+    pairs["webRtcServer"] = round("pairs", 1, true);
     pairs["transportsOnly"] = transports;
     emit(pairs);
 }
@@ -885,10 +927,9 @@ fn main() {
         Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000)),
         Some("control-round") => {
             let count = std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000);
-            let v = match std::env::args().nth(3).as_deref() {
-                Some("transports") => control_round(count, false),
-                _ => control_round(count, true),
-            };
+            let depth = std::env::args().nth(4).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(1);
+            let server = std::env::args().nth(5).as_deref() == Some("server");
+            let v = control_round(count, std::env::args().nth(3).as_deref() != Some("transports"), depth, server);
             println!("{v}");
         }
         _ => {

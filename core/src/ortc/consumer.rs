@@ -24,12 +24,17 @@ use crate::supported_rtp_capabilities::supported_rtp_capabilities;
 pub fn can_consume(consumable: &RtpParameters, caps: &RtpCapabilities) -> Result<bool> {
     let mut caps = caps.clone();
     validate_rtp_capabilities(&mut caps)?;
+    Ok(can_consume_validated(consumable, &caps))
+}
+
+/// [`can_consume`] with capabilities that [`validate_rtp_capabilities`] already normalised.
+pub(crate) fn can_consume_validated(consumable: &RtpParameters, caps: &RtpCapabilities) -> bool {
     let first = consumable.codecs.iter().find(|codec| {
         caps.codecs
             .iter()
             .any(|cap| match_codecs(cap, *codec, true).is_some())
     });
-    Ok(first.is_some_and(|codec| !is_rtx_mime(&codec.mime_type)))
+    first.is_some_and(|codec| !is_rtx_mime(&codec.mime_type))
 }
 
 /// A consumer's RTP parameters (mediasoup's `getConsumerRtpParameters()`), from the producer's
@@ -58,11 +63,22 @@ pub fn get_consumer_rtp_parameters(
     pipe: bool,
     enable_rtx: bool,
 ) -> Result<RtpParameters> {
-    let mut remote_codecs = remote_caps.codecs.clone();
-    for cap in &mut remote_codecs {
+    let mut caps = remote_caps.clone();
+    for cap in &mut caps.codecs {
         validate_rtp_codec_capability(cap)?;
     }
+    consumer_rtp_parameters_validated(consumable, &caps, pipe, enable_rtx)
+}
 
+/// [`get_consumer_rtp_parameters`] with capabilities that [`validate_rtp_capabilities`] already
+/// normalised (what `consume()` has: it validates once, not once per step).
+pub(crate) fn consumer_rtp_parameters_validated(
+    consumable: &RtpParameters,
+    remote_caps: &RtpCapabilities,
+    pipe: bool,
+    enable_rtx: bool,
+) -> Result<RtpParameters> {
+    let remote_codecs = &remote_caps.codecs;
     let mut codecs: Vec<RtpCodecParameters> = Vec::new();
     for codec in &consumable.codecs {
         if !enable_rtx && is_rtx_mime(&codec.mime_type) {

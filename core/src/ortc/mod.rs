@@ -33,6 +33,7 @@ mod validate;
 mod tests;
 
 pub use capabilities::generate_router_rtp_capabilities;
+pub(crate) use consumer::{can_consume_validated, consumer_rtp_parameters_validated};
 pub use consumer::{
     can_consume, consumer_preferred_layers, consumer_type, get_consumer_rtp_parameters,
     get_pipe_consumer_rtp_parameters, producer_type,
