@@ -459,7 +459,7 @@ async function main() {
 			delete r.ev;
 			results.controlRust = r;
 			console.log(`control plane (libsfu Rust API, 1 in flight, port each): ${fmt(r.pairsPerSecond)} pairs/s (${fmt(r.pairsPerCpuSecond)} per CPU second), p50 ${r.pairLatencyUs.p50} µs, p99 ${r.pairLatencyUs.p99} µs per pair`);
-			for (const [name, v] of [['1 in flight, on a WebRtcServer', r.webRtcServer], [`${r.pipelined.ports.inFlight} in flight, port each`, r.pipelined.ports], [`${r.pipelined.webRtcServer.inFlight} in flight, on a WebRtcServer`, r.pipelined.webRtcServer]]) {
+			for (const [name, v] of [['1 in flight, on a WebRtcServer', r.webRtcServer], [`${r.pipelined.ports.inFlight} in flight, port each`, r.pipelined.ports], [`${r.pipelined.webRtcServer.inFlight} in flight, on a WebRtcServer`, r.pipelined.webRtcServer], [`churn at ${r.churn.ports.live} live, ${r.churn.ports.inFlight} in flight, port each`, r.churn.ports], [`churn at ${r.churn.webRtcServer.live} live, ${r.churn.webRtcServer.inFlight} in flight, on a WebRtcServer`, r.churn.webRtcServer]]) {
 				console.log(`control plane (libsfu Rust API, ${name}): ${fmt(v.pairsPerSecond)} pairs/s (${fmt(v.pairsPerCpuSecond)} per CPU second), p50 ${v.pairLatencyUs.p50} µs, p99 ${v.pairLatencyUs.p99} µs per pair`);
 			}
 		}

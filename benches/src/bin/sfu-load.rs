@@ -790,8 +790,10 @@ fn run_raw() {
 /// for transports alone.
 /// Requests in flight in the pipelined control-plane rounds.
 const PIPELINE_DEPTH: usize = 32;
+/// Pairs alive during the churn rounds (each new pair closes the oldest).
+const CHURN_LIVE: usize = 1000;
 
-fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Value {
+fn control_round(count: usize, consume: bool, depth: usize, server: bool, live: usize) -> Value {
     use sfu_core::{ConsumerOptions, PlainTransportOptions, ProducerOptions, RouterOptions, Worker, WorkerSettings, WebRtcTransportOptions};
     fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap_or_else(|e| fail(e))
@@ -837,6 +839,14 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Val
         let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0)
     };
+    // Churn (`live` > 0): a population of `live` pairs exists first (untimed); then each new
+    // pair closes the oldest, as on a server in steady state, where freed memory is reused.
+    let population = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+    for _ in 0..live {
+        let t = router.create_webrtc_transport_blocking(from::<WebRtcTransportOptions>(transport_json.clone())).unwrap_or_else(|e| fail(e));
+        t.consume_blocking(from::<ConsumerOptions>(consume_json.clone())).unwrap_or_else(|e| fail(e));
+        population.borrow_mut().push_back(t);
+    }
     let rss0 = rss();
     let (c0, t0) = (cpu(), Instant::now());
     // `depth` callers on this thread, each awaiting its own pairs in turn: depth 1 is one
@@ -847,7 +857,7 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Val
         let mut tasks = vec![];
         for i in 0..depth {
             let n = count / depth + usize::from(i < count % depth);
-            let (router, transport_json, consume_json) = (router.clone(), transport_json.clone(), consume_json.clone());
+            let (router, transport_json, consume_json, population) = (router.clone(), transport_json.clone(), consume_json.clone(), population.clone());
             tasks.push(tokio::task::spawn_local(async move {
                 let (mut kept, mut lat) = (Vec::with_capacity(n), Vec::with_capacity(n));
                 for _ in 0..n {
@@ -855,6 +865,14 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Val
                     let t = router.create_webrtc_transport(from::<WebRtcTransportOptions>(transport_json.clone())).await.unwrap_or_else(|e| fail(e));
                     let c = if consume { Some(t.consume(from::<ConsumerOptions>(consume_json.clone())).await.unwrap_or_else(|e| fail(e))) } else { None };
                     lat.push(a.elapsed().as_micros() as u64);
+                    if live > 0 {
+                        let mut p = population.borrow_mut();
+                        p.push_back(t);
+                        if p.len() > live {
+                            p.pop_front().map(|old| old.close());
+                        }
+                        continue;
+                    }
                     kept.push((t, c));
                 }
                 (kept, lat)
@@ -878,6 +896,7 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool) -> Val
         "pairs": count,
         "inFlight": depth,
         "webRtcServer": server,
+        "live": live,
         "pairsPerSecond": (count as f64 / wall).round(),
         "pairsPerCpuSecond": (count as f64 / cpu_s).round(),
         "pairLatencyUs": { "p50": lat[count / 2], "p99": lat[(count * 99 / 100).min(count - 1)] },
@@ -915,6 +934,12 @@ fn run_control(count: usize) {
         "webRtcServer": round("pairs", PIPELINE_DEPTH, true),
     });
     pairs["webRtcServer"] = round("pairs", 1, true);
+    // Steady state: CHURN_LIVE pairs exist and each new one closes the oldest (create + consume
+    // + close per pair), so the heap reuses freed memory instead of growing.
+    pairs["churn"] = json!({
+        "ports": round("churn", PIPELINE_DEPTH, false),
+        "webRtcServer": round("churn", PIPELINE_DEPTH, true),
+    });
     pairs["transportsOnly"] = transports;
     emit(pairs);
 }
@@ -929,7 +954,9 @@ fn main() {
             let count = std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000);
             let depth = std::env::args().nth(4).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(1);
             let server = std::env::args().nth(5).as_deref() == Some("server");
-            let v = control_round(count, std::env::args().nth(3).as_deref() != Some("transports"), depth, server);
+            let mode = std::env::args().nth(3);
+            let live = if mode.as_deref() == Some("churn") { CHURN_LIVE } else { 0 };
+            let v = control_round(count, mode.as_deref() != Some("transports"), depth, server, live);
             println!("{v}");
         }
         _ => {
