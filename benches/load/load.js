@@ -40,6 +40,8 @@ const IP = '127.0.0.1';
 const MODES = ['plain', 'webrtc', 'webrtc-server'];
 // Requests in flight in the pipelined control-plane runs.
 const CONTROL_DEPTH = 32;
+// Pairs alive in the churn run (each new pair closes the oldest).
+const CONTROL_LIVE = 1000;
 
 function parseArgs(argv) {
 	const opt = {
@@ -352,7 +354,9 @@ async function runRaw(opt, n) {
 // createWebRtcTransport + consume pairs through the Node API: `depth` callers, each awaiting its
 // own pairs in turn (depth 1: one request at a time; more: a signaling server with many clients
 // at once), each transport with its own port or all on one WebRtcServer.
-async function runControl(sfu, count, { depth = 1, server = false } = {}) {
+// With `live` > 0, `live` pairs exist first (untimed) and each new pair closes the oldest, as on
+// a server in steady state.
+async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = {}) {
 	const worker = await sfu.createWorker({ logLevel: 'warn' });
 	try {
 		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
@@ -365,6 +369,12 @@ async function runControl(sfu, count, { depth = 1, server = false } = {}) {
 		const options = webRtcServer ? { webRtcServer } : { listenInfos: [LISTEN] };
 		const warm = await router.createWebRtcTransport(options);
 		await warm.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
+		const population = [];
+		for (let i = 0; i < live; i++) {
+			const t = await router.createWebRtcTransport(options);
+			await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
+			population.push(t);
+		}
 		const cpu0 = engineCpu(worker);
 		const t0 = process.hrtime.bigint();
 		const lat = [];
@@ -375,18 +385,22 @@ async function runControl(sfu, count, { depth = 1, server = false } = {}) {
 				const t = await router.createWebRtcTransport(options);
 				await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
 				lat.push(Number(process.hrtime.bigint() - a) / 1000);
-				transports.push(t);
+				if (live > 0) {
+					population.push(t);
+					if (population.length > live) population.shift().close();
+				} else transports.push(t);
 			}
 		};
 		await Promise.all(Array.from({ length: depth }, (_, i) => caller(Math.floor(count / depth) + (i < count % depth ? 1 : 0))));
 		const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 		const cpuSec = engineCpu(worker) - cpu0;
 		lat.sort((a, b) => a - b);
-		for (const t of transports) t.close();
+		for (const t of transports.concat(population)) t.close();
 		return {
 			pairs: count,
 			inFlight: depth,
 			webRtcServer: server,
+			live,
 			pairsPerSecond: Math.round(count / wall),
 			pairsPerCpuSecond: cpuSec > 0 ? Math.round(count / cpuSec) : null,
 			pairLatencyUs: { p50: Math.round(quantile(lat, 0.5)), p99: Math.round(quantile(lat, 0.99)) },
@@ -443,13 +457,13 @@ async function main() {
 	if (opt.control > 0) {
 		// One request at a time with a port per transport (as before), then on one WebRtcServer,
 		// then with CONTROL_DEPTH requests in flight.
-		const variants = [{ depth: 1, server: false }, { depth: 1, server: true }, { depth: CONTROL_DEPTH, server: false }, { depth: CONTROL_DEPTH, server: true }];
+		const variants = [{ depth: 1, server: false }, { depth: 1, server: true }, { depth: CONTROL_DEPTH, server: false }, { depth: CONTROL_DEPTH, server: true }, { depth: CONTROL_DEPTH, server: true, live: CONTROL_LIVE }];
 		results.controlVariants = [];
 		for (const v of variants) {
 			const c = await runControl(sfu, opt.control, v);
 			results.controlVariants.push(c);
 			if (!results.control) results.control = c;
-			console.log(`control plane (${label} Node API, ${v.depth} in flight, ${v.server ? 'on a WebRtcServer' : 'port each'}): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
+			console.log(`control plane (${label} Node API, ${v.live ? `churn at ${v.live} live, ` : ''}${v.depth} in flight, ${v.server ? 'on a WebRtcServer' : 'port each'}): ${fmt(c.pairsPerSecond)} createWebRtcTransport + consume pairs/s (${fmt(c.pairsPerCpuSecond)} per CPU second), p50 ${c.pairLatencyUs.p50} µs, p99 ${c.pairLatencyUs.p99} µs per pair`);
 		}
 		if (!process.env.SFU_MODULE) {
 			// The same pairs through the Rust API: the engine's own cost, without the Node face.

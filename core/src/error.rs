@@ -107,6 +107,27 @@ impl From<std::io::Error> for Error {
 /// Parses a JSON value into `T`, turning serde's error into a [`Error::Type`] that names the
 /// offending field path (e.g. `rtpParameters.codecs[0].clockRate`).
 pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> Result<T> {
+    from_json_value(what, value)
+}
+
+/// [`from_json`] from JSON text, as the faces receive options. Valid input is deserialized
+/// straight from the text (no intermediate `Value`: for `consume()`'s ~3 KB of capabilities that
+/// was most of the call's cost); anything else takes the `Value` path, so every error is the one
+/// [`from_json`] gives, and `Ok(None)` means the text is not JSON at all.
+pub fn from_json_str<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<Option<T>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(v) = T::deserialize(&mut de) {
+        if de.end().is_ok() {
+            return Ok(Some(v));
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => from_json_value(what, value).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+fn from_json_value<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -116,4 +137,34 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::
             Error::Type(format!("invalid {what}.{path}: {inner}"))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ConsumerOptions, RtpCapabilities};
+
+    #[test]
+    fn from_json_str_matches_from_json() {
+        let caps = serde_json::to_value(crate::supported_rtp_capabilities::supported_rtp_capabilities()).unwrap();
+        let text = serde_json::json!({ "producerId": "p", "rtpCapabilities": caps, "paused": true, "appData": { "a": [1, 2.5, "x"] } }).to_string();
+        let fast: ConsumerOptions = from_json_str("options", &text).unwrap().unwrap();
+        let slow: ConsumerOptions = from_json("options", serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&fast.rtp_capabilities).unwrap(), serde_json::to_value(&slow.rtp_capabilities).unwrap());
+        assert_eq!((fast.paused, &fast.producer_id), (slow.paused, &slow.producer_id));
+        // Errors are from_json's, with the field path and no line/column.
+        for bad in [r#"{"codecs": [{"kind": "video", "mimeType": "video/VP8", "clockRate": "x"}]}"#, r#"{"codecs": 3}"#, "[]", r#"{"codecs": []} trailing"#] {
+            let fast = from_json_str::<RtpCapabilities>("rtpCapabilities", bad);
+            match serde_json::from_str::<serde_json::Value>(bad) {
+                Ok(v) => {
+                    let slow = from_json::<RtpCapabilities>("rtpCapabilities", v);
+                    assert_eq!(fast.map(|c| c.map(|c| c.codecs.len())).map_err(|e| e.message().to_owned()), slow.map(|c| Some(c.codecs.len())).map_err(|e| e.message().to_owned()), "{bad}");
+                }
+                Err(_) => assert!(matches!(fast, Ok(None)), "{bad}: not JSON"),
+            }
+        }
+        // A repeated key: the last one wins, as with from_json (a JSON object parsed to a map).
+        let dup: RtpCapabilities = from_json_str("rtpCapabilities", r#"{"codecs": 1, "codecs": []}"#).unwrap().unwrap();
+        assert!(dup.codecs.is_empty());
+    }
 }

@@ -49,7 +49,7 @@ pub mod sctp;
 mod trace;
 
 pub use app_data::AppData;
-pub use error::{from_json, Error, ErrorCode, Result};
+pub use error::{from_json, from_json_str, Error, ErrorCode, Result};
 pub use events::{CloseReason, Event, EventKind, ObjectKind, Subscription};
 pub use rtp_parameters::*;
 pub use worker::{ResourceUsage, Worker, WorkerSettings, WorkerUpdateableSettings};

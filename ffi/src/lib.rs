@@ -155,9 +155,13 @@ pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Ff
 pub(crate) unsafe fn json_arg<T: DeserializeOwned>(ptr: *const c_char, name: &str, what: &str) -> FfiResult<T> {
     // SAFETY: forwarded caller contract.
     let text = unsafe { str_arg(ptr, name) }?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Failure::new(sfu_result::SFU_INVALID_JSON, format!("{name} is not valid JSON: {e}")))?;
-    Ok(sfu_core::from_json(what, value)?)
+    match sfu_core::from_json_str(what, text)? {
+        Some(v) => Ok(v),
+        None => {
+            let e = serde_json::from_str::<serde_json::Value>(text).err().map_or_else(|| "unparsable".to_owned(), |e| e.to_string());
+            Err(Failure::new(sfu_result::SFU_INVALID_JSON, format!("{name} is not valid JSON: {e}")))
+        }
+    }
 }
 
 /// [`json_arg`] for an optional argument: NULL gives `None`.

@@ -24,11 +24,14 @@ pub(crate) fn core<T>(r: sfu_core::Result<T>) -> napi::Result<T> {
 /// napi, which dominated the cost of `transport.consume()` (rtpCapabilities is ~3 KB).
 pub(crate) fn parse<T: DeserializeOwned>(what: &str, json: Option<String>) -> napi::Result<T> {
     // An absent options object is an empty one (mediasoup's defaults apply).
-    let value = match json.as_deref().map(json_value).transpose()? {
-        None | Some(Value::Null) => Value::Object(Default::default()),
-        Some(v) => v,
-    };
-    core(sfu_core::from_json(what, value))
+    match json.as_deref().map(str::trim) {
+        None | Some("null") => core(sfu_core::from_json(what, Value::Object(Default::default()))),
+        Some(text) => match core(sfu_core::from_json_str(what, text))? {
+            Some(v) => Ok(v),
+            // Not JSON: json_value's error says where.
+            None => Err(json_value(text).err().unwrap_or_else(|| napi::Error::new(napi::Status::InvalidArg, "[TypeError] invalid JSON argument".to_owned()))),
+        },
+    }
 }
 
 /// A JSON string from lib/options.js as a value (it made the string, so a failure is a bug).
