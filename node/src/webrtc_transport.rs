@@ -41,19 +41,34 @@ impl NativeWebRtcTransport {
     /// crossing and one `JSON.parse` instead of a call and an object conversion per field.
     #[napi]
     pub fn snapshot(&self) -> napi::Result<String> {
+        /// Serialized straight from the handle's fields (no `json!` tree in between).
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Snapshot<'a> {
+            ice_role: &'static str,
+            ice_parameters: sfu_core::IceParameters,
+            ice_candidates: &'a [sfu_core::IceCandidate],
+            ice_state: sfu_core::IceState,
+            ice_selected_tuple: Option<sfu_core::TransportTuple>,
+            dtls_parameters: DtlsParameters,
+            dtls_state: sfu_core::DtlsState,
+            sctp_parameters: Option<Value>,
+            sctp_state: Option<&'static str>,
+            dtls_remote_cert: Option<String>,
+        }
         let t = &self.transport;
-        crate::error::json_string(&serde_json::json!({
-            "iceRole": t.ice_role(),
-            "iceParameters": t.ice_parameters(),
-            "iceCandidates": t.ice_candidates(),
-            "iceState": t.ice_state(),
-            "iceSelectedTuple": t.ice_selected_tuple(),
-            "dtlsParameters": t.dtls_parameters(),
-            "dtlsState": t.dtls_state(),
-            "sctpParameters": t.sctp_parameters(),
-            "sctpState": t.sctp_state(),
-            "dtlsRemoteCert": t.dtls_remote_cert(),
-        }))
+        crate::error::json_string(&Snapshot {
+            ice_role: t.ice_role(),
+            ice_parameters: t.ice_parameters(),
+            ice_candidates: t.ice_candidates(),
+            ice_state: t.ice_state(),
+            ice_selected_tuple: t.ice_selected_tuple(),
+            dtls_parameters: t.dtls_parameters(),
+            dtls_state: t.dtls_state(),
+            sctp_parameters: t.sctp_parameters(),
+            sctp_state: t.sctp_state(),
+            dtls_remote_cert: t.dtls_remote_cert(),
+        })
     }
 
     /// Local `{role, fingerprints}`.
