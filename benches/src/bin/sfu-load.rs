@@ -888,6 +888,10 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool, live: 
     });
     let (wall, cpu_s) = (t0.elapsed().as_secs_f64(), cpu() - c0);
     let kib = rss().saturating_sub(rss0) as f64 / count as f64;
+    // What the pairs cost while nothing happens (unconnected: ICE/DTLS timers, ticks).
+    let (c1, t1) = (cpu(), Instant::now());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let idle = (cpu() - c1) / t1.elapsed().as_secs_f64() * 100.0;
     lat.sort_unstable();
     drop(kept);
     drop(web_rtc_server);
@@ -901,6 +905,7 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool, live: 
         "pairsPerCpuSecond": (count as f64 / cpu_s).round(),
         "pairLatencyUs": { "p50": lat[count / 2], "p99": lat[(count * 99 / 100).min(count - 1)] },
         "memoryPerPairKiB": (kib * 10.0).round() / 10.0,
+        "idleCpuPercent": (idle * 100.0).round() / 100.0,
     })
 }
 

@@ -78,6 +78,8 @@ pub(crate) struct WorkerState {
     /// Reused buffer SRTP/SRTCP is decrypted in.
     pub(crate) srtp_buf: Vec<u8>,
     epoch: Instant,
+    /// The transports' keys during a tick (kept to reuse the allocation).
+    tick_keys: Vec<Key>,
     pub(crate) stopping: bool,
     last_report_ms: u64,
 }
@@ -109,6 +111,7 @@ impl WorkerState {
             rtx_scratch: Vec::with_capacity(1500),
             srtp_buf: Vec::with_capacity(2048),
             epoch: Instant::now(),
+            tick_keys: Vec::new(),
             stopping: false,
             last_report_ms: 0,
         }
@@ -157,11 +160,11 @@ impl WorkerState {
     pub(crate) fn on_tick(&mut self) {
         self.report_socket_errors();
         let now = self.now_ms();
-        let keys: Vec<Key> = self.producers.keys().copied().collect();
-        for k in keys {
-            if let Some(p) = self.producers.get_mut(&k) {
-                p.on_tick(now);
-            }
+        // One key list reused tick after tick: collecting fresh ones allocated (and freed) three
+        // lists the size of the worker every 100 ms.
+        let mut keys = std::mem::take(&mut self.tick_keys);
+        for p in self.producers.values_mut() {
+            p.on_tick(now);
         }
         // Simulcast consumers follow the layers that are actually arriving.
         let mut wants_key_frame = vec![];
@@ -198,12 +201,14 @@ impl WorkerState {
             self.last_report_ms = now;
             self.report_and_score(now);
         }
-        let webrtc: Vec<Key> = self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k).collect();
-        for k in webrtc {
+        keys.clear();
+        keys.extend(self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k));
+        for &k in &keys {
             self.webrtc_tick(k, now);
         }
-        let all: Vec<Key> = self.transports.keys().copied().collect();
-        for k in all {
+        keys.clear();
+        keys.extend(self.transports.keys().copied());
+        for &k in &keys {
             self.send_sender_reports(k, now);
             // SCTP timers of pipe transports (WebRTC transports drive theirs in webrtc_tick).
             let plain_sctp = self.transports.get_mut(&k).filter(|t| matches!(t.kind, TransportKind::Plain(_))).and_then(|t| t.sctp.as_mut());
@@ -212,6 +217,7 @@ impl WorkerState {
                 self.sctp_pump(k, now);
             }
         }
+        self.tick_keys = keys;
     }
 
     /// Receiver reports to publishers and `score` events for producers and consumers.
