@@ -107,7 +107,15 @@ impl From<std::io::Error> for Error {
 /// Parses a JSON value into `T`, turning serde's error into a [`Error::Type`] that names the
 /// offending field path (e.g. `rtpParameters.codecs[0].clockRate`).
 pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> Result<T> {
-    from_json_value(what, value)
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path.is_empty() || path == "." {
+            Error::Type(format!("invalid {what}: {inner}"))
+        } else {
+            Error::Type(format!("invalid {what}.{path}: {inner}"))
+        }
+    })
 }
 
 /// [`from_json`] from JSON text, as the faces receive options. Valid input is deserialized
@@ -122,21 +130,9 @@ pub fn from_json_str<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> 
         }
     }
     match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(value) => from_json_value(what, value).map(Some),
+        Ok(value) => from_json(what, value).map(Some),
         Err(_) => Ok(None),
     }
-}
-
-fn from_json_value<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        if path.is_empty() || path == "." {
-            Error::Type(format!("invalid {what}: {inner}"))
-        } else {
-            Error::Type(format!("invalid {what}.{path}: {inner}"))
-        }
-    })
 }
 
 #[cfg(test)]

@@ -869,7 +869,9 @@ fn control_round(count: usize, consume: bool, depth: usize, server: bool, live: 
                         let mut p = population.borrow_mut();
                         p.push_back(t);
                         if p.len() > live {
-                            p.pop_front().map(|old| old.close());
+                            if let Some(old) = p.pop_front() {
+                                old.close();
+                            }
                         }
                         continue;
                     }
