@@ -400,7 +400,8 @@ fn run_gen() {
 // ---------------------------------------------------------------------------------------------
 // Sink
 
-/// One-way latency histogram: 1 µs buckets to 10 ms, then 1 ms buckets to 10 s.
+/// One-way latency histogram: 1 µs buckets to 10 ms, 10 µs buckets to 100 ms, then 1 ms buckets
+/// to 10 s (a quantile reads as its bucket's lower bound).
 struct Histogram {
     buckets: Vec<u32>,
     count: u64,
@@ -408,12 +409,36 @@ struct Histogram {
 }
 
 impl Histogram {
+    const FINE: u64 = 10_000;
+    const MID: u64 = 100_000;
+    const MID_BUCKETS: u64 = (Self::MID - Self::FINE) / 10;
+    const COARSE_BUCKETS: u64 = (10_000_000 - Self::MID) / 1000;
+
     fn new() -> Self {
-        Histogram { buckets: vec![0; 20_000], count: 0, max_us: 0 }
+        Histogram { buckets: vec![0; (Self::FINE + Self::MID_BUCKETS + Self::COARSE_BUCKETS) as usize], count: 0, max_us: 0 }
+    }
+    fn bucket(us: u64) -> usize {
+        let b = if us < Self::FINE {
+            us
+        } else if us < Self::MID {
+            Self::FINE + (us - Self::FINE) / 10
+        } else {
+            Self::FINE + Self::MID_BUCKETS + ((us - Self::MID) / 1000).min(Self::COARSE_BUCKETS - 1)
+        };
+        b as usize
+    }
+    fn lower_bound(b: usize) -> u64 {
+        let b = b as u64;
+        if b < Self::FINE {
+            b
+        } else if b < Self::FINE + Self::MID_BUCKETS {
+            Self::FINE + (b - Self::FINE) * 10
+        } else {
+            Self::MID + (b - Self::FINE - Self::MID_BUCKETS) * 1000
+        }
     }
     fn add(&mut self, us: u64) {
-        let b = if us < 10_000 { us as usize } else { (10_000 + (us - 10_000) / 1000).min(19_999) as usize };
-        self.buckets[b] += 1;
+        self.buckets[Self::bucket(us)] += 1;
         self.count += 1;
         self.max_us = self.max_us.max(us);
     }
@@ -426,7 +451,7 @@ impl Histogram {
         for (i, &n) in self.buckets.iter().enumerate() {
             seen += u64::from(n);
             if seen >= want {
-                return Some(if i < 10_000 { i as u64 } else { 10_000 + (i as u64 - 10_000) * 1000 });
+                return Some(Self::lower_bound(i));
             }
         }
         Some(self.max_us)
@@ -970,5 +995,25 @@ fn main() {
             eprintln!("usage: sfu-load gen|sink|raw|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
             std::process::exit(2);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Histogram;
+
+    /// Every value lands in the bucket whose lower bound is the largest one not above it, and
+    /// quantiles read those bounds (10 µs steps between 10 and 100 ms, 1 ms beyond).
+    #[test]
+    fn histogram_buckets_round_down_to_their_resolution() {
+        for (us, bound) in [(0, 0), (9_999, 9_999), (10_000, 10_000), (10_009, 10_000), (26_123, 26_120), (99_999, 99_990), (100_000, 100_000), (123_456, 123_000), (50_000_000, 9_999_000)] {
+            assert_eq!(Histogram::lower_bound(Histogram::bucket(us)), bound, "{us} µs");
+        }
+        let mut h = Histogram::new();
+        for us in [5, 15_004, 15_006, 26_123] {
+            h.add(us);
+        }
+        assert_eq!((h.quantile(0.25), h.quantile(0.5), h.quantile(0.75), h.quantile(1.0)), (Some(5), Some(15_000), Some(15_000), Some(26_120)));
+        assert_eq!(Histogram::new().quantile(0.5), None);
     }
 }

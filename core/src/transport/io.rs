@@ -88,7 +88,7 @@ pub(crate) fn udp_send_to(socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) -
             return false;
         }
         b.push(socket, data, to);
-        if b.msgs.len() >= MAX_BATCH {
+        if b.msgs.len() >= b.max_datagrams || b.data.len() >= b.max_bytes {
             b.flush();
         }
         true
@@ -292,9 +292,15 @@ pub(crate) fn errno_name(errno: i32) -> String {
     name.to_owned()
 }
 
-/// Datagrams queued at most before a flush (bounds how long the first one waits, and the
-/// batch's memory: 256 full-size packets, ~300 KiB, reused).
-const MAX_BATCH: usize = 256;
+/// Datagrams queued at most before a flush. Large enough that a video frame's packets (~6 per
+/// consumer) for a few hundred consumers wait together: each consumer's packets then leave as
+/// one GSO send (the kernel's send path once for the lot), where a 256-datagram batch split a
+/// frame over several flushes and sent most packets one by one. It also bounds how long the first
+/// datagram waits (its batch's SRTP and rewriting work, ~1–3 ms at most).
+const MAX_BATCH: usize = 2048;
+/// Bytes queued at most before a flush (the batch's buffer is reused: at most this much per
+/// worker thread, and only once a fan-out that large happened).
+const MAX_BATCH_BYTES: usize = 2 << 20;
 /// Datagrams in one GSO send at most (the kernel's limit is 64 on older kernels).
 const MAX_GSO_SEGMENTS: usize = 64;
 /// Bytes in one GSO send at most (below an IP datagram's 64 KiB, headers included).
@@ -321,13 +327,43 @@ struct Queued {
 
 /// Datagrams queued during a batch: their bytes back to back in `data`, reused from batch to
 /// batch (no allocation per packet once warm).
-#[derive(Default)]
 struct SendBatch {
     depth: u32,
     data: Vec<u8>,
     msgs: Vec<Queued>,
     /// `msgs` indices grouped by socket, then destination (reused).
     order: Vec<u16>,
+    /// `sendmmsg`'s arrays (reused).
+    scratch: SendScratch,
+    /// Flush thresholds ([`MAX_BATCH`], [`MAX_BATCH_BYTES`]; tests lower them).
+    max_datagrams: usize,
+    max_bytes: usize,
+}
+
+impl Default for SendBatch {
+    fn default() -> Self {
+        SendBatch {
+            depth: 0,
+            data: Vec::new(),
+            msgs: Vec::new(),
+            order: Vec::new(),
+            scratch: SendScratch::default(),
+            max_datagrams: MAX_BATCH,
+            max_bytes: MAX_BATCH_BYTES,
+        }
+    }
+}
+
+/// The arrays one `sendmmsg` is built in, kept from flush to flush (a batch of 2048 would need
+/// ~270 KiB of them: too much for the stack).
+#[derive(Default)]
+struct SendScratch {
+    /// Per message: (first datagram in the run, datagrams, GSO segment size or 0).
+    entries: Vec<(usize, usize, u16)>,
+    iovs: Vec<libc::iovec>,
+    /// One control buffer per message: a UDP_SEGMENT cmsg (CMSG_SPACE(2) = 24 bytes).
+    controls: Vec<[u64; 4]>,
+    hdrs: Vec<libc::mmsghdr>,
 }
 
 impl SendBatch {
@@ -358,7 +394,7 @@ impl SendBatch {
             while i < n {
                 let sock = &msgs[self.order[i] as usize].sock;
                 let run = self.order[i..].iter().take_while(|&&k| Rc::ptr_eq(&msgs[k as usize].sock, sock)).count();
-                send_run(&self.data, msgs, &self.order[i..i + run]);
+                send_run(&self.data, msgs, &self.order[i..i + run], &mut self.scratch);
                 i += run;
             }
         }
@@ -369,7 +405,7 @@ impl SendBatch {
 
 /// Sends the datagrams `run` (indices into `msgs`, all on one socket, grouped by destination)
 /// with `sendmmsg`, a GSO send per run of one destination's datagrams where they allow it.
-fn send_run(data: &[u8], msgs: &[Queued], run: &[u16]) {
+fn send_run(data: &[u8], msgs: &[Queued], run: &[u16], scratch: &mut SendScratch) {
     use std::os::fd::AsRawFd;
     let at = |k: usize| &msgs[run[k] as usize];
     if run.len() == 1 {
@@ -378,9 +414,8 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16]) {
         return;
     }
     let gso = GSO.with(|g| g.get());
-    // The messages: (first datagram in `run`, datagrams, GSO segment size or 0).
-    let mut entries = [(0usize, 0usize, 0u16); MAX_BATCH];
-    let mut ne = 0;
+    let SendScratch { entries, iovs, controls, hdrs } = scratch;
+    entries.clear();
     let mut j = 0;
     while j < run.len() {
         let first = at(j);
@@ -398,20 +433,22 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16]) {
                 }
             }
         }
-        entries[ne] = (j, count, if count > 1 { first.len as u16 } else { 0 });
-        ne += 1;
+        entries.push((j, count, if count > 1 { first.len as u16 } else { 0 }));
         j += count;
     }
-    let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_BATCH];
-    for (k, iov) in iovs.iter_mut().enumerate().take(run.len()) {
+    let ne = entries.len();
+    iovs.clear();
+    iovs.extend((0..run.len()).map(|k| {
         let q = at(k);
-        *iov = libc::iovec { iov_base: data[q.start..].as_ptr() as *mut libc::c_void, iov_len: q.len };
-    }
-    // One control buffer per message: a UDP_SEGMENT cmsg (CMSG_SPACE(2) = 24 bytes).
-    let mut controls = [[0u64; 4]; MAX_BATCH];
+        libc::iovec { iov_base: data[q.start..].as_ptr() as *mut libc::c_void, iov_len: q.len }
+    }));
+    controls.clear();
+    controls.resize(ne, [0; 4]);
+    hdrs.clear();
     // SAFETY: an all-zero mmsghdr is a valid empty header.
-    let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
-    for (e, &(first, count, seg)) in entries[..ne].iter().enumerate() {
+    hdrs.resize_with(ne, || unsafe { std::mem::zeroed() });
+    // (No vector grows from here on: the pointers taken below stay valid.)
+    for (e, &(first, count, seg)) in entries.iter().enumerate() {
         let h = &mut hdrs[e].msg_hdr;
         let q = at(first);
         h.msg_name = q.addr.as_ptr() as *mut libc::c_void;
@@ -956,7 +993,6 @@ mod tests {
             let rx: Vec<std::net::UdpSocket> = (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
             for r in &rx {
                 r.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
-                // Room for MAX_BATCH + 10 small datagrams.
                 socket2::SockRef::from(r).set_recv_buffer_size(1 << 20).unwrap();
             }
             let sock = || {
@@ -992,17 +1028,33 @@ mod tests {
             }
             assert_eq!(got.iter().filter(|(_, o)| *o).map(|(d, _)| d.as_slice()).collect::<Vec<_>>(), vec![b"other".as_slice()]);
             assert_eq!(got.iter().filter(|(_, o)| !*o).map(|(d, _)| (d.len(), d[0])).collect::<Vec<_>>(), vec![(100, 10), (100, 11), (100, 12)]);
-            // More than a batch holds: the overflow flushes early, nothing is lost.
-            {
-                let _b = batch_sends();
-                for k in 0..(MAX_BATCH as u16 + 10) {
-                    udp_send_to(&shared, &k.to_be_bytes(), to(0)).unwrap();
+            // More than a batch holds (datagrams, then bytes; lowered limits, this thread's
+            // batch only): the overflow flushes early, nothing is lost.
+            BATCH.with(|b| {
+                let mut b = b.borrow_mut();
+                (b.max_datagrams, b.max_bytes) = (40, 20_000);
+            });
+            for (count, len) in [(50u16, 2), (30, 1000)] {
+                {
+                    let _b = batch_sends();
+                    for k in 0..count {
+                        let mut d = vec![0u8; len];
+                        d[..2].copy_from_slice(&k.to_be_bytes());
+                        udp_send_to(&shared, &d, to(0)).unwrap();
+                        if k == 19 && len == 1000 || k == 39 && len == 2 {
+                            rx[0].set_nonblocking(true).unwrap();
+                            let (n, _) = rx[0].recv_from(&mut buf).expect("a full batch leaves before the batch ends");
+                            assert_eq!((n, &buf[..2]), (len, &0u16.to_be_bytes()[..]));
+                            rx[0].set_nonblocking(false).unwrap();
+                        }
+                    }
+                }
+                for k in 1..count {
+                    let (n, _) = rx[0].recv_from(&mut buf).unwrap();
+                    assert_eq!((n, &buf[..2]), (len, &k.to_be_bytes()[..]));
                 }
             }
-            for k in 0..(MAX_BATCH as u16 + 10) {
-                let (n, _) = rx[0].recv_from(&mut buf).unwrap();
-                assert_eq!(&buf[..n], &k.to_be_bytes());
-            }
+            BATCH.with(|b| *b.borrow_mut() = SendBatch::default());
         });
     }
 
