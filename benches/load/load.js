@@ -46,7 +46,8 @@ const CONTROL_LIVE = 1000;
 function parseArgs(argv) {
 	const opt = {
 		modes: ['plain', 'webrtc', 'webrtc-server'],
-		consumers: [1, 10, 100, 500],
+		// 200: about half of one worker's saturation (the latency target's load point).
+		consumers: [1, 10, 100, 200, 500],
 		seconds: 8,
 		warmup: 3,
 		control: 1000,
@@ -70,7 +71,7 @@ function parseArgs(argv) {
 		else if (a === '--out') opt.out = next();
 		else if (a === '--bin') opt.bin = next();
 		else if (a === '--help' || a === '-h') {
-			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,500]
+			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,200,500]
        [--seconds 8] [--warmup 3] [--control 1000] [--control-only] [--no-raw] [--out file.json] [--bin path/to/sfu-load]
 SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ package, libsfu)`);
 			process.exit(0);
