@@ -285,8 +285,11 @@ impl ProducerState {
     }
 
     /// Encodings that received media within the last `window_ms`.
-    pub(crate) fn active_encodings(&self, now: u64, window_ms: u64) -> Vec<bool> {
-        self.streams.iter().map(|s| s.last_packet_ms.is_some_and(|t| now.saturating_sub(t) <= window_ms)).collect()
+    /// Which encodings had a packet within `window_ms`, into `out` (cleared first; reused by the
+    /// tick, which asks once per simulcast consumer).
+    pub(crate) fn active_encodings(&self, now: u64, window_ms: u64, out: &mut Vec<bool>) {
+        out.clear();
+        out.extend(self.streams.iter().map(|s| s.last_packet_ms.is_some_and(|t| now.saturating_sub(t) <= window_ms)));
     }
 
     /// Binds an unknown SSRC to an encoding: by RID, or to the only encoding without SSRC.

@@ -168,10 +168,12 @@ impl WorkerState {
         }
         // Simulcast consumers follow the layers that are actually arriving.
         let mut wants_key_frame = vec![];
+        let mut active = vec![];
         for c in self.consumers.values_mut() {
             if let Some(p) = self.producers.get(&c.producer) {
                 if p.streams.len() > 1 {
-                    if let Some(e) = c.choose_layer(&p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS), now) {
+                    p.active_encodings(now, LAYER_ACTIVE_WINDOW_MS, &mut active);
+                    if let Some(e) = c.choose_layer(&active, now) {
                         wants_key_frame.push((c.producer, e));
                     }
                 } else if c.wants_svc_key_frame(now) {
