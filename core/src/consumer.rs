@@ -117,6 +117,8 @@ pub(crate) struct ConsumerState {
     /// Pipe consumers: `(ssrc, rtx ssrc)` per producer encoding; every encoding is forwarded
     /// on its own stream with the source's sequence numbers and timestamps.
     pub(crate) pipe_streams: Vec<(u32, Option<u32>)>,
+    /// Pipe consumers: what each of `pipe_streams` sent, for its sender reports.
+    pipe_sent: Vec<PipeStreamSent>,
     /// Id of the transport-wide sequence number extension this consumer's packets carry (0:
     /// none), so the remote's transport-cc feedback drives bandwidth estimation.
     pub(crate) twcc_ext_id: u8,
@@ -150,6 +152,28 @@ fn payload_of_copy<'a>(pkt: &RtpPacket<'_>, out: &'a mut [u8]) -> Option<&'a mut
     let payload_offset = pkt.payload().as_ptr() as usize - pkt.data().as_ptr() as usize;
     let start = out.len().checked_sub(pkt.data().len() - payload_offset)?;
     out.get_mut(start..start + pkt.payload().len())
+}
+
+/// What one stream of a pipe consumer sent: its latest RTP timestamp (the source's, as relayed)
+/// and when, and its packet and byte counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct PipeStreamSent {
+    last_ts: u32,
+    last_ms: u64,
+    packets: u64,
+    bytes: u64,
+}
+
+impl PipeStreamSent {
+    fn on_sent(&mut self, ts: u32, len: usize, now: u64) {
+        // The newest timestamp: a late (reordered) packet must not move the mapping back.
+        if self.packets == 0 || (ts.wrapping_sub(self.last_ts) as i32) >= 0 {
+            self.last_ts = ts;
+            self.last_ms = now;
+        }
+        self.packets += 1;
+        self.bytes += len as u64;
+    }
 }
 
 impl ConsumerState {
@@ -243,6 +267,9 @@ impl ConsumerState {
         self.packets += 1;
         self.bytes += out.len() as u64;
         self.rate.update(out.len(), now);
+        if let Some(sent) = self.pipe_sent.get_mut(encoding) {
+            sent.on_sent(pkt.timestamp(), out.len(), now);
+        }
         true
     }
 
@@ -419,9 +446,20 @@ impl ConsumerState {
     }
 
     /// Writes an RTCP sender report (NTP ↔ RTP mapping for lip sync); false before any packet.
+    /// A pipe consumer writes one per stream that sent something (as many streams as the
+    /// producer has encodings), so the far router's producer gets each stream's mapping and
+    /// its receiver reports carry LSR/DLSR back (the pipe's round-trip time).
     pub(crate) fn write_sender_report(&self, out: &mut Vec<u8>, now: u64, ntp: u64) -> bool {
-        // (Pipe consumers relay the streams as they are; the far end reports on its own.)
-        if self.packets == 0 || self.consumer_type == ConsumerType::Pipe {
+        if self.consumer_type == ConsumerType::Pipe {
+            let mut wrote = false;
+            for (&(ssrc, _), sent) in self.pipe_streams.iter().zip(&self.pipe_sent).filter(|(_, s)| s.packets > 0) {
+                let ts = crate::rtp::rtcp::sr_rtp_timestamp(sent.last_ts, sent.last_ms, now, self.clock_rate);
+                crate::rtp::rtcp::write_sr(out, ssrc, ntp, ts, sent.packets as u32, sent.bytes as u32);
+                wrote = true;
+            }
+            return wrote;
+        }
+        if self.packets == 0 {
             return false;
         }
         let ts = crate::rtp::rtcp::sr_rtp_timestamp(self.rewriter.last_timestamp(), self.rewriter.last_sent_ms(), now, self.clock_rate);
@@ -622,6 +660,7 @@ impl WorkerState {
             pli_count: 0,
             fir_count: 0,
             trace: TraceMask::default(),
+            pipe_sent: vec![PipeStreamSent::default(); pipe_streams.len()],
             pipe_streams: pipe_streams.clone(),
             twcc_ext_id,
         };
@@ -923,5 +962,21 @@ impl Consumer {
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer").field("id", &self.id).field("kind", &self.kind).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PipeStreamSent;
+
+    /// A pipe stream's report maps the newest timestamp it relayed: a reordered (older) packet
+    /// counts but does not move the mapping back, across the 32-bit wrap too.
+    #[test]
+    fn pipe_stream_reports_keep_the_newest_timestamp() {
+        let mut s = PipeStreamSent::default();
+        s.on_sent(u32::MAX - 10, 100, 1_000);
+        s.on_sent(5, 120, 1_010); // after the wrap: newer
+        s.on_sent(u32::MAX - 5, 90, 1_020); // reordered: older
+        assert_eq!((s.last_ts, s.last_ms, s.packets, s.bytes), (5, 1_010, 3, 310));
     }
 }

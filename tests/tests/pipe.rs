@@ -122,6 +122,19 @@ async fn media_and_key_frames_cross(link: Link) {
         }
     }
     assert!(pli_for.contains(&200) || pli_for.contains(&100), "PLI crossed the pipe back to the publisher: {pli_for:?}");
+    // The pipe consumer sends a sender report per stream (as mediasoup's PipeConsumer does): B's
+    // producer answers with receiver reports that carry LSR/DLSR, so A learns the pipe's RTT.
+    let mut rtt = None;
+    for _ in 0..40 {
+        let s = pipe_consumer.get_stats().await.unwrap();
+        rtt = s[0].get("roundTripTime").and_then(|v| v.as_f64());
+        if rtt.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rtt = rtt.expect("a round-trip time from the far producer's receiver reports");
+    assert!((0.0..1000.0).contains(&rtt), "{rtt} ms");
     let stats = tb.get_stats().await.unwrap();
     assert_eq!(stats[0]["type"], "pipe-transport");
     assert!(stats[0]["rtpBytesReceived"].as_u64().unwrap() > 0, "{stats}");
