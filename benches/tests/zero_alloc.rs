@@ -88,6 +88,21 @@ fn forwarding_to_consumers_allocates_nothing_per_packet() {
         });
         assert!(f.bytes_sent() > sent_before, "{consumers} consumers, {encodings} encodings: nothing was forwarded");
         assert_eq!(n, 0, "{consumers} consumers, {encodings} encodings: {n} allocations for {} packets", measured.len());
+        // The receive loops' way: a turn's packets (a frame's, here) fanned out at its end,
+        // consumer by consumer. Its buffers grow during the warm-up turns, then stay.
+        let turns: Vec<&[Vec<u8>]> = measured.chunks(6 * encodings as usize).collect();
+        let (warm, measured) = turns.split_at(turns.len() / 2);
+        for t in warm {
+            f.on_rtp_turn(t);
+        }
+        let sent_before = f.bytes_sent();
+        let n = allocations(|| {
+            for t in measured {
+                f.on_rtp_turn(t);
+            }
+        });
+        assert!(f.bytes_sent() > sent_before, "{consumers} consumers, {encodings} encodings, in turns: nothing was forwarded");
+        assert_eq!(n, 0, "{consumers} consumers, {encodings} encodings, in turns: {n} allocations for {} turns", measured.len());
     }
 }
 

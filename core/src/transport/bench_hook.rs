@@ -95,6 +95,20 @@ impl Fanout {
         st.on_rtp(self.producer_transport, data, now);
     }
 
+    /// RTP datagrams received by the producer's transport in one receive loop turn: the fan-out
+    /// is deferred to the turn's end and done consumer by consumer, as the worker's receive
+    /// loops do (see `WorkerState::receive_turn`).
+    pub fn on_rtp_turn(&self, datagrams: &[Vec<u8>]) {
+        let mut st = self.state.borrow_mut();
+        let now = st.now_ms();
+        let tkey = self.producer_transport;
+        st.receive_turn(|st| {
+            for d in datagrams {
+                st.on_rtp(tkey, d, now);
+            }
+        });
+    }
+
     /// One RTCP datagram received from consumer `i`'s remote (NACK, PLI, receiver report…).
     pub fn on_consumer_rtcp(&self, i: usize, data: &[u8]) {
         let mut st = self.state.borrow_mut();

@@ -505,6 +505,17 @@ pub(crate) fn batch_sends() -> SendBatchGuard {
     SendBatchGuard(())
 }
 
+/// Flushes the send batch now if at least `n` datagrams wait in it (between consumers of a
+/// deferred fan-out, so that a consumer's packets stay together).
+pub(crate) fn flush_sends_over(n: usize) {
+    BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.msgs.len() >= n {
+            b.flush();
+        }
+    });
+}
+
 /// See [`batch_sends`].
 pub(crate) struct SendBatchGuard(());
 

@@ -38,6 +38,7 @@ use crate::events::{CloseReason, EventKind, ObjectKind};
 use crate::producer::{Producer, ProducerOptions};
 use crate::rate::RateCalculator;
 use crate::rtp::receive_stats::ReportBlock;
+use crate::rtp::layers::PacketInfo;
 use crate::rtp::{nack, retransmission, rtcp, twcc, RtpPacket};
 use crate::trace::{TraceDirection, TraceEvent, TraceEventType};
 use crate::worker::{Key, KeyMap, WorkerInner, WorkerState};
@@ -488,7 +489,7 @@ impl WorkerState {
         // consumers share one socket), flushed when this returns.
         let _batch = io::batch_sends();
         let now_us = self.now_us();
-        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, self_ref, .. } = self;
+        let WorkerState { transports, producers, consumers, scratch, rtx_scratch, bus, rtp_observers, self_ref, deferred, .. } = self;
         let Some(t) = transports.get_mut(&tkey) else { return };
         t.stats.bytes_received += data.len() as u64;
         t.stats.recv_rate.update(data.len(), now);
@@ -560,18 +561,65 @@ impl WorkerState {
         if p.paused {
             return;
         }
+        if deferred.active && p.consumers.len() > 1 {
+            deferred.push(pkey, encoding, info, pkt.data());
+            if deferred.data.len() >= DEFERRED_MAX_BYTES {
+                // A turn this large (GRO reads of big frames): fan out what waits now.
+                self.run_deferred_fanout();
+                self.deferred.clear();
+            }
+            return;
+        }
         for ck in &p.consumers {
-            let Some(c) = consumers.get_mut(ck) else { continue };
-            if !c.forward(&pkt, encoding, &info, now, scratch) {
-                continue;
+            forward_to(consumers, transports, *ck, &pkt, encoding, &info, now, scratch, bus, self_ref);
+        }
+    }
+
+    /// Runs `turn` (one receive loop turn: a socket drained) with the fan-out of producers that
+    /// have several consumers deferred to its end, and then done consumer by consumer: each
+    /// consumer forwards all of the turn's packets for it at once, while its state (and its
+    /// transport's, and its SRTP keys) is in cache — packet by packet, every packet walked every
+    /// consumer again — and its packets of a frame leave together as one GSO send. The send
+    /// batch is flushed every few consumers, so the first consumers' packets leave while later
+    /// ones are still being prepared. Per consumer the packets keep their order; what the
+    /// producer side does (stats, NACKs, observers, traces) still happens as each packet arrives.
+    pub(crate) fn receive_turn<R>(&mut self, turn: impl FnOnce(&mut Self) -> R) -> R {
+        // The outer batch: what the deferred fan-out queues leaves when this returns.
+        let _batch = io::batch_sends();
+        self.deferred.active = true;
+        let r = turn(self);
+        self.deferred.active = false;
+        if !self.deferred.entries.is_empty() {
+            let die = self.die.clone();
+            crate::worker::guarded(&die, || self.run_deferred_fanout());
+            self.deferred.clear();
+        }
+        r
+    }
+
+    fn run_deferred_fanout(&mut self) {
+        let now = self.now_ms();
+        let WorkerState { transports, producers, consumers, scratch, bus, self_ref, deferred, .. } = self;
+        let DeferredFanout { data, entries, producers: order, packets, .. } = deferred;
+        // The producers in the order their first packet arrived.
+        order.clear();
+        for e in entries.iter() {
+            if !order.contains(&e.producer) {
+                order.push(e.producer);
             }
-            if c.trace.any() {
-                c.trace_rtp(bus, scratch, info.key_frame);
-            }
-            if let Some(ct) = transports.get_mut(&c.transport) {
-                if ct.send_rtp(&c.id, scratch, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
-                    spawn_pacer_drain(self_ref.clone(), c.transport);
+        }
+        for &pkey in order.iter() {
+            let Some(p) = producers.get(&pkey) else { continue };
+            packets.clear();
+            packets.extend(entries.iter().filter(|e| e.producer == pkey).map(|e| (e.encoding, e.info, e.start, e.len)));
+            for ck in &p.consumers {
+                for &(encoding, info, start, len) in packets.iter() {
+                    // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
+                    // borrows `data`, and a fresh list per turn would allocate.)
+                    let Some(pkt) = RtpPacket::parse(&data[start..start + len]) else { continue };
+                    forward_to(consumers, transports, *ck, &pkt, encoding, &info, now, scratch, bus, self_ref);
                 }
+                io::flush_sends_over(DEFERRED_FLUSH_EVERY);
             }
         }
     }
@@ -923,6 +971,77 @@ const MAX_RETRANSMIT_AGE_MS: u64 = 1000;
 pub(crate) const PACING_FACTOR: f64 = 2.5;
 /// How often a `setMaxIncomingBitrate()` cap is announced to a transport-cc sender, ms.
 const REMB_CAP_INTERVAL_MS: u64 = 1000;
+
+/// Bytes of packets a receive turn defers at most; beyond, their fan-out runs at once (bounds
+/// the buffer: a turn can read 64 GRO-coalesced datagrams of up to 64 KiB).
+const DEFERRED_MAX_BYTES: usize = 512 << 10;
+
+/// Datagrams queued at most before the deferred fan-out flushes, checked between consumers
+/// (a consumer's packets of the turn always leave together).
+const DEFERRED_FLUSH_EVERY: usize = 64;
+
+/// One consumer's copy of `pkt`, rewritten, protected and sent (or queued by its pacer).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn forward_to(
+    consumers: &mut KeyMap<Box<crate::consumer::ConsumerState>>,
+    transports: &mut KeyMap<Box<TransportState>>,
+    ck: Key,
+    pkt: &RtpPacket<'_>,
+    encoding: usize,
+    info: &PacketInfo,
+    now: u64,
+    scratch: &mut Vec<u8>,
+    bus: &crate::events::EventBus,
+    self_ref: &std::rc::Weak<std::cell::RefCell<WorkerState>>,
+) {
+    let Some(c) = consumers.get_mut(&ck) else { return };
+    if !c.forward(pkt, encoding, info, now, scratch) {
+        return;
+    }
+    if c.trace.any() {
+        c.trace_rtp(bus, scratch, info.key_frame);
+    }
+    if let Some(ct) = transports.get_mut(&c.transport) {
+        if ct.send_rtp(&c.id, scratch, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
+            spawn_pacer_drain(self_ref.clone(), c.transport);
+        }
+    }
+}
+
+/// Packets whose fan-out waits for the end of the receive loop turn (see
+/// `WorkerState::receive_turn`): their bytes back to back in `data`, reused turn after turn.
+#[derive(Default)]
+pub(crate) struct DeferredFanout {
+    /// Set while a receive turn runs: `on_rtp` defers instead of fanning out.
+    active: bool,
+    data: Vec<u8>,
+    entries: Vec<DeferredPacket>,
+    /// Scratch of `run_deferred_fanout` (kept to reuse the allocations).
+    producers: Vec<Key>,
+    packets: Vec<(usize, PacketInfo, usize, usize)>,
+}
+
+struct DeferredPacket {
+    producer: Key,
+    encoding: usize,
+    info: PacketInfo,
+    start: usize,
+    len: usize,
+}
+
+impl DeferredFanout {
+    fn push(&mut self, producer: Key, encoding: usize, info: PacketInfo, pkt: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(pkt);
+        self.entries.push(DeferredPacket { producer, encoding, info, start, len: pkt.len() });
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.entries.clear();
+    }
+}
 
 /// Schedules the drain of transport `tkey`'s pacer queue on the worker thread: the task sends
 /// what is due, sleeps until the next packet is, and ends when the queue is empty.

@@ -571,7 +571,7 @@ async fn recv_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState>>, key: K
         let mut s = st.borrow_mut();
         let die = s.die.clone();
         // Drain what is queued (recvmmsg batches) while holding the state once.
-        let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || s.on_plain_datagram(key, rtcp_socket, data, from)));
+        let r = s.receive_turn(|s| super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || s.on_plain_datagram(key, rtcp_socket, data, from))));
         if let Err(e) = r {
             tracing::debug!("plain transport recv error: {e}");
         }

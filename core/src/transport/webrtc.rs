@@ -713,7 +713,7 @@ pub(crate) async fn udp_loop(state: std::rc::Weak<std::cell::RefCell<WorkerState
         let Some(st) = state.upgrade() else { return };
         let mut s = st.borrow_mut();
         let die = s.die.clone();
-        let r = super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || deliver(&mut s, target, &route, from, data)));
+        let r = s.receive_turn(|s| super::io::drain_udp(&sock, |data, from| crate::worker::guarded(&die, || deliver(s, target, &route, from, data))));
         if let Err(e) = r {
             tracing::debug!("udp recv error: {e}");
         }

@@ -80,6 +80,8 @@ pub(crate) struct WorkerState {
     epoch: Instant,
     /// The transports' keys during a tick (kept to reuse the allocation).
     tick_keys: Vec<Key>,
+    /// Fan-out deferred to the end of a receive loop turn (see `WorkerState::receive_turn`).
+    pub(crate) deferred: crate::transport::DeferredFanout,
     pub(crate) stopping: bool,
     last_report_ms: u64,
 }
@@ -112,6 +114,7 @@ impl WorkerState {
             srtp_buf: Vec::with_capacity(2048),
             epoch: Instant::now(),
             tick_keys: Vec::new(),
+            deferred: Default::default(),
             stopping: false,
             last_report_ms: 0,
         }
