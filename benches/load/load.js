@@ -335,10 +335,13 @@ async function runSfu(sfu, opt, mode, n) {
 	}
 }
 
-async function runRaw(opt, n) {
+// The raw forwarder: recvfrom, then one sendto per destination per packet; `batched`: the
+// engine's I/O method instead — a turn's packets (up to 64 reads) per destination in one
+// sendmmsg, equal-size runs as UDP GSO messages.
+async function runRaw(opt, n, batched = false) {
 	const gen = new Proc(opt.bin, 'gen');
 	const sink = new Proc(opt.bin, 'sink');
-	const raw = new Proc(opt.bin, 'raw');
+	const raw = new Proc(opt.bin, 'raw', batched ? ['batched'] : []);
 	try {
 		await gen.next((e) => e.ev === 'ready');
 		const sinkReady = await sink.next((e) => e.ev === 'ready');
@@ -436,21 +439,29 @@ async function main() {
 		controlRust: null,
 	};
 	console.log(`load bench: ${label} ${sfu.version ?? ''} vs raw forwarder, ${opt.seconds} s windows (${opt.warmup} s warm-up), ${os.cpus().length} CPUs`);
-	console.log('scenario              consumers  offered pps  forwarded pps  engine CPU %  pps/core    vs raw  p50 µs  p99 µs  added p50/p99 µs  loss %  KiB/consumer');
+	console.log('scenario              consumers  offered pps  forwarded pps  engine CPU %  pps/core    vs raw  vs batched  p50 µs  p99 µs  added p50/p99 µs  loss %  KiB/consumer');
 	const rawByN = new Map();
+	const batchedByN = new Map();
 	for (const n of opt.consumers) {
 		if (opt.raw) {
 			const r = await runRaw(opt, n);
 			rawByN.set(n, r);
 			results.scenarios.push({ name: 'raw', ...r });
 			print('raw forwarder', r);
+			const b = await runRaw(opt, n, true);
+			batchedByN.set(n, b);
+			results.scenarios.push({ name: 'raw batched', ...b });
+			print('raw, batched + GSO', b);
 		}
 		for (const mode of opt.modes) {
 			const r = await runSfu(sfu, opt, mode, n);
 			const raw = rawByN.get(n);
 			r.vsRaw = raw && raw.ppsPerCore && r.ppsPerCore ? +(r.ppsPerCore / raw.ppsPerCore).toFixed(3) : null;
+			const batched = batchedByN.get(n);
+			r.vsRawBatched = batched && batched.ppsPerCore && r.ppsPerCore ? +(r.ppsPerCore / batched.ppsPerCore).toFixed(3) : null;
 			// Added latency: the SFU's one-way latency minus the raw forwarder's at the same N.
 			r.addedLatencyUs = raw ? { p50: diff(r.latencyUs.p50, raw.latencyUs.p50), p99: diff(r.latencyUs.p99, raw.latencyUs.p99) } : null;
+			r.addedLatencyVsBatchedUs = batched ? { p50: diff(r.latencyUs.p50, batched.latencyUs.p50), p99: diff(r.latencyUs.p99, batched.latencyUs.p99) } : null;
 			results.scenarios.push({ name: `${label} ${mode}`, mode, ...r });
 			print(`${label} ${mode}`, r);
 		}
@@ -497,6 +508,7 @@ function print(name, r) {
 			fmt(r.engineCpuPercent, 1).padStart(13),
 			fmt(r.ppsPerCore).padStart(9),
 			(r.vsRaw != null ? `${r.vsRaw.toFixed(2)}x` : '').padStart(9),
+			(r.vsRawBatched != null ? `${r.vsRawBatched.toFixed(2)}x` : '').padStart(11),
 			fmt(r.latencyUs.p50).padStart(7),
 			fmt(r.latencyUs.p99).padStart(7),
 			(r.addedLatencyUs ? `${fmt(r.addedLatencyUs.p50)} / ${fmt(r.addedLatencyUs.p99)}` : '').padStart(17),

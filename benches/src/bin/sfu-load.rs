@@ -750,7 +750,7 @@ fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAd
 // ---------------------------------------------------------------------------------------------
 // Raw forwarder
 
-fn run_raw() {
+fn run_raw(batched: bool) {
     let rx = commands();
     let sock = bind(4 << 20);
     emit(json!({ "ev": "ready", "port": sock.local_addr().unwrap().port(), "pid": std::process::id() }));
@@ -758,6 +758,8 @@ fn run_raw() {
     let mut allowed: Vec<u32> = vec![];
     let mut buf = vec![0u8; 2048];
     let (mut received, mut sent, mut send_errors) = (0u64, 0u64, 0u64);
+    // Batched: a turn's packets (bytes back to back, their lengths), then per destination.
+    let (mut turn, mut lens) = (Vec::<u8>::new(), Vec::<usize>::new());
     sock.set_nonblocking(true).unwrap();
     loop {
         while let Ok(cmd) = rx.try_recv() {
@@ -787,6 +789,8 @@ fn run_raw() {
         let mut pfd = libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         // SAFETY: one live pollfd.
         unsafe { libc::poll(&mut pfd, 1, 5) };
+        turn.clear();
+        lens.clear();
         for _ in 0..64 {
             let Ok((n, _)) = sock.recv_from(&mut buf) else { break };
             received += 1;
@@ -797,6 +801,11 @@ fn run_raw() {
             if !allowed.contains(&ssrc) {
                 continue;
             }
+            if batched {
+                turn.extend_from_slice(&buf[..n]);
+                lens.push(n);
+                continue;
+            }
             for (s, to) in &outs {
                 match s.send_to(&buf[..n], to) {
                     Ok(_) => sent += 1,
@@ -804,7 +813,76 @@ fn run_raw() {
                 }
             }
         }
+        if !lens.is_empty() {
+            for (s, to) in &outs {
+                let ok = send_gso_batch(s, to, &turn, &lens);
+                sent += ok;
+                send_errors += lens.len() as u64 - ok;
+            }
+        }
     }
+}
+
+/// The raw forwarder's batched sends, the engine's I/O method: the turn's datagrams for one
+/// destination in one `sendmmsg`, each run of equal-size datagrams (the last may be shorter)
+/// as one UDP GSO message. Returns the datagrams the kernel took.
+fn send_gso_batch(sock: &UdpSocket, to: &SocketAddr, data: &[u8], lens: &[usize]) -> u64 {
+    let SocketAddr::V4(v4) = to else { return 0 }; // (the bench runs on 127.0.0.1)
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: v4.port().to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
+        sin_zero: [0; 8],
+    };
+    let mut iovs: Vec<libc::iovec> = Vec::with_capacity(lens.len());
+    let mut off = 0;
+    for &n in lens {
+        iovs.push(libc::iovec { iov_base: data[off..].as_ptr() as *mut libc::c_void, iov_len: n });
+        off += n;
+    }
+    // Messages: (first datagram, datagrams, segment size or 0).
+    let mut msgs = vec![];
+    let mut j = 0;
+    while j < lens.len() {
+        let mut count = 1;
+        while j + count < lens.len() && count < 64 && lens[j + count] <= lens[j] {
+            count += 1;
+            if lens[j + count - 1] < lens[j] {
+                break;
+            }
+        }
+        msgs.push((j, count, if count > 1 { lens[j] as u16 } else { 0 }));
+        j += count;
+    }
+    let mut controls = vec![[0u64; 4]; msgs.len()];
+    // SAFETY: an all-zero mmsghdr is a valid empty header; the pointers below stay valid (no
+    // vector grows after they are taken).
+    let mut hdrs: Vec<libc::mmsghdr> = (0..msgs.len()).map(|_| unsafe { std::mem::zeroed() }).collect();
+    for (e, &(first, count, seg)) in msgs.iter().enumerate() {
+        let h = &mut hdrs[e].msg_hdr;
+        h.msg_name = &addr as *const libc::sockaddr_in as *mut libc::c_void;
+        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[first];
+        h.msg_iovlen = count;
+        if seg > 0 {
+            h.msg_control = controls[e].as_mut_ptr().cast();
+            // SAFETY: the cmsg lies within controls[e] (32 bytes >= CMSG_SPACE(2)).
+            unsafe {
+                h.msg_controllen = libc::CMSG_SPACE(2) as usize;
+                let c = libc::CMSG_FIRSTHDR(h);
+                (*c).cmsg_level = libc::SOL_UDP;
+                (*c).cmsg_type = libc::UDP_SEGMENT;
+                (*c).cmsg_len = libc::CMSG_LEN(2) as usize;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, seg);
+            }
+        }
+    }
+    // SAFETY: hdrs point at live iovecs, address, control buffers and bytes.
+    let n = unsafe { libc::sendmmsg(sock.as_raw_fd(), hdrs.as_mut_ptr(), hdrs.len() as u32, libc::MSG_DONTWAIT) };
+    if n <= 0 {
+        return 0;
+    }
+    msgs[..n as usize].iter().map(|m| m.1 as u64).sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -980,7 +1058,7 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("gen") => run_gen(),
         Some("sink") => run_sink(),
-        Some("raw") => run_raw(),
+        Some("raw") => run_raw(std::env::args().nth(2).as_deref() == Some("batched")),
         Some("control") => run_control(std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000)),
         Some("control-round") => {
             let count = std::env::args().nth(2).and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(2000);
