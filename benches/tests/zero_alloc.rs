@@ -69,40 +69,38 @@ fn the_counter_counts() {
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
 }
 
+/// Feeds the first half of `units` (warm-up: consumers start at the first key frame,
+/// histories, caches and reused buffers fill up, the send-side rewriters anchor, simulcast
+/// consumers settle on an encoding), then counts the allocations of the second half; something
+/// must have been forwarded.
+fn steady_state_allocations<T>(f: &Fanout, units: &[T], feed: impl Fn(&Fanout, &T), what: &str) -> u64 {
+    let (warm, measured) = units.split_at(units.len() / 2);
+    for u in warm {
+        feed(f, u);
+    }
+    let sent_before = f.bytes_sent();
+    let n = allocations(|| {
+        for u in measured {
+            feed(f, u);
+        }
+    });
+    assert!(f.bytes_sent() > sent_before, "{what}: nothing was forwarded");
+    n
+}
+
 #[test]
 fn forwarding_to_consumers_allocates_nothing_per_packet() {
     for (consumers, encodings) in [(1, 1), (20, 1), (20, 3)] {
         let f = Fanout::new(consumers, encodings as usize, |i| i % 5 == 4).expect("fanout");
         let pkts = stream(encodings, 6000, 300);
-        // Warm-up: consumers start at the first key frame, histories and caches fill up, the
-        // send-side rewriters anchor, simulcast consumers settle on an encoding.
-        let (warm, measured) = pkts.split_at(3000 * encodings as usize);
-        for p in warm {
-            f.on_rtp(p);
-        }
-        let sent_before = f.bytes_sent();
-        let n = allocations(|| {
-            for p in measured {
-                f.on_rtp(p);
-            }
-        });
-        assert!(f.bytes_sent() > sent_before, "{consumers} consumers, {encodings} encodings: nothing was forwarded");
-        assert_eq!(n, 0, "{consumers} consumers, {encodings} encodings: {n} allocations for {} packets", measured.len());
+        let what = format!("{consumers} consumers, {encodings} encodings");
+        let n = steady_state_allocations(&f, &pkts, |f, p| f.on_rtp(p), &what);
+        assert_eq!(n, 0, "{what}: {n} allocations for {} packets", pkts.len() / 2);
         // The receive loops' way: a turn's packets (a frame's, here) fanned out at its end,
-        // consumer by consumer. Its buffers grow during the warm-up turns, then stay.
-        let turns: Vec<&[Vec<u8>]> = measured.chunks(6 * encodings as usize).collect();
-        let (warm, measured) = turns.split_at(turns.len() / 2);
-        for t in warm {
-            f.on_rtp_turn(t);
-        }
-        let sent_before = f.bytes_sent();
-        let n = allocations(|| {
-            for t in measured {
-                f.on_rtp_turn(t);
-            }
-        });
-        assert!(f.bytes_sent() > sent_before, "{consumers} consumers, {encodings} encodings, in turns: nothing was forwarded");
-        assert_eq!(n, 0, "{consumers} consumers, {encodings} encodings, in turns: {n} allocations for {} turns", measured.len());
+        // consumer by consumer.
+        let turns: Vec<&[Vec<u8>]> = pkts.chunks(6 * encodings as usize).collect();
+        let n = steady_state_allocations(&f, &turns, |f, t| f.on_rtp_turn(t), &what);
+        assert_eq!(n, 0, "{what}, in turns: {n} allocations for {} turns", turns.len() / 2);
     }
 }
 

@@ -86,6 +86,8 @@ pub mod peer {
 #[doc(hidden)]
 pub mod bench {
     pub use crate::transport::bench_hook::Fanout;
+    /// (The load bench's batched raw forwarder sends with GSO the way the engine does.)
+    pub use crate::transport::io::set_udp_segment;
 }
 
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).

@@ -865,16 +865,7 @@ fn send_gso_batch(sock: &UdpSocket, to: &SocketAddr, data: &[u8], lens: &[usize]
         h.msg_iov = &mut iovs[first];
         h.msg_iovlen = count;
         if seg > 0 {
-            h.msg_control = controls[e].as_mut_ptr().cast();
-            // SAFETY: the cmsg lies within controls[e] (32 bytes >= CMSG_SPACE(2)).
-            unsafe {
-                h.msg_controllen = libc::CMSG_SPACE(2) as usize;
-                let c = libc::CMSG_FIRSTHDR(h);
-                (*c).cmsg_level = libc::SOL_UDP;
-                (*c).cmsg_type = libc::UDP_SEGMENT;
-                (*c).cmsg_len = libc::CMSG_LEN(2) as usize;
-                std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, seg);
-            }
+            sfu_core::bench::set_udp_segment(h, &mut controls[e], seg);
         }
     }
     // SAFETY: hdrs point at live iovecs, address, control buffers and bytes.

@@ -456,17 +456,7 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16], scratch: &mut SendScratch
         h.msg_iov = &mut iovs[first];
         h.msg_iovlen = count;
         if seg > 0 {
-            h.msg_control = controls[e].as_mut_ptr().cast();
-            // SAFETY: CMSG_SPACE/LEN are pure arithmetic; the header and its data lie within
-            // controls[e] (32 bytes >= CMSG_SPACE(2)).
-            unsafe {
-                h.msg_controllen = libc::CMSG_SPACE(2) as usize;
-                let c = libc::CMSG_FIRSTHDR(h);
-                (*c).cmsg_level = libc::SOL_UDP;
-                (*c).cmsg_type = libc::UDP_SEGMENT;
-                (*c).cmsg_len = libc::CMSG_LEN(2) as usize;
-                std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, seg);
-            }
+            set_udp_segment(h, &mut controls[e], seg);
         }
     }
     let fd = at(0).sock.as_raw_fd();
@@ -493,6 +483,22 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16], scratch: &mut SendScratch
             let _ = send_one(&q.sock, &data[q.start..q.start + q.len], &q.addr);
         }
         sent += 1;
+    }
+}
+
+/// Makes `h` a UDP GSO send of `seg`-byte segments: a `UDP_SEGMENT` cmsg written into
+/// `control` (which must outlive the send), its only control message.
+pub fn set_udp_segment(h: &mut libc::msghdr, control: &mut [u64; 4], seg: u16) {
+    h.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE/LEN are pure arithmetic; the header and its data lie within `control`
+    // (32 bytes >= CMSG_SPACE(2)).
+    unsafe {
+        h.msg_controllen = libc::CMSG_SPACE(2) as usize;
+        let c = libc::CMSG_FIRSTHDR(h);
+        (*c).cmsg_level = libc::SOL_UDP;
+        (*c).cmsg_type = libc::UDP_SEGMENT;
+        (*c).cmsg_len = libc::CMSG_LEN(2) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, seg);
     }
 }
 
