@@ -22,7 +22,7 @@ function targetDir() {
 	return meta.target_directory;
 }
 
-test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON results', { timeout: 600_000 }, () => {
+test('load bench: plain and WebRTC consumers, raw forwarders, control plane, JSON results', { timeout: 600_000 }, () => {
 	execFileSync('cargo', ['build', '-q', '-p', 'sfu-benches', '--bin', 'sfu-load'], { cwd: ROOT, stdio: 'inherit' });
 	const bin = path.join(targetDir(), 'debug', 'sfu-load');
 	const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-load-')), 'r.json');
@@ -35,7 +35,7 @@ test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON
 	const res = JSON.parse(fs.readFileSync(out, 'utf8'));
 	assert.deepEqual(
 		res.scenarios.map((s) => s.name),
-		['raw', 'libsfu plain', 'libsfu webrtc', 'libsfu webrtc-server'],
+		['raw', 'raw batched', 'libsfu plain', 'libsfu webrtc', 'libsfu webrtc-server'],
 	);
 	for (const s of res.scenarios) {
 		// 3 consumers × (top video layer + audio): six streams, all of them seen, none with gaps.
@@ -50,6 +50,7 @@ test('load bench: plain and WebRTC consumers, raw forwarder, control plane, JSON
 		const webrtc = res.scenarios.find((s) => s.name === name);
 		assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM', name);
 		assert.ok(webrtc.vsRaw > 0 && webrtc.addedLatencyUs, name);
+		assert.ok(webrtc.vsRawBatched > 0 && webrtc.addedLatencyVsBatchedUs, name);
 	}
 	assert.equal(res.control.pairs, 20);
 	assert.ok(res.control.pairsPerSecond > 0);
