@@ -15,6 +15,8 @@
 //! `fanout/N` reports time per incoming packet and throughput in forwarded packets (N per
 //! incoming one); `fanout_90pct_paused/N` has 9 consumers out of 10 paused (throughput still
 //! counts all N consumers, so compare the times per incoming packet).
+//! `fanout_turn/N` feeds a frame's 6 packets per receive turn, the way the worker's receive loops
+//! do: the fan-out is deferred to the turn's end and done consumer by consumer.
 //! Run: `cargo bench -p sfu-benches --bench fanout`.
 
 use std::net::UdpSocket;
@@ -48,7 +50,21 @@ impl Feed {
         self.f.on_rtp(black_box(&self.pkts[self.seq as usize]));
         self.seq = self.seq.wrapping_add(1);
     }
+
+    /// The next `TURN` packets in one receive turn (fan-out deferred, consumer by consumer).
+    fn next_turn(&mut self) {
+        let at = self.seq as usize;
+        if at + TURN > self.pkts.len() {
+            self.seq = 1; // (wraps early: a turn never straddles the end)
+        }
+        let at = self.seq as usize;
+        self.f.on_rtp_turn(black_box(&self.pkts[at..at + TURN]));
+        self.seq = self.seq.wrapping_add(TURN as u16);
+    }
 }
+
+/// Packets per receive turn in `fanout_turn`: one video frame's.
+const TURN: usize = 6;
 
 fn fanout(c: &mut Criterion) {
     for (group, every) in [("fanout", None), ("fanout_90pct_paused", Some(10))] {
@@ -78,5 +94,21 @@ fn reference(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, fanout, reference);
+/// `fanout_turn/N`: a frame's 6 packets per receive turn, as the worker's receive loops feed
+/// them — fanned out at the turn's end, each consumer taking its 6 in a row. Time per turn;
+/// throughput in forwarded packets (6 × N). Compare with `fanout/N` × 6.
+fn fanout_turn(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fanout_turn");
+    for n in [10usize, 100, 500] {
+        let mut feed = Feed::new(n, |_| false);
+        let before = feed.f.bytes_sent();
+        feed.next_turn();
+        assert!(feed.f.bytes_sent() - before >= 1200 * (TURN * n) as u64, "every consumer sends the turn's packets");
+        g.throughput(Throughput::Elements((TURN * n) as u64));
+        g.bench_function(n.to_string(), |b| b.iter(|| feed.next_turn()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, fanout, fanout_turn, reference);
 criterion_main!(benches);
