@@ -284,7 +284,6 @@ impl ProducerState {
         self.streams.iter().any(|s| s.nack.as_ref().is_some_and(|n| n.pending_len() > 0))
     }
 
-    /// Encodings that received media within the last `window_ms`.
     /// Which encodings had a packet within `window_ms`, into `out` (cleared first; reused by the
     /// tick, which asks once per simulcast consumer).
     pub(crate) fn active_encodings(&self, now: u64, window_ms: u64, out: &mut Vec<bool>) {

@@ -760,6 +760,7 @@ fn run_raw(batched: bool) {
     let (mut received, mut sent, mut send_errors) = (0u64, 0u64, 0u64);
     // Batched: a turn's packets (bytes back to back, their lengths), then per destination.
     let (mut turn, mut lens) = (Vec::<u8>::new(), Vec::<usize>::new());
+    let mut gso = GsoBatch::default();
     sock.set_nonblocking(true).unwrap();
     loop {
         while let Ok(cmd) = rx.try_recv() {
@@ -814,8 +815,9 @@ fn run_raw(batched: bool) {
             }
         }
         if !lens.is_empty() {
+            gso.prepare(&turn, &lens);
             for (s, to) in &outs {
-                let ok = send_gso_batch(s, to, &turn, &lens);
+                let ok = gso.send(s, to);
                 sent += ok;
                 send_errors += lens.len() as u64 - ok;
             }
@@ -825,55 +827,76 @@ fn run_raw(batched: bool) {
 
 /// The raw forwarder's batched sends, the engine's I/O method: the turn's datagrams for one
 /// destination in one `sendmmsg`, each run of equal-size datagrams (the last may be shorter)
-/// as one UDP GSO message. Returns the datagrams the kernel took.
-fn send_gso_batch(sock: &UdpSocket, to: &SocketAddr, data: &[u8], lens: &[usize]) -> u64 {
-    let SocketAddr::V4(v4) = to else { return 0 }; // (the bench runs on 127.0.0.1)
-    let addr = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: v4.port().to_be(),
-        sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
-        sin_zero: [0; 8],
-    };
-    let mut iovs: Vec<libc::iovec> = Vec::with_capacity(lens.len());
-    let mut off = 0;
-    for &n in lens {
-        iovs.push(libc::iovec { iov_base: data[off..].as_ptr() as *mut libc::c_void, iov_len: n });
-        off += n;
-    }
-    // Messages: (first datagram, datagrams, segment size or 0).
-    let mut msgs = vec![];
-    let mut j = 0;
-    while j < lens.len() {
-        let mut count = 1;
-        while j + count < lens.len() && count < 64 && lens[j + count] <= lens[j] {
-            count += 1;
-            if lens[j + count - 1] < lens[j] {
-                break;
+/// as one UDP GSO message. The messages depend only on the turn, so they are built once per
+/// turn ([`GsoBatch::prepare`]) and sent to each destination in turn; the arrays are reused.
+#[derive(Default)]
+struct GsoBatch {
+    iovs: Vec<libc::iovec>,
+    /// Per message: (first datagram, datagrams, segment size or 0).
+    msgs: Vec<(usize, usize, u16)>,
+    controls: Vec<[u64; 4]>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl GsoBatch {
+    /// Builds the messages for the datagrams of `lens`, back to back in `data` (which must stay
+    /// as it is until the last [`GsoBatch::send`]).
+    fn prepare(&mut self, data: &[u8], lens: &[usize]) {
+        self.iovs.clear();
+        let mut off = 0;
+        for &n in lens {
+            self.iovs.push(libc::iovec { iov_base: data[off..].as_ptr() as *mut libc::c_void, iov_len: n });
+            off += n;
+        }
+        self.msgs.clear();
+        let mut j = 0;
+        while j < lens.len() {
+            let mut count = 1;
+            while j + count < lens.len() && count < 64 && lens[j + count] <= lens[j] {
+                count += 1;
+                if lens[j + count - 1] < lens[j] {
+                    break;
+                }
+            }
+            self.msgs.push((j, count, if count > 1 { lens[j] as u16 } else { 0 }));
+            j += count;
+        }
+        self.controls.clear();
+        self.controls.resize(self.msgs.len(), [0; 4]);
+        self.hdrs.clear();
+        // SAFETY: an all-zero mmsghdr is a valid empty header.
+        self.hdrs.resize_with(self.msgs.len(), || unsafe { std::mem::zeroed() });
+        // (No vector grows from here on: the pointers taken below stay valid.)
+        for (e, &(first, count, seg)) in self.msgs.iter().enumerate() {
+            let h = &mut self.hdrs[e].msg_hdr;
+            h.msg_iov = &mut self.iovs[first];
+            h.msg_iovlen = count;
+            if seg > 0 {
+                sfu_core::bench::set_udp_segment(h, &mut self.controls[e], seg);
             }
         }
-        msgs.push((j, count, if count > 1 { lens[j] as u16 } else { 0 }));
-        j += count;
     }
-    let mut controls = vec![[0u64; 4]; msgs.len()];
-    // SAFETY: an all-zero mmsghdr is a valid empty header; the pointers below stay valid (no
-    // vector grows after they are taken).
-    let mut hdrs: Vec<libc::mmsghdr> = (0..msgs.len()).map(|_| unsafe { std::mem::zeroed() }).collect();
-    for (e, &(first, count, seg)) in msgs.iter().enumerate() {
-        let h = &mut hdrs[e].msg_hdr;
-        h.msg_name = &addr as *const libc::sockaddr_in as *mut libc::c_void;
-        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        h.msg_iov = &mut iovs[first];
-        h.msg_iovlen = count;
-        if seg > 0 {
-            sfu_core::bench::set_udp_segment(h, &mut controls[e], seg);
+
+    /// Sends the prepared messages to `to` on `sock`; returns the datagrams the kernel took.
+    fn send(&mut self, sock: &UdpSocket, to: &SocketAddr) -> u64 {
+        let SocketAddr::V4(v4) = to else { return 0 }; // (the bench runs on 127.0.0.1)
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
+            sin_zero: [0; 8],
+        };
+        for h in &mut self.hdrs {
+            h.msg_hdr.msg_name = &addr as *const libc::sockaddr_in as *mut libc::c_void;
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         }
+        // SAFETY: hdrs point at live iovecs, the address, control buffers and bytes.
+        let n = unsafe { libc::sendmmsg(sock.as_raw_fd(), self.hdrs.as_mut_ptr(), self.hdrs.len() as u32, libc::MSG_DONTWAIT) };
+        if n <= 0 {
+            return 0;
+        }
+        self.msgs[..n as usize].iter().map(|m| m.1 as u64).sum()
     }
-    // SAFETY: hdrs point at live iovecs, address, control buffers and bytes.
-    let n = unsafe { libc::sendmmsg(sock.as_raw_fd(), hdrs.as_mut_ptr(), hdrs.len() as u32, libc::MSG_DONTWAIT) };
-    if n <= 0 {
-        return 0;
-    }
-    msgs[..n as usize].iter().map(|m| m.1 as u64).sum()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -503,7 +503,7 @@ pub fn set_udp_segment(h: &mut libc::msghdr, control: &mut [u64; 4], seg: u16) {
 }
 
 /// While the returned guard lives (on this thread), UDP sends are queued, and flushed when it
-/// drops (or when [`MAX_BATCH`] are waiting). A receive loop turn ([`drain_udp`]) holds one, and
+/// drops (or when [`MAX_BATCH`] datagrams or [`MAX_BATCH_BYTES`] are waiting). A receive loop turn ([`drain_udp`]) holds one, and
 /// so do `on_rtp`/`on_rtcp` for what reaches them other ways (ICE-TCP, in-memory pipes, direct
 /// transports); nested guards flush with the outermost.
 pub(crate) fn batch_sends() -> SendBatchGuard {

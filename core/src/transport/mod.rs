@@ -566,7 +566,6 @@ impl WorkerState {
             if deferred.data.len() >= DEFERRED_MAX_BYTES {
                 // A turn this large (GRO reads of big frames): fan out what waits now.
                 self.run_deferred_fanout();
-                self.deferred.clear();
             }
             return;
         }
@@ -592,36 +591,30 @@ impl WorkerState {
         if !self.deferred.entries.is_empty() {
             let die = self.die.clone();
             crate::worker::guarded(&die, || self.run_deferred_fanout());
-            self.deferred.clear();
         }
         r
     }
 
+    /// Fans out what the turn deferred, consumer by consumer, and empties the list.
     fn run_deferred_fanout(&mut self) {
         let now = self.now_ms();
         let WorkerState { transports, producers, consumers, scratch, bus, self_ref, deferred, .. } = self;
-        let DeferredFanout { data, entries, producers: order, packets, .. } = deferred;
-        // The producers in the order their first packet arrived.
-        order.clear();
-        for e in entries.iter() {
-            if !order.contains(&e.producer) {
-                order.push(e.producer);
-            }
-        }
-        for &pkey in order.iter() {
-            let Some(p) = producers.get(&pkey) else { continue };
-            packets.clear();
-            packets.extend(entries.iter().filter(|e| e.producer == pkey).map(|e| (e.encoding, e.info, e.start, e.len)));
+        // Grouped by producer, each group in arrival order (`start` grows with arrival, so the
+        // key is unique and an unstable sort, which does not allocate, keeps that order).
+        deferred.entries.sort_unstable_by_key(|e| (e.producer, e.start));
+        for group in deferred.entries.chunk_by(|a, b| a.producer == b.producer) {
+            let Some(p) = producers.get(&group[0].producer) else { continue };
             for ck in &p.consumers {
-                for &(encoding, info, start, len) in packets.iter() {
+                for e in group {
                     // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
                     // borrows `data`, and a fresh list per turn would allocate.)
-                    let Some(pkt) = RtpPacket::parse(&data[start..start + len]) else { continue };
-                    forward_to(consumers, transports, *ck, &pkt, encoding, &info, now, scratch, bus, self_ref);
+                    let Some(pkt) = RtpPacket::parse(&deferred.data[e.start..e.start + e.len]) else { continue };
+                    forward_to(consumers, transports, *ck, &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
                 }
                 io::flush_sends_over(DEFERRED_FLUSH_EVERY);
             }
         }
+        deferred.clear();
     }
 
     /// NACK retries of producers waiting for retransmissions, also when no packet arrives to
@@ -1017,9 +1010,6 @@ pub(crate) struct DeferredFanout {
     active: bool,
     data: Vec<u8>,
     entries: Vec<DeferredPacket>,
-    /// Scratch of `run_deferred_fanout` (kept to reuse the allocations).
-    producers: Vec<Key>,
-    packets: Vec<(usize, PacketInfo, usize, usize)>,
 }
 
 struct DeferredPacket {
