@@ -52,6 +52,9 @@ function parseArgs(argv) {
 		warmup: 3,
 		control: 1000,
 		raw: true,
+		// The sinks take a GSO send as one datagram (UDP_GRO), as a NIC with receive offload
+		// would: over loopback their per-datagram delivery is charged to the sending process.
+		sinkGro: true,
 		out: null,
 		bin: process.env.SFU_LOAD_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'sfu-load'),
 	};
@@ -67,12 +70,13 @@ function parseArgs(argv) {
 		else if (a === '--warmup') opt.warmup = Number(next());
 		else if (a === '--control') opt.control = Number(next());
 		else if (a === '--no-raw') opt.raw = false;
+		else if (a === '--no-sink-gro') opt.sinkGro = false;
 		else if (a === '--control-only') opt.consumers = [];
 		else if (a === '--out') opt.out = next();
 		else if (a === '--bin') opt.bin = next();
 		else if (a === '--help' || a === '-h') {
 			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,200,500]
-       [--seconds 8] [--warmup 3] [--control 1000] [--control-only] [--no-raw] [--out file.json] [--bin path/to/sfu-load]
+       [--seconds 8] [--warmup 3] [--control 1000] [--control-only] [--no-raw] [--no-sink-gro] [--out file.json] [--bin path/to/sfu-load]
 SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ package, libsfu)`);
 			process.exit(0);
 		} else throw new TypeError(`unknown option ${a}`);
@@ -227,6 +231,9 @@ async function measure(opt, { gen, sink, cpu, rssBefore, rssAfterSetup, rss, con
 		lossPercent: s1.expected ? +((100 * s1.lost) / s1.expected).toFixed(3) : null,
 		streams: s1.streams,
 		undecryptable: s1.undecryptable,
+		// Packets per datagram the sinks received: how many a GSO send carried on average
+		// (the sinks take a GSO send whole, UDP_GRO; 1 when `--no-sink-gro`).
+		packetsPerDatagram: s1.datagrams ? +(s1.packets / s1.datagrams).toFixed(2) : null,
 		memoryPerConsumerKiB: rssBefore != null && consumers >= 50 ? +((rssAfterSetup - rssBefore) / consumers / 1024).toFixed(1) : null,
 		mediaMemoryPerConsumerKiB: rssAfterSetup != null && consumers >= 50 ? +((rssAfterMedia - rssAfterSetup) / consumers / 1024).toFixed(1) : null,
 		keyFrameRequests: g1.keyFrameRequests,
@@ -238,7 +245,7 @@ async function runSfu(sfu, opt, mode, n) {
 	const worker = await sfu.createWorker({ logLevel: 'warn' });
 	const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
 	const gen = new Proc(opt.bin, 'gen');
-	const sink = new Proc(opt.bin, 'sink');
+	const sink = new Proc(opt.bin, 'sink', opt.sinkGro ? [] : ['no-gro']);
 	const procs = [gen, sink];
 	try {
 		await gen.next((e) => e.ev === 'ready');
@@ -340,7 +347,7 @@ async function runSfu(sfu, opt, mode, n) {
 // sendmmsg, equal-size runs as UDP GSO messages.
 async function runRaw(opt, n, batched = false) {
 	const gen = new Proc(opt.bin, 'gen');
-	const sink = new Proc(opt.bin, 'sink');
+	const sink = new Proc(opt.bin, 'sink', opt.sinkGro ? [] : ['no-gro']);
 	const raw = new Proc(opt.bin, 'raw', batched ? ['batched'] : []);
 	try {
 		await gen.next((e) => e.ev === 'ready');
@@ -433,7 +440,7 @@ async function main() {
 		machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version },
 		module: label,
 		moduleVersion: sfu.version,
-		options: { seconds: opt.seconds, warmup: opt.warmup, consumers: opt.consumers, modes: opt.modes },
+		options: { seconds: opt.seconds, warmup: opt.warmup, consumers: opt.consumers, modes: opt.modes, sinkGro: opt.sinkGro },
 		scenarios: [],
 		control: null,
 		controlRust: null,

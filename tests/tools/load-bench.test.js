@@ -46,6 +46,10 @@ test('load bench: plain and WebRTC consumers, raw forwarders, control plane, JSO
 		assert.ok(s.forwardedPps > 1.5 * s.offeredPps, `${s.name}: forwarded ${s.forwardedPps} pkt/s of ${s.offeredPps} offered`);
 		assert.ok(s.latencyUs.p50 > 0 && s.latencyUs.p99 >= s.latencyUs.p50, `${s.name}: latency`);
 	}
+	// The sinks take GSO sends whole (UDP_GRO) and split them back (the checks above): the
+	// raw forwarder sends datagram by datagram, the batched one a frame's packets per send.
+	assert.equal(res.scenarios.find((s) => s.name === 'raw').packetsPerDatagram, 1);
+	assert.ok(res.scenarios.find((s) => s.name === 'raw batched').packetsPerDatagram > 1.2);
 	for (const name of ['libsfu webrtc', 'libsfu webrtc-server']) {
 		const webrtc = res.scenarios.find((s) => s.name === name);
 		assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM', name);

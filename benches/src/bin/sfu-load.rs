@@ -219,8 +219,12 @@ impl Gen {
                 self.key_frames += 1;
             }
             let count = LAYER_PACKETS[i] * if key { 3 } else { 1 };
+            // A frame of varying size split as libwebrtc's packetizers split one: about equally,
+            // the last `larger` packets a byte longer than the others.
+            let total = count * LAYER_BYTES[i] - (self.rand() % (64 * count as u32)) as usize;
+            let (base, larger) = (total / count, total % count);
             for p in 0..count {
-                let size = LAYER_BYTES[i] - (self.rand() % 64) as usize;
+                let size = base + usize::from(p >= count - larger);
                 let mut buf = std::mem::take(&mut self.buf);
                 let l = &self.layers[i];
                 Self::header(&mut buf, p == count - 1, self.video_pt, l);
@@ -531,7 +535,11 @@ struct Session {
 
 fn run_sink() {
     let rx = commands();
+    let gro = std::env::args().nth(2).as_deref() != Some("no-gro");
     let main = bind(16 << 20);
+    if gro {
+        enable_gro(&main);
+    }
     main.set_nonblocking(true).unwrap();
     emit(json!({ "ev": "ready", "port": main.local_addr().unwrap().port(), "pid": std::process::id() }));
     let mut socks: Vec<UdpSocket> = vec![main];
@@ -542,10 +550,11 @@ fn run_sink() {
     let mut pending: HashMap<usize, (String, Instant)> = HashMap::new(); // session -> (id, started)
     let mut streams: HashMap<u64, Stream, BuildFast> = HashMap::default();
     let mut hist = Histogram::new();
-    let (mut packets, mut bytes, mut undecryptable) = (0u64, 0u64, 0u64);
+    let (mut packets, mut bytes, mut undecryptable, mut datagrams) = (0u64, 0u64, 0u64, 0u64);
     let mut next_consent = Instant::now() + CONSENT_EVERY;
     const BATCH: usize = 128;
-    let mut bufs = vec![[0u8; 2048]; BATCH];
+    // Room for a coalesced (UDP_GRO) datagram in every slot.
+    let mut bufs = vec![vec![0u8; 1 << 16]; BATCH];
     let mut scratch: Vec<u8> = Vec::with_capacity(2048);
     let mut pollfds: Vec<libc::pollfd> = vec![];
     loop {
@@ -559,6 +568,9 @@ fn run_sink() {
                     let sock = if cmd["ownSocket"].as_bool().unwrap_or(false) {
                         let s = bind(4 << 20);
                         s.set_nonblocking(true).unwrap();
+                        if gro {
+                            enable_gro(&s);
+                        }
                         socks.push(s);
                         sock_session.push(Some(sessions.len()));
                         socks.len() - 1
@@ -579,7 +591,7 @@ fn run_sink() {
                 "reset" => {
                     streams.clear();
                     hist = Histogram::new();
-                    (packets, bytes, undecryptable) = (0, 0, 0);
+                    (packets, bytes, undecryptable, datagrams) = (0, 0, 0, 0);
                     emit(json!({ "ev": "reset" }));
                 }
                 "stats" => {
@@ -588,6 +600,7 @@ fn run_sink() {
                     emit(json!({
                         "ev": "stats",
                         "packets": packets,
+                        "datagrams": datagrams,
                         "bytes": bytes,
                         "streams": streams.len(),
                         "expected": expected,
@@ -657,8 +670,11 @@ fn run_sink() {
             pollfds[si].revents = 0;
             let got = recv_batch(&socks[si], &mut bufs);
             let now_ns = mono_ns();
-            for (i, &(n, from)) in got.iter().enumerate() {
-                let data = &bufs[i][..n];
+            datagrams += got.len() as u64;
+            // A datagram may hold several that the sender passed as one GSO send (UDP_GRO on
+            // the sink's sockets): segments of `seg` bytes, the last one shorter.
+            for (from, data) in got.iter().flat_map(|&(slot, len, seg, from)| bufs[slot][..len].chunks(seg.max(1)).map(move |d| (from, d))) {
+                let n = data.len();
                 if n < 12 {
                     continue;
                 }
@@ -717,11 +733,15 @@ fn run_sink() {
     }
 }
 
-/// Up to `bufs.len()` datagrams in one `recvmmsg` (nothing when none is queued).
-fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAddr)> {
+/// Up to `bufs.len()` datagrams in one `recvmmsg` (nothing when none is queued), each as
+/// `(slot, length, segment size, sender)`: the segment size is the UDP_GRO one when the kernel
+/// handed over a coalesced datagram, else its length.
+fn recv_batch(sock: &UdpSocket, bufs: &mut [Vec<u8>]) -> Vec<(usize, usize, usize, SocketAddr)> {
     let n = bufs.len();
+    const CMSG_SPACE: usize = 64;
     // SAFETY: zeroed sockaddr_in / mmsghdr / iovec are valid "empty" values.
     let mut addrs: Vec<libc::sockaddr_in> = vec![unsafe { std::mem::zeroed() }; n];
+    let mut ctrl = vec![[0u64; CMSG_SPACE / 8]; n];
     let mut iovs: Vec<libc::iovec> = bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
     let mut msgs: Vec<libc::mmsghdr> = (0..n)
         .map(|i| {
@@ -730,10 +750,12 @@ fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAd
             m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
+            m.msg_hdr.msg_control = ctrl[i].as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = CMSG_SPACE as _;
             m
         })
         .collect();
-    // SAFETY: every mmsghdr points at a live iovec and sockaddr of the vectors above.
+    // SAFETY: every mmsghdr points at a live iovec, sockaddr and control buffer of the vectors above.
     let got = unsafe { libc::recvmmsg(sock.as_raw_fd(), msgs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
     if got <= 0 {
         return vec![];
@@ -742,9 +764,35 @@ fn recv_batch(sock: &UdpSocket, bufs: &mut [[u8; 2048]]) -> Vec<(usize, SocketAd
         .map(|i| {
             let a = &addrs[i];
             let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-            (msgs[i].msg_len as usize, SocketAddr::from((ip, u16::from_be(a.sin_port))))
+            let len = msgs[i].msg_len as usize;
+            let mut seg = len;
+            // SAFETY: the kernel filled msg_control / msg_controllen of this live header; the
+            // CMSG macros stay within them.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+                while !c.is_null() {
+                    if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == libc::UDP_GRO {
+                        let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                        if v > 0 {
+                            seg = v as usize;
+                        }
+                    }
+                    c = libc::CMSG_NXTHDR(&msgs[i].msg_hdr, c);
+                }
+            }
+            (i, len, seg, SocketAddr::from((ip, u16::from_be(a.sin_port))))
         })
         .collect()
+}
+
+/// Lets the kernel hand a sink socket a sender's GSO send as one datagram (UDP_GRO), as a NIC
+/// with receive offload would. Over loopback the receiving side's per-datagram work runs in
+/// the sending process and is charged to it: without this, the forwarder under test pays for
+/// the sink's socket deliveries, segment by segment.
+fn enable_gro(s: &UdpSocket) {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads one c_int from a live local.
+    unsafe { libc::setsockopt(s.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1084,7 +1132,7 @@ fn main() {
             println!("{v}");
         }
         _ => {
-            eprintln!("usage: sfu-load gen|sink|raw|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
+            eprintln!("usage: sfu-load gen|sink [no-gro]|raw [batched]|control [pairs]   (driven by benches/load/load.js over stdin/stdout)");
             std::process::exit(2);
         }
     }
