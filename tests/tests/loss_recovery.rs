@@ -120,6 +120,9 @@ async fn a_receivers_nack_is_answered_with_rtx_carrying_the_original_packet() {
     let lost = RtpPacket::parse(&sent[3]).unwrap();
     let mut nack = vec![];
     write_nack(&mut nack, 1, ssrc, &[lost.sequence_number()], 1200);
+    // The receiver repeats its NACK at once: the repeat comes within a round trip (unknown
+    // here: 50 ms assumed) of the answer, which is on its way, so it is not answered again.
+    sink.socket.send_to(&nack[0], ("127.0.0.1", ct.tuple().local_port)).unwrap();
     sink.socket.send_to(&nack[0], ("127.0.0.1", ct.tuple().local_port)).unwrap();
     // (Sender reports may arrive in between: plain transports send them too.)
     let rtx = sink.collect_rtp(1, Duration::from_secs(2)).pop().expect("an RTX answer");
@@ -128,7 +131,14 @@ async fn a_receivers_nack_is_answered_with_rtx_carrying_the_original_packet() {
     assert_eq!(&r.payload()[..2], &lost.sequence_number().to_be_bytes(), "OSN");
     assert_eq!(&r.payload()[2..], lost.payload(), "original payload");
     assert_eq!(r.timestamp(), lost.timestamp());
+    assert!(sink.collect_rtp(1, Duration::from_millis(300)).is_empty(), "the repeated NACK was not answered");
     let stats = consumer.get_stats().await.unwrap();
-    assert_eq!((stats[0]["nackCount"].as_u64(), stats[0]["packetsRetransmitted"].as_u64()), (Some(1), Some(1)), "{stats}");
+    assert_eq!((stats[0]["nackCount"].as_u64(), stats[0]["packetsRetransmitted"].as_u64()), (Some(2), Some(1)), "{stats}");
+    // Later than a round trip, the packet is resent again (the first copy may have been lost).
+    sink.socket.send_to(&nack[0], ("127.0.0.1", ct.tuple().local_port)).unwrap();
+    let again = sink.collect_rtp(1, Duration::from_secs(2)).pop().expect("a second RTX answer");
+    assert_eq!(RtpPacket::parse(&again).unwrap().payload(), r.payload());
+    let stats = consumer.get_stats().await.unwrap();
+    assert_eq!((stats[0]["nackCount"].as_u64(), stats[0]["packetsRetransmitted"].as_u64()), (Some(3), Some(2)), "{stats}");
     worker.close();
 }

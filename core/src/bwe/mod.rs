@@ -78,7 +78,7 @@ use loss::LossController;
 use probe::{ProbeController, ProbeEstimator};
 use trendline::{BandwidthUsage, Trendline};
 
-pub use pacer::{Pacer, PacerPoll};
+pub use pacer::{Pacer, PacerPoll, RetransmissionLimiter};
 pub use receive::ReceiveSideBwe;
 
 /// No bound or estimate goes below this, bps.

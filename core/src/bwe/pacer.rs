@@ -172,6 +172,52 @@ impl<T> Pacer<T> {
     }
 }
 
+/// Window of the [`RetransmissionLimiter`], ms, in [`RTX_BUCKETS`] buckets.
+const RTX_WINDOW_MS: u64 = 1_000;
+const RTX_BUCKETS: usize = 10;
+
+/// Caps what a transport resends at its bandwidth estimate over the last second (libwebrtc's
+/// retransmission rate limiter does the same). A receiver behind a bottleneck NACKs every
+/// packet the bottleneck dropped; retransmissions skip the pacer's queue (they are late
+/// already), and answering all of them on top of the media is what overflows the bottleneck
+/// next, until the estimate collapses. Refused retransmissions are not sent: the receiver asks
+/// again, or a key frame repairs the stream.
+#[derive(Debug, Default)]
+pub struct RetransmissionLimiter {
+    /// Bytes resent per bucket of `RTX_WINDOW_MS / RTX_BUCKETS` ms, the current one at
+    /// `newest % RTX_BUCKETS`.
+    buckets: [u32; RTX_BUCKETS],
+    /// Index (time / bucket length) of the newest bucket, once started.
+    newest: Option<u64>,
+}
+
+impl RetransmissionLimiter {
+    /// True (and `size` counted) when resending `size` bytes at `now_ms` keeps what was resent
+    /// over the last second within `max_bps`.
+    pub fn try_use(&mut self, now_ms: u64, size: usize, max_bps: u32) -> bool {
+        let bucket_ms = RTX_WINDOW_MS / RTX_BUCKETS as u64;
+        let slot = now_ms / bucket_ms;
+        match self.newest {
+            Some(n) if slot > n => {
+                for k in (n + 1..=slot).take(RTX_BUCKETS) {
+                    self.buckets[(k % RTX_BUCKETS as u64) as usize] = 0;
+                }
+                self.newest = Some(slot);
+            }
+            Some(_) => {} // same bucket (or a clock step back: counted in the newest one)
+            None => self.newest = Some(slot),
+        }
+        let used: u64 = self.buckets.iter().map(|&b| u64::from(b)).sum();
+        let allowed = u64::from(max_bps) * RTX_WINDOW_MS / 1000 / 8;
+        if used + size as u64 > allowed {
+            return false;
+        }
+        let i = (self.newest.unwrap_or(slot) % RTX_BUCKETS as u64) as usize;
+        self.buckets[i] = self.buckets[i].saturating_add(size.min(u32::MAX as usize) as u32);
+        true
+    }
+}
+
 fn burst_bytes(rate_bps: f64) -> f64 {
     (rate_bps / 8.0 * BURST_MS as f64 / 1000.0).max(MIN_BURST_BYTES)
 }
@@ -237,6 +283,26 @@ mod tests {
         }
         assert_eq!(p.queued(), 0);
         assert_eq!(p.paced_packets(), 20);
+    }
+
+    #[test]
+    fn retransmissions_stay_within_the_rate_over_the_last_second() {
+        let mut l = RetransmissionLimiter::default();
+        // 400 kbit/s: 50,000 bytes a second.
+        let sent = (0..100).filter(|_| l.try_use(1_000, 1_200, 400_000)).count();
+        assert_eq!(sent, 41, "41 x 1200 B fit in 50 kB");
+        assert!(l.try_use(1_050, 800, 400_000), "what is left still fits");
+        assert!(!l.try_use(1_999, 1_200, 400_000), "the same second");
+        // A bucket (100 ms) later the first one has left the window.
+        assert!(l.try_use(2_000, 1_200, 400_000));
+        // Ten seconds of silence empty it; a higher estimate allows more.
+        let sent = (0..100).filter(|_| l.try_use(12_000, 1_200, 800_000)).count();
+        assert_eq!(sent, 83);
+        // A clock step back counts in the newest bucket instead of reopening old ones.
+        assert!(!l.try_use(11_000, 1_200, 800_000));
+        // No estimate room at all: nothing is resent.
+        let mut z = RetransmissionLimiter::default();
+        assert!(!z.try_use(0, 100, 0));
     }
 
     #[test]

@@ -33,9 +33,14 @@ struct HistorySlot {
     used: bool,
     picture_id: u16,
     tl0_pic_idx: u8,
-    /// bit 0: picture id present, bit 1: TL0PICIDX present, bit 2: marker.
+    /// bit 0: picture id present, bit 1: TL0PICIDX present, bit 2: marker, bit 3: resent.
     flags: u8,
+    /// When it was last resent, in ms after `sent_ms` (when bit 3 of `flags` is set).
+    resent_after: u16,
 }
+
+/// `HistorySlot::flags`: the packet was resent at least once.
+const RESENT: u8 = 8;
 
 /// The last packets a consumer sent, by outgoing sequence number, in a fixed ring indexed by
 /// `out_seq` (capacity rounded up to a power of two, at most 32768). No allocation after `new`.
@@ -101,7 +106,39 @@ impl SendHistory {
             picture_id: r.descriptor.picture_id.unwrap_or(0),
             tl0_pic_idx: r.descriptor.tl0_pic_idx.unwrap_or(0),
             flags: u8::from(r.descriptor.picture_id.is_some()) | u8::from(r.descriptor.tl0_pic_idx.is_some()) << 1 | u8::from(r.marker) << 2,
+            resent_after: 0,
         };
+    }
+
+    /// The ring slot holding `out_seq`, if it still does.
+    fn slot_of(&self, out_seq: u16) -> Option<usize> {
+        let i = usize::from(out_seq & self.mask);
+        let slot = self.slots.get(i)?;
+        (within(self.newest?, out_seq, self.slots.len()) && slot.used && slot.out_seq == out_seq).then_some(i)
+    }
+
+    /// True when `out_seq` was resent less than `min_interval_ms` before `now_ms`. A receiver
+    /// repeats its NACK for a packet until the packet arrives; a repeat sooner than a round
+    /// trip after the last resend asks for a copy already on its way (libwebrtc's and
+    /// mediasoup's senders skip those too), and answering it would add load exactly when the
+    /// path is congested.
+    pub fn resent_within(&self, out_seq: u16, now_ms: u64, min_interval_ms: u64) -> bool {
+        let Some(i) = self.slot_of(out_seq) else { return false };
+        let slot = &self.slots[i];
+        if slot.flags & RESENT == 0 {
+            return false;
+        }
+        let since_sent = (now_ms as u32).wrapping_sub(slot.sent_ms);
+        u64::from(since_sent.wrapping_sub(u32::from(slot.resent_after))) < min_interval_ms
+    }
+
+    /// Notes that `out_seq` was resent at `now_ms` (see [`SendHistory::resent_within`]).
+    pub fn mark_resent(&mut self, out_seq: u16, now_ms: u64) {
+        let Some(i) = self.slot_of(out_seq) else { return };
+        let slot = &mut self.slots[i];
+        let since_sent = (now_ms as u32).wrapping_sub(slot.sent_ms);
+        slot.resent_after = since_sent.min(u32::from(u16::MAX)) as u16;
+        slot.flags |= RESENT;
     }
 
     /// The record for `out_seq` if still in the ring and sent at most `max_age_ms` before
@@ -411,6 +448,33 @@ mod tests {
         h.record(rec(1, t));
         assert_eq!(h.get(1, t + 10, 20).map(|r| r.sent_ms), Some(t));
         assert_eq!(h.get(1, t + 10, 9), None);
+    }
+
+    #[test]
+    fn history_remembers_resends_until_a_newer_packet_takes_the_slot() {
+        let mut h = SendHistory::new(8);
+        assert_eq!(std::mem::size_of::<HistorySlot>(), 20, "a slot stays 20 bytes");
+        let t = (1u64 << 32) - 30; // the u32 ms clock wraps in between
+        h.record(rec(5, t));
+        assert!(!h.resent_within(5, t + 10, 50), "never resent");
+        h.mark_resent(5, t + 40);
+        assert!(h.resent_within(5, t + 40, 50));
+        assert!(h.resent_within(5, t + 89, 50), "49 ms after the resend");
+        assert!(!h.resent_within(5, t + 90, 50), "50 ms after");
+        assert!(!h.resent_within(5, t + 45, 5));
+        h.mark_resent(5, t + 100);
+        assert!(h.resent_within(5, t + 120, 50), "the last resend counts");
+        assert_eq!(h.get(5, t + 120, 1000).map(|r| r.sent_ms), Some(t), "a resend keeps the send time");
+        // Unknown and overwritten sequence numbers were never resent (and marking them is a no-op).
+        h.mark_resent(6, t + 100);
+        assert!(!h.resent_within(6, t + 101, 50));
+        h.record(rec(13, t + 100)); // 5's slot
+        assert!(!h.resent_within(5, t + 101, 50));
+        assert!(!h.resent_within(13, t + 101, 50));
+        // Resent long after sending: the gap saturates rather than wraps.
+        h.record(rec(14, 0));
+        h.mark_resent(14, 100_000);
+        assert!(!h.resent_within(14, 100_001, 50), "a 100 s gap is clamped, read as long ago");
     }
 
     #[test]

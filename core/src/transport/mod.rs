@@ -161,6 +161,8 @@ pub(crate) struct TransportState {
     pub(crate) pacer: Option<Box<crate::bwe::Pacer<u8>>>,
     /// A drain task for the pacer's queue is scheduled.
     pacer_armed: bool,
+    /// Keeps retransmissions within the send-side estimate (transports that estimate).
+    rtx_limiter: crate::bwe::RetransmissionLimiter,
     /// When the REMB cap of a transport-cc sender was last announced.
     last_remb_cap_ms: Option<u64>,
     /// When layers were last allocated within the estimate.
@@ -206,6 +208,7 @@ impl TransportState {
             recv_bwe: None,
             pacer: None,
             pacer_armed: false,
+            rtx_limiter: Default::default(),
             last_remb_cap_ms: None,
             last_allocation_ms: 0,
             last_socket_error_event_ms: None,
@@ -232,6 +235,16 @@ impl TransportState {
         }
         self.transmit_rtp(from, buf, twcc_ext, now);
         false
+    }
+
+    /// Whether a retransmission of `size` bytes may leave at `now`: within the send-side
+    /// bandwidth estimate over the last second, on transports that estimate (see
+    /// [`crate::bwe::RetransmissionLimiter`]).
+    pub(crate) fn admit_retransmission(&mut self, size: usize, now: u64) -> bool {
+        match self.bwe.as_ref() {
+            Some(b) => self.rtx_limiter.try_use(now, size, b.available_bitrate()),
+            None => true,
+        }
     }
 
     /// Sends an RTP packet now (see [`TransportState::send_rtp`]).
@@ -785,9 +798,15 @@ impl WorkerState {
         let WorkerState { transports, producers, consumers, scratch, rtx_scratch, .. } = self;
         let Some(c) = consumers.get_mut(&ckey) else { return };
         let Some(p) = producers.get(&c.producer) else { return };
+        let Some(ct) = transports.get_mut(&c.transport) else { return };
         c.nack_count += 1;
         c.nack_packet_count += seqs.len() as u64;
+        // A NACK repeated within a round trip of our last answer asks for a copy on its way.
+        let min_interval = ct.rtt_ms.map_or(crate::producer::DEFAULT_RTT_MS, |r| r.ceil() as u64);
         for &seq in seqs {
+            if c.history.resent_within(seq, now, min_interval) {
+                continue;
+            }
             let Some(rec) = c.history.get(seq, now, MAX_RETRANSMIT_AGE_MS) else { continue };
             let Some(orig) = p.streams.get(rec.encoding as usize).and_then(|s| s.cache.as_ref()).and_then(|cache| cache.get(rec.source_seq)) else { continue };
             let Some(pkt) = RtpPacket::parse(orig) else { continue };
@@ -795,10 +814,12 @@ impl WorkerState {
                 continue;
             }
             let Some(out) = c.as_retransmission(c.rtx, scratch, rtx_scratch) else { continue };
-            c.packets_retransmitted += 1;
-            if let Some(ct) = transports.get_mut(&c.transport) {
-                let _ = ct.send_rtp(&c.id, out, c.twcc_ext_id, true, now); // urgent: never queued
+            if !ct.admit_retransmission(out.len(), now) {
+                continue;
             }
+            c.history.mark_resent(seq, now);
+            c.packets_retransmitted += 1;
+            let _ = ct.send_rtp(&c.id, out, c.twcc_ext_id, true, now); // urgent: never queued
         }
     }
 
