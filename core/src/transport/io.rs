@@ -60,6 +60,15 @@ impl Route {
         }
     }
 
+    /// [`Route::send`] for a datagram that `write` appends to the vector it is given (see
+    /// [`udp_send_with`]); false when `write` declines or the send fails.
+    pub(crate) fn send_with(&self, to: SocketAddr, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        match self {
+            Route::Udp(s) => udp_send_with(s, to, write),
+            Route::Tcp(_) => with_write_scratch(|out| write(out) && self.send(to, out)),
+        }
+    }
+
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Route::Udp(s) => s.local_addr().ok(),
@@ -87,16 +96,58 @@ pub(crate) fn udp_send_to(socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) -
         if b.depth == 0 {
             return false;
         }
-        b.push(socket, data, to);
-        if b.msgs.len() >= b.max_datagrams || b.data.len() >= b.max_bytes {
-            b.flush();
-        }
+        let start = b.data.len();
+        b.data.extend_from_slice(data);
+        b.queue_written(socket, to, start);
         true
     });
     if queued {
         return Ok(data.len());
     }
     send_one(socket, data, &to.into())
+}
+
+thread_local! {
+    /// Where [`udp_send_with`] writes a datagram sent outside a batch (reused).
+    static WRITE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`udp_send_to`] for a datagram that `write` appends to the vector it is given (returning
+/// false to send nothing): inside [`batch_sends`] straight into the batch, so a packet
+/// encrypted on its way out is copied once (into the batch, then encrypted in place) instead of
+/// into an encryption buffer and again into the batch. Outside a batch it is written to a
+/// reused buffer and sent at once. True when queued or sent.
+pub(crate) fn udp_send_with(socket: &Rc<UdpSocket>, to: SocketAddr, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+    let mut write = Some(write);
+    let queued = BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.depth == 0 {
+            return None;
+        }
+        let start = b.data.len();
+        if !(write.take()?)(&mut b.data) {
+            b.data.truncate(start);
+            return Some(false);
+        }
+        b.queue_written(socket, to, start);
+        Some(true)
+    });
+    if let Some(sent) = queued {
+        return sent;
+    }
+    let Some(write) = write.take() else { return false };
+    with_write_scratch(|out| write(out) && send_one(socket, out, &to.into()).is_ok())
+}
+
+/// Runs `f` on the thread's reused write buffer, emptied.
+fn with_write_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    WRITE_SCRATCH.with(|w| {
+        let mut out = std::mem::take(&mut *w.borrow_mut());
+        out.clear();
+        let r = f(&mut out);
+        *w.borrow_mut() = out;
+        r
+    })
 }
 
 /// One non-blocking `sendto`. A send the kernel refuses for another reason than a full buffer
@@ -367,10 +418,14 @@ struct SendScratch {
 }
 
 impl SendBatch {
-    fn push(&mut self, socket: &Rc<UdpSocket>, data: &[u8], to: SocketAddr) {
-        let start = self.data.len();
-        self.data.extend_from_slice(data);
-        self.msgs.push(Queued { sock: socket.clone(), to, addr: to.into(), start, len: data.len() });
+    /// Queues the datagram written into `data` from `start` to its end; flushes when the
+    /// batch is full.
+    fn queue_written(&mut self, socket: &Rc<UdpSocket>, to: SocketAddr, start: usize) {
+        let len = self.data.len() - start;
+        self.msgs.push(Queued { sock: socket.clone(), to, addr: to.into(), start, len });
+        if self.msgs.len() >= self.max_datagrams || self.data.len() >= self.max_bytes {
+            self.flush();
+        }
     }
 
     /// Sends everything queued: per socket, one `sendmmsg` (a `sendto` for a single datagram),

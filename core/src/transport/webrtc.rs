@@ -149,7 +149,8 @@ impl WebRtcState {
         let WebRtcState { srtp, ice, routes, .. } = self;
         let Some(to) = ice.selected() else { return false };
         let (Some(srtp), Some(route)) = (srtp.as_mut(), routes.get(&to)) else { return false };
-        srtp.protect_rtp(buf).is_some_and(|enc| route.send(to, enc))
+        // Encrypted in the send batch itself: one copy of the packet per consumer on this path.
+        route.send_with(to, |out| srtp.protect_rtp_into(buf, out))
     }
 
     /// Sends a plaintext RTCP packet (encrypted here) to the selected tuple.

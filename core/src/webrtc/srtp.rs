@@ -215,6 +215,18 @@ impl SrtpTransport {
         self.outbound.protect_rtp(&mut self.out).ok()?;
         Some(&self.out)
     }
+    /// Appends an encrypted copy of `plain` to `out` (e.g. a send batch); false, and `out`
+    /// as it was, when it cannot be encrypted.
+    pub(crate) fn protect_rtp_into(&mut self, plain: &[u8], out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        out.reserve(plain.len() + super::srtp_inplace::MAX_TRAILER_LEN);
+        out.extend_from_slice(plain);
+        if self.outbound.protect_rtp_at(out, start).is_err() {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
     /// Encrypts a copy of `plain` (RTCP) into the session's output buffer.
     pub(crate) fn protect_rtcp(&mut self, plain: &[u8]) -> Option<&[u8]> {
         self.out.clear();

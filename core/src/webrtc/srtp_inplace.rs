@@ -236,9 +236,16 @@ impl SrtpContext {
     ///
     /// The header (CSRCs and extension included) is authenticated, not encrypted.
     pub fn protect_rtp(&mut self, buf: &mut Vec<u8>) -> Result<(), SrtpError> {
-        let hlen = rtp_header_len(buf, 0).ok_or(SrtpError::Malformed)?;
-        let ssrc = be32(buf, 8);
-        let seq = be16(buf, 2);
+        self.protect_rtp_at(buf, 0)
+    }
+
+    /// [`SrtpContext::protect_rtp`] for the packet that starts at `start` in `buf` and runs to
+    /// its end (e.g. the last datagram of a send batch). On error `buf[start..]` is unspecified.
+    pub fn protect_rtp_at(&mut self, buf: &mut Vec<u8>, start: usize) -> Result<(), SrtpError> {
+        let pkt = buf.get(start..).ok_or(SrtpError::Malformed)?;
+        let hlen = rtp_header_len(pkt, 0).ok_or(SrtpError::Malformed)?;
+        let ssrc = be32(pkt, 8);
+        let seq = be16(pkt, 2);
         let stream = self.rtp_streams.entry(ssrc).or_insert_with(|| RtpStream::new(u64::from(seq)));
         let index = stream.estimate(seq);
         if index > MAX_SRTP_INDEX {
@@ -248,19 +255,19 @@ impl SrtpContext {
         match &self.keys {
             SessionKeys::Cm { rtp, .. } => {
                 let roc = (index >> 16) as u32;
-                rtp.apply_keystream(&cm_iv(&rtp.salt, ssrc, index), &mut buf[hlen..]);
+                rtp.apply_keystream(&cm_iv(&rtp.salt, ssrc, index), &mut buf[start + hlen..]);
                 let mut mac = rtp.mac.clone();
-                mac.update(buf);
+                mac.update(&buf[start..]);
                 mac.update(&roc.to_be_bytes());
                 let tag = mac.finalize().into_bytes();
                 buf.extend_from_slice(&tag[..self.profile.rtp_auth_tag_len()]);
             }
             SessionKeys::Gcm { rtp, .. } => {
                 let nonce = gcm_iv(&rtp.salt, ssrc, index);
-                let (header, payload) = buf.split_at_mut(hlen);
+                let (head, payload) = buf.split_at_mut(start + hlen);
                 let tag = rtp
                     .key
-                    .seal_in_place_separate_tag(nonce, Aad::from(&*header), payload)
+                    .seal_in_place_separate_tag(nonce, Aad::from(&head[start..]), payload)
                     .map_err(|_| SrtpError::Malformed)?;
                 buf.extend_from_slice(tag.as_ref());
             }
@@ -1116,6 +1123,28 @@ mod tests {
             tx.protect_rtcp(&mut b).unwrap();
             rx.unprotect_rtcp(&mut b).unwrap();
             assert_eq!((b.as_ptr(), b.capacity()), (ptr, cap), "{profile:?}: buffer reallocated");
+        }
+    }
+
+    #[test]
+    fn protecting_at_an_offset_matches_protecting_alone() {
+        for profile in PROFILES {
+            let (mut a, mut b) = (pair(profile).0, pair(profile).0);
+            for seq in [1u16, 2, 3] {
+                let pkt = rtp_packet(seq, 5, 300);
+                let mut alone = pkt.clone();
+                a.protect_rtp(&mut alone).unwrap();
+                // After other datagrams in a send batch.
+                let mut batch = vec![0xEE; 77];
+                batch.extend_from_slice(&pkt);
+                b.protect_rtp_at(&mut batch, 77).unwrap();
+                assert_eq!(&batch[..77], &[0xEE; 77][..], "{profile:?}: the bytes before are untouched");
+                assert_eq!(&batch[77..], &alone[..], "{profile:?}: seq {seq}");
+            }
+            let mut short = vec![0u8; 20];
+            short[10] = 0x80;
+            assert_eq!(b.protect_rtp_at(&mut short, 10), Err(SrtpError::Malformed), "{profile:?}: 10 bytes are no RTP packet");
+            assert_eq!(b.protect_rtp_at(&mut short, 21), Err(SrtpError::Malformed), "{profile:?}: start past the end");
         }
     }
 
