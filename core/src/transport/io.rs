@@ -365,7 +365,16 @@ thread_local! {
     /// environment variable `LIBSFU_UDP_GSO=0` turns it off from the start (a device that
     /// mishandles GSO without an error; A/B measurements).
     static GSO: std::cell::Cell<bool> = std::cell::Cell::new(std::env::var_os("LIBSFU_UDP_GSO").is_none_or(|v| v != "0"));
+    /// Largest segment this thread still sends with GSO. A GSO send whose segments do not fit
+    /// the path MTU is refused whole (EMSGSIZE; EINVAL on older kernels), where the same
+    /// datagrams sent one by one would be fragmented and leave: after such a refusal, runs of
+    /// that segment size or more go one by one, and GSO stays on for the rest.
+    static GSO_MAX_SEGMENT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
+
+/// A refused GSO send of `seg`-byte segments below this says something else than "too large
+/// for the path" (every IP path carries 1280 bytes): GSO is turned off.
+const MIN_PATH_SEGMENT: usize = 1_200;
 
 /// One queued datagram: its socket, destination, and where its bytes are in the batch.
 struct Queued {
@@ -469,13 +478,14 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16], scratch: &mut SendScratch
         return;
     }
     let gso = GSO.with(|g| g.get());
+    let max_segment = GSO_MAX_SEGMENT.with(|m| m.get()).min(usize::from(u16::MAX));
     let SendScratch { entries, iovs, controls, hdrs } = scratch;
     entries.clear();
     let mut j = 0;
     while j < run.len() {
         let first = at(j);
         let (mut count, mut bytes) = (1, first.len);
-        if gso && first.len <= usize::from(u16::MAX) {
+        if gso && first.len <= max_segment {
             while j + count < run.len() && count < MAX_GSO_SEGMENTS {
                 let next = at(j + count);
                 if next.to != first.to || next.len > first.len || bytes + next.len > MAX_GSO_BYTES {
@@ -530,14 +540,34 @@ fn send_run(data: &[u8], msgs: &[Queued], run: &[u16], scratch: &mut SendScratch
         // The kernel refused message `sent`: its own error, a pending ICMP error of an earlier
         // datagram, or GSO itself. Its datagrams go one by one, and the rest of the run follows.
         let (first, count, seg) = entries[sent];
-        if seg > 0 && matches!(err.raw_os_error(), Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)) && GSO.with(|g| g.replace(false)) {
-            tracing::info!("UDP GSO refused ({err}): sending datagrams one by one on this worker");
+        if seg > 0 {
+            gso_refused(usize::from(seg), &err);
         }
         for k in first..first + count {
             let q = at(k);
             let _ = send_one(&q.sock, &data[q.start..q.start + q.len], &q.addr);
         }
         sent += 1;
+    }
+}
+
+/// What a refused GSO send of `seg`-byte segments teaches: segments too large for the path
+/// (EMSGSIZE, or EINVAL for a large segment) lower [`GSO_MAX_SEGMENT`]; no GSO at all (EIO: a
+/// device without checksum offload, ENOPROTOOPT/EOPNOTSUPP: no UDP_SEGMENT, EINVAL for a small
+/// segment) turns it off for the thread. Other errors are the datagram's own.
+fn gso_refused(seg: usize, err: &std::io::Error) {
+    match err.raw_os_error() {
+        Some(libc::EMSGSIZE) | Some(libc::EINVAL) if seg > MIN_PATH_SEGMENT => {
+            if GSO_MAX_SEGMENT.with(|m| m.replace(m.get().min(seg - 1))) > seg - 1 {
+                tracing::info!("UDP GSO refused for {seg}-byte segments ({err}): datagrams of {seg} bytes or more go one by one on this worker");
+            }
+        }
+        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP) => {
+            if GSO.with(|g| g.replace(false)) {
+                tracing::info!("UDP GSO refused ({err}): sending datagrams one by one on this worker");
+            }
+        }
+        _ => {}
     }
 }
 
@@ -991,6 +1021,51 @@ mod tests {
         let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
         assert!(n >= 0, "{}", std::io::Error::last_os_error());
         (n as usize, gro_segment_size(&msg))
+    }
+
+    /// A GSO send whose segments exceed the path MTU is refused whole (here: IPv6 loopback with
+    /// the socket's IPV6_MTU at 1280); its datagrams still leave, one by one (fragmented), later
+    /// runs that large skip GSO, and smaller segments keep it.
+    #[test]
+    fn a_gso_send_too_large_for_the_path_falls_back_and_caps_the_segment_size() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        rt.block_on(async {
+            let std_tx = std::net::UdpSocket::bind("[::1]:0").expect("IPv6 loopback");
+            let mtu: libc::c_int = 1280;
+            // SAFETY: setsockopt reads one c_int from a live local.
+            let r = unsafe { libc::setsockopt(std::os::fd::AsRawFd::as_raw_fd(&std_tx), libc::IPPROTO_IPV6, libc::IPV6_MTU, (&mtu as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
+            assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+            std_tx.set_nonblocking(true).unwrap();
+            let tx = Rc::new(UdpSocket::from_std(std_tx).unwrap());
+            let rx = std::net::UdpSocket::bind("[::1]:0").unwrap();
+            enable_gro(&rx);
+            rx.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+            let to = rx.local_addr().unwrap();
+            let pkt = |k: u8, len: usize| (0..len).map(|i| k.wrapping_add(i as u8)).collect::<Vec<u8>>();
+            let mut buf = vec![0u8; 65536];
+            for round in 0..2 {
+                {
+                    let _batch = batch_sends();
+                    for k in 0..3u8 {
+                        udp_send_to(&tx, &pkt(k, 1300), to).unwrap();
+                    }
+                }
+                for k in 0..3u8 {
+                    let (n, _) = recv_gro(&rx, &mut buf);
+                    assert_eq!(&buf[..n], &pkt(k, 1300)[..], "round {round}: datagram {k} whole, alone");
+                }
+                assert_eq!(GSO_MAX_SEGMENT.with(|m| m.get()), 1299, "round {round}");
+                assert!(GSO.with(|g| g.get()), "GSO stays on");
+            }
+            {
+                let _batch = batch_sends();
+                for k in 0..3u8 {
+                    udp_send_to(&tx, &pkt(k, 1200), to).unwrap();
+                }
+            }
+            let (n, seg) = recv_gro(&rx, &mut buf);
+            assert_eq!((n, seg), (3 * 1200, Some(1200)), "segments that fit still go as one GSO send");
+        });
     }
 
     /// In a batch, one destination's datagrams leave as one GSO send (equal sizes, the last may
