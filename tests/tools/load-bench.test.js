@@ -50,6 +50,10 @@ test('load bench: plain and WebRTC consumers, raw forwarders, control plane, JSO
 	// raw forwarder sends datagram by datagram, the batched one a frame's packets per send.
 	assert.equal(res.scenarios.find((s) => s.name === 'raw').packetsPerDatagram, 1);
 	assert.ok(res.scenarios.find((s) => s.name === 'raw batched').packetsPerDatagram > 1.2);
+	// So does libsfu: a consumer's packets of a frame (and its transport's audio) in one send.
+	for (const name of ['libsfu plain', 'libsfu webrtc', 'libsfu webrtc-server']) {
+		assert.ok(res.scenarios.find((s) => s.name === name).packetsPerDatagram > 1.2, name);
+	}
 	for (const name of ['libsfu webrtc', 'libsfu webrtc-server']) {
 		const webrtc = res.scenarios.find((s) => s.name === name);
 		assert.equal(webrtc.srtpCryptoSuite, 'AEAD_AES_128_GCM', name);

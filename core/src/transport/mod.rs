@@ -591,9 +591,9 @@ impl WorkerState {
     /// have several consumers deferred to its end, and then done consumer by consumer: each
     /// consumer forwards all of the turn's packets for it at once, while its state (and its
     /// transport's, and its SRTP keys) is in cache — packet by packet, every packet walked every
-    /// consumer again — and its packets of a frame leave together as one GSO send. The send
-    /// batch is flushed every few consumers, so the first consumers' packets leave while later
-    /// ones are still being prepared. Per consumer the packets keep their order; what the
+    /// consumer again — and its packets of a frame leave together as one GSO send. Consumers go
+    /// transport by transport, and the send batch is flushed every few transports, so the first
+    /// consumers' packets leave while later ones are still being prepared. Per consumer the packets keep their order; what the
     /// producer side does (stats, NACKs, observers, traces) still happens as each packet arrives.
     pub(crate) fn receive_turn<R>(&mut self, turn: impl FnOnce(&mut Self) -> R) -> R {
         // The outer batch: what the deferred fan-out queues leaves when this returns.
@@ -612,18 +612,36 @@ impl WorkerState {
     fn run_deferred_fanout(&mut self) {
         let now = self.now_ms();
         let WorkerState { transports, producers, consumers, scratch, bus, self_ref, deferred, .. } = self;
+        let DeferredFanout { data, entries, jobs, .. } = deferred;
         // Grouped by producer, each group in arrival order (`start` grows with arrival, so the
         // key is unique and an unstable sort, which does not allocate, keeps that order).
-        deferred.entries.sort_unstable_by_key(|e| (e.producer, e.start));
-        for group in deferred.entries.chunk_by(|a, b| a.producer == b.producer) {
-            let Some(p) = producers.get(&group[0].producer) else { continue };
-            for ck in &p.consumers {
-                for e in group {
-                    // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
-                    // borrows `data`, and a fresh list per turn would allocate.)
-                    let Some(pkt) = RtpPacket::parse(&deferred.data[e.start..e.start + e.len]) else { continue };
-                    forward_to(consumers, transports, *ck, &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
+        entries.sort_unstable_by_key(|e| (e.producer, e.start));
+        // A job per consumer of each group, ordered by the consumer's transport: a transport's
+        // consumers (its video and audio, say) forward one after the other and their datagrams
+        // share a flush, where a shorter one (audio) can end the other's GSO run to that
+        // destination instead of leaving alone.
+        jobs.clear();
+        let mut first = 0;
+        for group in entries.chunk_by(|a, b| a.producer == b.producer) {
+            let end = first + group.len();
+            if let Some(p) = producers.get(&group[0].producer) {
+                for ck in &p.consumers {
+                    if let Some(c) = consumers.get(ck) {
+                        jobs.push(FanoutJob { transport: c.transport, consumer: *ck, first, end });
+                    }
                 }
+            }
+            first = end;
+        }
+        jobs.sort_unstable_by_key(|j| (j.transport, j.first, j.consumer));
+        for (i, job) in jobs.iter().enumerate() {
+            for e in &entries[job.first..job.end] {
+                // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
+                // borrows `data`, and a fresh list per turn would allocate.)
+                let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
+                forward_to(consumers, transports, job.consumer, &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
+            }
+            if jobs.get(i + 1).is_none_or(|next| next.transport != job.transport) {
                 io::flush_sends_over(DEFERRED_FLUSH_EVERY);
             }
         }
@@ -1031,6 +1049,16 @@ pub(crate) struct DeferredFanout {
     active: bool,
     data: Vec<u8>,
     entries: Vec<DeferredPacket>,
+    /// The fan-out's consumers, reused turn after turn.
+    jobs: Vec<FanoutJob>,
+}
+
+/// One consumer's share of a deferred fan-out: its producer's packets `entries[first..end]`.
+struct FanoutJob {
+    transport: Key,
+    consumer: Key,
+    first: usize,
+    end: usize,
 }
 
 struct DeferredPacket {
@@ -1051,6 +1079,7 @@ impl DeferredFanout {
     fn clear(&mut self) {
         self.data.clear();
         self.entries.clear();
+        self.jobs.clear();
     }
 }
 
