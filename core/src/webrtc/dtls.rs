@@ -298,8 +298,11 @@ impl DtlsSession {
         let result = ep.read(now, LABEL, None, BytesMut::from(data));
         // Never answer an alert with an alert (RFC 5246 §7.2.2 closes on a fatal one; the crate
         // replies to what it cannot read with an alert, and two such ends — or a peer that
-        // echoes alerts — would volley them forever).
-        let produced = self.drain(!was_complete, only_alerts(data));
+        // echoes alerts — would volley them forever). Except once: the peer's close_notify on
+        // a connected session gets ours (RFC 5246 §7.2.1); a session that closed first (ours
+        // went out already) or is closed by now answers nothing.
+        let peer_closed = matches!(&result, Ok(events) if events.iter().any(|e| matches!(e, EndpointEvent::PeerClosed)));
+        let produced = self.drain(!was_complete, only_alerts(data) && !(peer_closed && was_complete));
         match result {
             Ok(events) => {
                 for ev in events {

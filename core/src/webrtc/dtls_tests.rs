@@ -308,6 +308,37 @@ fn an_alert_is_not_answered_with_an_alert() {
     assert!(volleys <= 4, "{volleys} datagrams exchanged without time moving");
 }
 
+/// The peer's close_notify is answered with ours, once (RFC 5246 §7.2.1); the side that closed
+/// first answers nothing, so the exchange ends.
+#[test]
+fn a_close_notify_is_answered_once() {
+    let (mut a, mut b, fa, fb) = pair();
+    a.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fb }).unwrap();
+    b.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fa }).unwrap();
+    run(&mut a, &mut b, 2_000, |_, _| false);
+    assert_eq!((a.s.state(), b.s.state()), (DtlsState::Connected, DtlsState::Connected));
+    a.s.close(3_000);
+    let from_a: Vec<Vec<u8>> = std::iter::from_fn(|| a.s.poll_transmit()).collect();
+    assert!(!from_a.is_empty() && from_a.iter().all(|d| d[0] == 21), "a sends its close_notify (alert records)");
+    for d in &from_a {
+        b.s.handle_datagram(3_001, d);
+    }
+    b.pump_events();
+    assert_eq!(b.s.state(), DtlsState::Closed);
+    let from_b: Vec<Vec<u8>> = std::iter::from_fn(|| b.s.poll_transmit()).collect();
+    assert_eq!(from_b.len(), 1, "b answers with its close_notify");
+    assert_eq!(from_b[0][0], 21, "an alert record");
+    for d in &from_b {
+        a.s.handle_datagram(3_002, d);
+    }
+    assert!(a.s.poll_transmit().is_none(), "the side that closed first answers nothing");
+    // Another close_notify reaching the closed b is not answered either.
+    for d in &from_a {
+        b.s.handle_datagram(3_003, d);
+    }
+    assert!(b.s.poll_transmit().is_none(), "a closed session answers nothing");
+}
+
 /// connect() after close() is refused: a closed session stays closed.
 #[test]
 fn connect_after_close_is_refused() {
