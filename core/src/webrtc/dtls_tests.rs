@@ -76,14 +76,20 @@ fn assert_keys_agree(a: &Peer, b: &Peer) {
     assert!(ca != cb, "one client, one server");
 }
 
-#[test]
-fn handshake_completes_and_both_sides_export_the_same_srtp_keys() {
+/// Two sessions after a clean handshake: b is the browser-like DTLS client (role 'client' in its
+/// parameters), a (us) the server.
+fn connected_pair() -> (Peer, Peer) {
     let (mut a, mut b, fa, fb) = pair();
-    // b is the browser-like DTLS client (role 'client' in its parameters): we (a) are server.
     a.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fb }).unwrap();
     b.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fa }).unwrap();
     run(&mut a, &mut b, 5_000, |_, _| false);
     assert_eq!((a.s.state(), b.s.state()), (DtlsState::Connected, DtlsState::Connected), "a {:?} b {:?}", a.states, b.states);
+    (a, b)
+}
+
+#[test]
+fn handshake_completes_and_both_sides_export_the_same_srtp_keys() {
+    let (a, b) = connected_pair();
     assert_eq!(a.s.local_role(), DtlsRole::Server);
     assert!(a.s.remote_cert().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
     assert_keys_agree(&a, &b);
@@ -312,11 +318,7 @@ fn an_alert_is_not_answered_with_an_alert() {
 /// first answers nothing, so the exchange ends.
 #[test]
 fn a_close_notify_is_answered_once() {
-    let (mut a, mut b, fa, fb) = pair();
-    a.s.connect(0, DtlsParameters { role: DtlsRole::Server, fingerprints: fb }).unwrap();
-    b.s.connect(0, DtlsParameters { role: DtlsRole::Client, fingerprints: fa }).unwrap();
-    run(&mut a, &mut b, 2_000, |_, _| false);
-    assert_eq!((a.s.state(), b.s.state()), (DtlsState::Connected, DtlsState::Connected));
+    let (mut a, mut b) = connected_pair();
     a.s.close(3_000);
     let from_a: Vec<Vec<u8>> = std::iter::from_fn(|| a.s.poll_transmit()).collect();
     assert!(!from_a.is_empty() && from_a.iter().all(|d| d[0] == 21), "a sends its close_notify (alert records)");
