@@ -86,8 +86,9 @@ pub mod peer {
 #[doc(hidden)]
 pub mod bench {
     pub use crate::transport::bench_hook::Fanout;
-    /// (The load bench's batched raw forwarder sends with GSO the way the engine does.)
-    pub use crate::transport::io::set_udp_segment;
+    /// (The load bench's batched raw forwarder sends with GSO, and its sink receives with GRO,
+    /// the way the engine does.)
+    pub use crate::transport::io::{enable_gro, gro_segment_size, set_udp_segment};
 }
 
 /// The libsfu version (also reported as mediasoup-compatible `version` by the Node face).

@@ -536,10 +536,17 @@ struct Session {
 fn run_sink() {
     let rx = commands();
     let gro = std::env::args().nth(2).as_deref() != Some("no-gro");
+    // A sink socket takes a sender's GSO send as one datagram (UDP_GRO), as a NIC with receive
+    // offload would: over loopback the receiving side's per-datagram work runs in the sending
+    // process and is charged to it, so without this the forwarder under test would pay for the
+    // sink's socket deliveries, segment by segment.
+    let enable_gro = |s: &UdpSocket| {
+        if gro {
+            sfu_core::bench::enable_gro(s);
+        }
+    };
     let main = bind(16 << 20);
-    if gro {
-        enable_gro(&main);
-    }
+    enable_gro(&main);
     main.set_nonblocking(true).unwrap();
     emit(json!({ "ev": "ready", "port": main.local_addr().unwrap().port(), "pid": std::process::id() }));
     let mut socks: Vec<UdpSocket> = vec![main];
@@ -568,9 +575,7 @@ fn run_sink() {
                     let sock = if cmd["ownSocket"].as_bool().unwrap_or(false) {
                         let s = bind(4 << 20);
                         s.set_nonblocking(true).unwrap();
-                        if gro {
-                            enable_gro(&s);
-                        }
+                        enable_gro(&s);
                         socks.push(s);
                         sock_session.push(Some(sessions.len()));
                         socks.len() - 1
@@ -765,34 +770,10 @@ fn recv_batch(sock: &UdpSocket, bufs: &mut [Vec<u8>]) -> Vec<(usize, usize, usiz
             let a = &addrs[i];
             let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
             let len = msgs[i].msg_len as usize;
-            let mut seg = len;
-            // SAFETY: the kernel filled msg_control / msg_controllen of this live header; the
-            // CMSG macros stay within them.
-            unsafe {
-                let mut c = libc::CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-                while !c.is_null() {
-                    if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == libc::UDP_GRO {
-                        let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
-                        if v > 0 {
-                            seg = v as usize;
-                        }
-                    }
-                    c = libc::CMSG_NXTHDR(&msgs[i].msg_hdr, c);
-                }
-            }
+            let seg = sfu_core::bench::gro_segment_size(&msgs[i].msg_hdr).unwrap_or(len);
             (i, len, seg, SocketAddr::from((ip, u16::from_be(a.sin_port))))
         })
         .collect()
-}
-
-/// Lets the kernel hand a sink socket a sender's GSO send as one datagram (UDP_GRO), as a NIC
-/// with receive offload would. Over loopback the receiving side's per-datagram work runs in
-/// the sending process and is charged to it: without this, the forwarder under test pays for
-/// the sink's socket deliveries, segment by segment.
-fn enable_gro(s: &UdpSocket) {
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt reads one c_int from a live local.
-    unsafe { libc::setsockopt(s.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, (&on as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t) };
 }
 
 // ---------------------------------------------------------------------------------------------

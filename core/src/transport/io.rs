@@ -643,12 +643,12 @@ thread_local! {
 /// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over equal-size datagrams of one flow that
 /// arrived back to back (a publisher's frame, a GSO send) in one read, with their segment size;
 /// [`drain_udp`] splits them. Ignored where the kernel lacks it.
-pub(crate) fn enable_gro(sock: &std::net::UdpSocket) {
+pub fn enable_gro(sock: &std::net::UdpSocket) {
     turn_on(sock, libc::SOL_UDP, libc::UDP_GRO);
 }
 
 /// The GRO segment size the kernel reported for a read (`None`: a single datagram).
-fn gro_segment_size(h: &libc::msghdr) -> Option<usize> {
+pub fn gro_segment_size(h: &libc::msghdr) -> Option<usize> {
     if h.msg_controllen == 0 {
         return None;
     }
