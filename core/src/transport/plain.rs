@@ -171,21 +171,27 @@ impl PlainState {
             return l.deliver(buf);
         }
         let Some(to) = self.remote else { return false };
-        let buf = match (&self.srtp_local, self.srtp.as_mut()) {
-            (None, _) => buf,
-            (Some(_), Some(s)) => match s.protect_rtp(buf) {
-                Some(b) => b,
-                None => return false,
-            },
+        let sent = match (&self.srtp_local, self.srtp.as_mut()) {
+            (None, _) => udp_send_to(&self.socket, buf, to).is_ok(),
+            (Some(_), Some(s)) => {
+                // Encrypted in the send batch itself, as WebRTC transports do. A packet that
+                // cannot be encrypted is not a send drop.
+                let mut protected = false;
+                let sent = super::io::udp_send_with(&self.socket, to, |out| {
+                    protected = s.protect_rtp_into(buf, out);
+                    protected
+                });
+                if !protected {
+                    return false;
+                }
+                sent
+            }
             (Some(_), None) => return false,
         };
-        match udp_send_to(&self.socket, buf, to) {
-            Ok(_) => true,
-            Err(_) => {
-                self.send_drops += 1;
-                false
-            }
+        if !sent {
+            self.send_drops += 1;
         }
+        sent
     }
 
     pub(crate) fn send_rtcp(&mut self, buf: &[u8]) -> bool {
