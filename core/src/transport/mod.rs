@@ -593,8 +593,9 @@ impl WorkerState {
     /// transport's, and its SRTP keys) is in cache — packet by packet, every packet walked every
     /// consumer again — and its packets of a frame leave together as one GSO send. Consumers go
     /// transport by transport, and the send batch is flushed every few transports, so the first
-    /// consumers' packets leave while later ones are still being prepared. Per consumer the packets keep their order; what the
-    /// producer side does (stats, NACKs, observers, traces) still happens as each packet arrives.
+    /// consumers' packets leave while later ones are still being prepared. Per consumer the
+    /// packets keep their order; what the producer side does (stats, NACKs, observers, traces)
+    /// still happens as each packet arrives.
     pub(crate) fn receive_turn<R>(&mut self, turn: impl FnOnce(&mut Self) -> R) -> R {
         // The outer batch: what the deferred fan-out queues leaves when this returns.
         let _batch = io::batch_sends();
@@ -1008,8 +1009,8 @@ const REMB_CAP_INTERVAL_MS: u64 = 1000;
 /// the buffer: a turn can read 64 GRO-coalesced datagrams of up to 64 KiB).
 const DEFERRED_MAX_BYTES: usize = 512 << 10;
 
-/// Datagrams queued at most before the deferred fan-out flushes, checked between consumers
-/// (a consumer's packets of the turn always leave together).
+/// Datagrams queued at most before the deferred fan-out flushes, checked between transports
+/// (a transport's packets of the turn always leave together).
 const DEFERRED_FLUSH_EVERY: usize = 64;
 
 /// One consumer's copy of `pkt`, rewritten, protected and sent (or queued by its pacer).
