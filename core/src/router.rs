@@ -226,6 +226,24 @@ impl Router {
         Ok(WebRtcTransport::from_data(self.worker.clone(), d))
     }
 
+    /// Callback twin of [`Router::create_webrtc_transport`]: returns at once and calls `done`
+    /// with the result on the worker thread (or with `WorkerClosed` if the worker never runs
+    /// the request). Events the creation emits reach listeners before `done` runs. `done` must
+    /// not block on this worker. `options` runs on the worker thread too: pass
+    /// `move || Ok(options)`, or parse them there to keep that work off the calling thread (an
+    /// error it returns is the request's result).
+    pub fn create_webrtc_transport_then(
+        &self,
+        options: impl FnOnce() -> Result<WebRtcTransportOptions> + Send + 'static,
+        done: impl FnOnce(Result<WebRtcTransport>) + Send + 'static,
+    ) {
+        let key = self.key;
+        let worker = self.worker.clone();
+        self.worker.call_then(move |st| st.create_webrtc_transport(key, options()?), move |r| {
+            done(r.map(|d| WebRtcTransport::from_data(worker, d)))
+        });
+    }
+
     /// Whether a peer with `rtp_capabilities` (JSON) can consume the producer; false for an
     /// unknown producer or invalid capabilities, as mediasoup.
     pub fn can_consume_blocking(&self, producer_id: &str, rtp_capabilities: Value) -> bool {

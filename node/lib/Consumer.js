@@ -30,13 +30,14 @@ class Consumer extends EngineObject {
 	/**
 	 * @private Use transport.consume().
 	 */
-	constructor({ native, worker, events, appData, producer }) {
+	constructor({ native, snapshot, worker, events, appData, producer }) {
 		super({ native, worker, logger, appData });
 		this.#native = native;
 		this.#events = events;
 		this.#producer = producer;
-		// One crossing for all the cached fields (see NativeConsumer::snapshot).
-		const s = JSON.parse(native.snapshot());
+		// All the cached fields at once (see node/src/consumer.rs snapshot), made with the reply
+		// on the worker thread, or asked for here.
+		const s = JSON.parse(snapshot ?? native.snapshot());
 		this.#id = s.id;
 		this.#producerId = s.producerId;
 		this.#kind = s.kind;

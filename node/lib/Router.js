@@ -92,8 +92,13 @@ class Router extends EngineObject {
 		}
 		const { appData, json, fields } = splitOptions(options);
 		const engineOptions = webRtcServer ? JSON.stringify({ ...fields, webRtcServerId: webRtcServer.id }) : json;
-		const native = call(() => this.#native.createWebRtcTransport(engineOptions));
-		const transport = new WebRtcTransport({ native, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
+		const { native, snapshot } = await this.#events.request((id) => this.#native.createWebRtcTransportAsync(engineOptions, id));
+		// Closed while the engine was creating it: the engine closes it too.
+		if (this.closed) {
+			native.close();
+			this._assertOpen();
+		}
+		const transport = new WebRtcTransport({ native, snapshot, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
 		this.#addTransport(transport);
 		if (webRtcServer) webRtcServer._handleWebRtcTransport(transport);
 		return transport;

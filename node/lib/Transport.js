@@ -150,9 +150,14 @@ class Transport extends EngineObject {
 	async consume(options) {
 		this._assertOpen();
 		const { appData, json, fields } = splitOptions(options);
-		const native = call(() => this.#native.consume(json));
+		const { native, snapshot } = await this.#events.request((id) => this.#native.consumeAsync(json, id));
+		// Closed while the engine was creating it: the engine closes it too.
+		if (this.closed) {
+			native.close();
+			this._assertOpen();
+		}
 		const producer = this.#router._getProducer(fields.producerId);
-		const consumer = new Consumer({ native, worker: this.#worker, events: this.#events, appData, producer });
+		const consumer = new Consumer({ native, snapshot, worker: this.#worker, events: this.#events, appData, producer });
 		this.#consumers.set(consumer.id, consumer);
 		consumer.on('@close', () => this.#consumers.delete(consumer.id));
 		consumer.on('@producerclose', () => this.#consumers.delete(consumer.id));

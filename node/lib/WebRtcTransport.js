@@ -31,8 +31,9 @@ class WebRtcTransport extends Transport {
 		const native = options.native;
 		this.#native = native;
 		this.#webRtcServer = options.webRtcServer;
-		// One crossing for all the cached fields (see NativeWebRtcTransport::snapshot).
-		const s = JSON.parse(native.snapshot());
+		// All the cached fields at once (see node/src/webrtc_transport.rs snapshot), made with the
+		// reply on the worker thread, or asked for here.
+		const s = JSON.parse(options.snapshot ?? native.snapshot());
 		this.#iceRole = s.iceRole;
 		this.#iceParameters = s.iceParameters;
 		this.#iceCandidates = s.iceCandidates;

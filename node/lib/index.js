@@ -20,7 +20,7 @@ const observer = new EnhancedEventEmitter();
 async function createWorker(settings) {
 	const { appData, json } = splitOptions(settings, 'settings');
 	const events = new EngineEvents();
-	const native = call(() => addon.createWorker(json, (ev, data) => events.dispatch(ev, data)));
+	const native = call(() => addon.createWorker(json, (target, payload, extra) => (typeof target === 'number' ? events.settle(target, payload, extra) : events.dispatch(target, payload, extra))));
 	const worker = new Worker({ native, events, appData });
 	observer.safeEmit('newworker', worker);
 	return worker;

@@ -20,37 +20,10 @@ impl NativeConsumer {
 
 #[napi]
 impl NativeConsumer {
-    /// Everything the JS Consumer caches at construction, as one JSON string: one napi crossing
-    /// and one `JSON.parse` instead of a call and an object conversion per field.
+    /// Everything the JS Consumer caches at construction (see [`snapshot`]).
     #[napi]
     pub fn snapshot(&self) -> napi::Result<String> {
-        /// Serialized straight from the handle's fields (a `json!` tree copied the parameters).
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Snapshot<'a> {
-            id: &'a str,
-            producer_id: &'a str,
-            kind: &'static str,
-            rtp_parameters: &'a sfu_core::RtpParameters,
-            #[serde(rename = "type")]
-            consumer_type: sfu_core::ConsumerType,
-            paused: bool,
-            producer_paused: bool,
-            priority: u8,
-            preferred_layers: Option<sfu_core::ConsumerLayers>,
-        }
-        let c = &self.consumer;
-        crate::error::json_string(&Snapshot {
-            id: c.id(),
-            producer_id: c.producer_id(),
-            kind: c.kind().as_str(),
-            rtp_parameters: c.rtp_parameters(),
-            consumer_type: c.consumer_type(),
-            paused: c.paused(),
-            producer_paused: c.producer_paused(),
-            priority: c.priority(),
-            preferred_layers: c.preferred_layers(),
-        })
+        crate::error::core(snapshot(&self.consumer))
     }
 
     /// Whether its producer is paused (the engine's current view).
@@ -141,4 +114,36 @@ impl NativeConsumer {
     pub fn close(&self) {
         self.consumer.close();
     }
+}
+
+/// Everything the JS Consumer caches at construction, as one JSON string: one napi crossing and
+/// one `JSON.parse` instead of a call and an object conversion per field. Pipelined requests
+/// (`reply.rs`) make it on the worker thread and hand it over with the handle.
+pub(crate) fn snapshot(c: &Consumer) -> sfu_core::Result<String> {
+    /// Serialized straight from the handle's fields (a `json!` tree copied the parameters).
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Snapshot<'a> {
+        id: &'a str,
+        producer_id: &'a str,
+        kind: &'static str,
+        rtp_parameters: &'a sfu_core::RtpParameters,
+        #[serde(rename = "type")]
+        consumer_type: sfu_core::ConsumerType,
+        paused: bool,
+        producer_paused: bool,
+        priority: u8,
+        preferred_layers: Option<sfu_core::ConsumerLayers>,
+    }
+    crate::error::json_string(&Snapshot {
+        id: c.id(),
+        producer_id: c.producer_id(),
+        kind: c.kind().as_str(),
+        rtp_parameters: c.rtp_parameters(),
+        consumer_type: c.consumer_type(),
+        paused: c.paused(),
+        producer_paused: c.producer_paused(),
+        priority: c.priority(),
+        preferred_layers: c.preferred_layers(),
+    })
 }

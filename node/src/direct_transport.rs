@@ -5,7 +5,6 @@ use napi_derive::napi;
 use serde_json::Value;
 use sfu_core::DirectTransport;
 
-use crate::consumer::NativeConsumer;
 use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::core;
 use crate::producer::NativeProducer;
@@ -15,11 +14,12 @@ use crate::transport_base;
 #[napi]
 pub struct NativeDirectTransport {
     transport: DirectTransport,
+    replier: crate::reply::Replier,
 }
 
 impl NativeDirectTransport {
-    pub(crate) fn new(transport: DirectTransport) -> Self {
-        NativeDirectTransport { transport }
+    pub(crate) fn new(transport: DirectTransport, replier: crate::reply::Replier) -> Self {
+        NativeDirectTransport { transport, replier }
     }
 }
 
@@ -43,10 +43,10 @@ impl NativeDirectTransport {
         transport_base::produce(&self.transport, options)
     }
 
-    /// `transport.consume(options)`.
+    /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
-        transport_base::consume(&self.transport, options)
+    pub fn consume_async(&self, options: Option<String>, id: u32) {
+        transport_base::consume_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.produceData(options)`.

@@ -23,13 +23,21 @@ pub(crate) fn core<T>(r: sfu_core::Result<T>) -> napi::Result<T> {
 /// serde_json are several times cheaper than walking the object property by property through
 /// napi, which dominated the cost of `transport.consume()` (rtpCapabilities is ~3 KB).
 pub(crate) fn parse<T: DeserializeOwned>(what: &str, json: Option<String>) -> napi::Result<T> {
+    core(parse_core(what, json.as_deref()))
+}
+
+/// [`parse`] with the core's error, for options parsed on the worker thread (`reply.rs`).
+pub(crate) fn parse_core<T: DeserializeOwned>(what: &str, json: Option<&str>) -> sfu_core::Result<T> {
     // An absent options object is an empty one (mediasoup's defaults apply).
-    match json.as_deref().map(str::trim) {
-        None | Some("null") => core(sfu_core::from_json(what, Value::Object(Default::default()))),
-        Some(text) => match core(sfu_core::from_json_str(what, text))? {
+    match json.map(str::trim) {
+        None | Some("null") => sfu_core::from_json(what, Value::Object(Default::default())),
+        Some(text) => match sfu_core::from_json_str(what, text)? {
             Some(v) => Ok(v),
-            // Not JSON: json_value's error says where.
-            None => Err(json_value(text).err().unwrap_or_else(|| napi::Error::new(napi::Status::InvalidArg, "[TypeError] invalid JSON argument".to_owned()))),
+            // Not JSON: say where.
+            None => Err(sfu_core::Error::type_err(match serde_json::from_str::<Value>(text) {
+                Err(e) => format!("invalid JSON argument: {e}"),
+                Ok(_) => "invalid JSON argument".to_owned(),
+            })),
         },
     }
 }
@@ -40,9 +48,10 @@ pub(crate) fn json_value(json: &str) -> napi::Result<Value> {
 }
 
 /// Serializes a core value as a JSON string for JS to `JSON.parse` (cheaper than building the
-/// object through napi for anything but a few fields).
-pub(crate) fn json_string<T: Serialize>(v: &T) -> napi::Result<String> {
-    serde_json::to_string(v).map_err(|e| napi::Error::from_reason(format!("[Error] cannot serialize: {e}")))
+/// object through napi for anything but a few fields); a core error, as snapshots are also made
+/// on the worker thread.
+pub(crate) fn json_string<T: Serialize>(v: &T) -> sfu_core::Result<String> {
+    serde_json::to_string(v).map_err(|e| sfu_core::Error::type_err(format!("cannot serialize: {e}")))
 }
 
 /// Serializes a core value for JS.

@@ -4,7 +4,6 @@ use napi_derive::napi;
 use serde_json::Value;
 use sfu_core::{PipeTransport, PlainTransportConnect};
 
-use crate::consumer::NativeConsumer;
 use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::{core, parse, to_json};
 use crate::producer::NativeProducer;
@@ -14,11 +13,12 @@ use crate::transport_base;
 #[napi]
 pub struct NativePipeTransport {
     transport: PipeTransport,
+    replier: crate::reply::Replier,
 }
 
 impl NativePipeTransport {
-    pub(crate) fn new(transport: PipeTransport) -> Self {
-        NativePipeTransport { transport }
+    pub(crate) fn new(transport: PipeTransport, replier: crate::reply::Replier) -> Self {
+        NativePipeTransport { transport, replier }
     }
 }
 
@@ -68,10 +68,10 @@ impl NativePipeTransport {
         transport_base::produce(&self.transport, options)
     }
 
-    /// `transport.consume(options)`.
+    /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
-        transport_base::consume(&self.transport, options)
+    pub fn consume_async(&self, options: Option<String>, id: u32) {
+        transport_base::consume_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.produceData(options)`.

@@ -2,21 +2,22 @@
 
 use napi_derive::napi;
 use serde_json::Value;
-use sfu_core::{PlainTransportOptions, Router, WebRtcTransportOptions};
+use sfu_core::{PlainTransportOptions, Router};
 
-use crate::error::{core, parse, to_json};
+use crate::error::{core, parse, parse_core, to_json};
 use crate::transport::NativePlainTransport;
-use crate::webrtc_transport::NativeWebRtcTransport;
+use crate::reply::{Replier, Reply};
 
 /// A router handle.
 #[napi]
 pub struct NativeRouter {
     router: Router,
+    replier: Replier,
 }
 
 impl NativeRouter {
-    pub(crate) fn new(router: Router) -> Self {
-        NativeRouter { router }
+    pub(crate) fn new(router: Router, replier: Replier) -> Self {
+        NativeRouter { router, replier }
     }
 }
 
@@ -41,9 +42,7 @@ impl NativeRouter {
         options: Option<String>,
     ) -> napi::Result<NativePlainTransport> {
         let o: PlainTransportOptions = parse("options", options)?;
-        Ok(NativePlainTransport::new(core(
-            self.router.create_plain_transport_blocking(o),
-        )?))
+        Ok(NativePlainTransport::new(core(self.router.create_plain_transport_blocking(o))?, self.replier.clone()))
     }
 
     /// Creates an audio level observer.
@@ -64,26 +63,29 @@ impl NativeRouter {
     #[napi]
     pub fn create_pipe_transport(&self, options: Option<String>) -> napi::Result<crate::pipe_transport::NativePipeTransport> {
         let o: sfu_core::PipeTransportOptions = parse("options", options)?;
-        Ok(crate::pipe_transport::NativePipeTransport::new(core(self.router.create_pipe_transport_blocking(o))?))
+        Ok(crate::pipe_transport::NativePipeTransport::new(core(self.router.create_pipe_transport_blocking(o))?, self.replier.clone()))
     }
 
     /// Creates a direct transport.
     #[napi]
     pub fn create_direct_transport(&self, options: Option<String>) -> napi::Result<crate::direct_transport::NativeDirectTransport> {
         let o: sfu_core::DirectTransportOptions = parse("options", options)?;
-        Ok(crate::direct_transport::NativeDirectTransport::new(core(self.router.create_direct_transport_blocking(o))?))
+        Ok(crate::direct_transport::NativeDirectTransport::new(core(self.router.create_direct_transport_blocking(o))?, self.replier.clone()))
     }
 
-    /// Creates a WebRTC transport (own ports, or a WebRtcServer's with `webRtcServerId`).
-    #[napi(js_name = "createWebRtcTransport")]
-    pub fn create_webrtc_transport(
-        &self,
-        options: Option<String>,
-    ) -> napi::Result<NativeWebRtcTransport> {
-        let o: WebRtcTransportOptions = parse("options", options)?;
-        Ok(NativeWebRtcTransport::new(core(
-            self.router.create_webrtc_transport_blocking(o),
-        )?))
+    /// Creates a WebRTC transport (own ports, or a WebRtcServer's with `webRtcServerId`),
+    /// answered as request `id` (see `reply.rs`): the options are parsed and the transport's
+    /// snapshot serialized on the worker thread.
+    #[napi(js_name = "createWebRtcTransportAsync")]
+    pub fn create_webrtc_transport_async(&self, options: Option<String>, id: u32) {
+        let replier = self.replier.clone();
+        self.router.create_webrtc_transport_then(
+            move || parse_core("options", options.as_deref()),
+            move |r| {
+                let reply = r.and_then(|t| Ok(Reply::WebRtcTransport(crate::webrtc_transport::snapshot(&t)?, t, replier.clone())));
+                replier.reply(id, reply)
+            },
+        );
     }
 
     /// Whether `rtpCapabilities` can consume the producer (false rather than an error).

@@ -4,7 +4,6 @@ use napi_derive::napi;
 use serde_json::Value;
 use sfu_core::{PlainTransport, PlainTransportConnect};
 
-use crate::consumer::NativeConsumer;
 use crate::error::{core, parse, to_json};
 use crate::producer::NativeProducer;
 use crate::transport_base;
@@ -13,11 +12,12 @@ use crate::transport_base;
 #[napi]
 pub struct NativePlainTransport {
     transport: PlainTransport,
+    replier: crate::reply::Replier,
 }
 
 impl NativePlainTransport {
-    pub(crate) fn new(transport: PlainTransport) -> Self {
-        NativePlainTransport { transport }
+    pub(crate) fn new(transport: PlainTransport, replier: crate::reply::Replier) -> Self {
+        NativePlainTransport { transport, replier }
     }
 }
 
@@ -78,10 +78,10 @@ impl NativePlainTransport {
         transport_base::produce(&self.transport, options)
     }
 
-    /// `transport.consume(options)`.
+    /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
-        transport_base::consume(&self.transport, options)
+    pub fn consume_async(&self, options: Option<String>, id: u32) {
+        transport_base::consume_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.produceData(options)`.

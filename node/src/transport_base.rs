@@ -4,11 +4,11 @@
 //! declare its own methods), as `ffi/src/transport_base.rs` does for the C face.
 
 use serde_json::Value;
-use sfu_core::{ConsumerOptions, DataConsumerOptions, DataProducerOptions, ProducerOptions, TransportBase};
+use sfu_core::{DataConsumerOptions, DataProducerOptions, ProducerOptions, TransportBase};
 
-use crate::consumer::NativeConsumer;
+use crate::reply::{Replier, Reply};
 use crate::data::{NativeDataConsumer, NativeDataProducer};
-use crate::error::{core, parse};
+use crate::error::{core, parse, parse_core};
 use crate::producer::NativeProducer;
 
 /// `transport.produce(options)`.
@@ -20,13 +20,15 @@ pub(crate) fn produce(
     Ok(NativeProducer::new(core(transport.produce_blocking(o))?))
 }
 
-/// `transport.consume(options)`.
-pub(crate) fn consume(
-    transport: &TransportBase,
-    options: Option<String>,
-) -> napi::Result<NativeConsumer> {
-    let o: ConsumerOptions = parse("options", options)?;
-    Ok(NativeConsumer::new(core(transport.consume_blocking(o))?))
+/// `transport.consume(options)`, answered as request `id`: the options are parsed on the worker
+/// thread (a bad field rejects with the `TypeError` naming it), and the reply carries the
+/// consumer's snapshot, serialized there too, so the JS thread only builds the object.
+pub(crate) fn consume_async(transport: &TransportBase, options: Option<String>, replier: &Replier, id: u32) {
+    let replier = replier.clone();
+    transport.consume_then(
+        move || parse_core("options", options.as_deref()),
+        move |r| replier.reply(id, r.and_then(|c| Ok(Reply::Consumer(crate::consumer::snapshot(&c)?, c)))),
+    );
 }
 
 /// `transport.produceData(options)`.

@@ -5,7 +5,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use sfu_core::{DtlsParameters, WebRtcTransport};
 
-use crate::consumer::NativeConsumer;
 use crate::error::{core, parse, to_json};
 use crate::producer::NativeProducer;
 use crate::transport_base;
@@ -21,11 +20,12 @@ struct WebRtcTransportConnect {
 #[napi]
 pub struct NativeWebRtcTransport {
     transport: WebRtcTransport,
+    replier: crate::reply::Replier,
 }
 
 impl NativeWebRtcTransport {
-    pub(crate) fn new(transport: WebRtcTransport) -> Self {
-        NativeWebRtcTransport { transport }
+    pub(crate) fn new(transport: WebRtcTransport, replier: crate::reply::Replier) -> Self {
+        NativeWebRtcTransport { transport, replier }
     }
 }
 
@@ -37,38 +37,10 @@ impl NativeWebRtcTransport {
         self.transport.id().to_owned()
     }
 
-    /// Everything the JS WebRtcTransport caches at construction, as one JSON string: one napi
-    /// crossing and one `JSON.parse` instead of a call and an object conversion per field.
+    /// Everything the JS WebRtcTransport caches at construction (see [`snapshot`]).
     #[napi]
     pub fn snapshot(&self) -> napi::Result<String> {
-        /// Serialized straight from the handle's fields (no `json!` tree in between).
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Snapshot<'a> {
-            ice_role: &'static str,
-            ice_parameters: sfu_core::IceParameters,
-            ice_candidates: &'a [sfu_core::IceCandidate],
-            ice_state: sfu_core::IceState,
-            ice_selected_tuple: Option<sfu_core::TransportTuple>,
-            dtls_parameters: DtlsParameters,
-            dtls_state: sfu_core::DtlsState,
-            sctp_parameters: Option<Value>,
-            sctp_state: Option<&'static str>,
-            dtls_remote_cert: Option<String>,
-        }
-        let t = &self.transport;
-        crate::error::json_string(&Snapshot {
-            ice_role: t.ice_role(),
-            ice_parameters: t.ice_parameters(),
-            ice_candidates: t.ice_candidates(),
-            ice_state: t.ice_state(),
-            ice_selected_tuple: t.ice_selected_tuple(),
-            dtls_parameters: t.dtls_parameters(),
-            dtls_state: t.dtls_state(),
-            sctp_parameters: t.sctp_parameters(),
-            sctp_state: t.sctp_state(),
-            dtls_remote_cert: t.dtls_remote_cert(),
-        })
+        crate::error::core(snapshot(&self.transport))
     }
 
     /// Local `{role, fingerprints}`.
@@ -115,10 +87,10 @@ impl NativeWebRtcTransport {
         transport_base::produce(&self.transport, options)
     }
 
-    /// `transport.consume(options)`.
+    /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn consume(&self, options: Option<String>) -> napi::Result<NativeConsumer> {
-        transport_base::consume(&self.transport, options)
+    pub fn consume_async(&self, options: Option<String>, id: u32) {
+        transport_base::consume_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.produceData(options)`.
@@ -156,4 +128,37 @@ impl NativeWebRtcTransport {
     pub fn close(&self) {
         self.transport.close();
     }
+}
+
+/// Everything the JS WebRtcTransport caches at construction, as one JSON string: one napi
+/// crossing and one `JSON.parse` instead of a call and an object conversion per field.
+/// Pipelined requests (`reply.rs`) make it on the worker thread and hand it over with the handle.
+pub(crate) fn snapshot(t: &WebRtcTransport) -> sfu_core::Result<String> {
+    /// Serialized straight from the handle's fields (no `json!` tree in between).
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Snapshot<'a> {
+        ice_role: &'static str,
+        ice_parameters: sfu_core::IceParameters,
+        ice_candidates: &'a [sfu_core::IceCandidate],
+        ice_state: sfu_core::IceState,
+        ice_selected_tuple: Option<sfu_core::TransportTuple>,
+        dtls_parameters: DtlsParameters,
+        dtls_state: sfu_core::DtlsState,
+        sctp_parameters: Option<Value>,
+        sctp_state: Option<&'static str>,
+        dtls_remote_cert: Option<String>,
+    }
+    crate::error::json_string(&Snapshot {
+        ice_role: t.ice_role(),
+        ice_parameters: t.ice_parameters(),
+        ice_candidates: t.ice_candidates(),
+        ice_state: t.ice_state(),
+        ice_selected_tuple: t.ice_selected_tuple(),
+        dtls_parameters: t.dtls_parameters(),
+        dtls_state: t.dtls_state(),
+        sctp_parameters: t.sctp_parameters(),
+        sctp_state: t.sctp_state(),
+        dtls_remote_cert: t.dtls_remote_cert(),
+    })
 }

@@ -1,6 +1,6 @@
 //! `NativeWorker`: a worker thread, and the threadsafe function that carries its events to JS.
 
-use napi::bindgen_prelude::{Buffer, FnArgs, Function};
+use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use serde_json::Value;
@@ -9,6 +9,7 @@ use sfu_core::{
 };
 
 use crate::error::{core, parse, to_json};
+use crate::reply::{self, Delivery, Replier};
 use crate::router::NativeRouter;
 use crate::webrtc_server::NativeWebRtcServer;
 
@@ -16,10 +17,12 @@ use crate::webrtc_server::NativeWebRtcServer;
 #[napi]
 pub struct NativeWorker {
     pub(crate) worker: Worker,
+    replier: Replier,
 }
 
-/// Starts a worker. `on_event` receives every engine event of the worker and its objects as
-/// `{targetId, event, ...}`, on the JS thread.
+/// Starts a worker. `on_event` receives, on the JS thread, every engine event of the worker and
+/// its objects as `(targetId, json, data)` (the JSON is `{targetId, event, ...}`), and the
+/// replies to pipelined requests (see `reply.rs`).
 ///
 /// The threadsafe function lives inside the worker's listener, so it keeps the event loop alive
 /// exactly as long as the worker runs (like mediasoup's worker subprocess). The core drops its
@@ -28,13 +31,18 @@ pub struct NativeWorker {
 #[napi]
 pub fn create_worker(
     settings: Option<String>,
-    on_event: Function<'_, FnArgs<(Value, Option<Buffer>)>, ()>,
+    on_event: Function<'_, FnArgs<reply::Args>, ()>,
 ) -> napi::Result<NativeWorker> {
     let settings: WorkerSettings = parse("settings", settings)?;
     let tsfn = on_event
-        .build_threadsafe_function::<(Value, Option<Vec<u8>>)>()
-        .build_callback(|ctx| Ok(FnArgs::from((ctx.value.0, ctx.value.1.map(Buffer::from)))))?;
+        .build_threadsafe_function::<Delivery>()
+        .build_callback(|ctx| Ok(FnArgs::from(ctx.value.into_args())))?;
     let worker = core(Worker::new(settings))?;
+    // Requests' replies and events share the one queue (see reply.rs).
+    let channel = reply::sink(move |d| {
+        let _ = tsfn.call(d, ThreadsafeFunctionCallMode::NonBlocking);
+    });
+    let replier = Replier::new(&channel);
     worker
         .subscribe(move |ev| {
             // Listeners run on the worker thread: queue without blocking; JS drains the queue.
@@ -44,12 +52,12 @@ pub fn create_worker(
                 EventKind::Message { message, .. } => Some(message.clone()),
                 _ => None,
             };
-            if let Ok(v) = serde_json::to_value(ev) {
-                let _ = tsfn.call((v, data), ThreadsafeFunctionCallMode::NonBlocking);
+            if let Ok(json) = serde_json::to_string(ev) {
+                channel(Delivery::Event(ev.target_id.clone(), json, data));
             }
         })
         .detach();
-    Ok(NativeWorker { worker })
+    Ok(NativeWorker { worker, replier })
 }
 
 #[napi]
@@ -107,9 +115,7 @@ impl NativeWorker {
     #[napi]
     pub fn create_router(&self, options: Option<String>) -> napi::Result<NativeRouter> {
         let o: RouterOptions = parse("options", options)?;
-        Ok(NativeRouter::new(core(
-            self.worker.create_router_blocking(o),
-        )?))
+        Ok(NativeRouter::new(core(self.worker.create_router_blocking(o))?, self.replier.clone()))
     }
 
     /// Creates a WebRtcServer.

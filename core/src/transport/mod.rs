@@ -1189,6 +1189,21 @@ impl TransportBase {
         Ok(Consumer::from_data(self.worker.clone(), d))
     }
 
+    /// Callback twin of [`TransportBase::consume`]: returns at once and calls `done` with the
+    /// result on the worker thread (or with `WorkerClosed` if the worker never runs the
+    /// request). Events the creation emits reach listeners before `done` runs. `done` must not
+    /// block on this worker. `options` runs on the worker thread too (see
+    /// [`crate::Router::create_webrtc_transport_then`]).
+    pub fn consume_then(
+        &self,
+        options: impl FnOnce() -> Result<ConsumerOptions> + Send + 'static,
+        done: impl FnOnce(Result<Consumer>) + Send + 'static,
+    ) {
+        let key = self.key;
+        let worker = self.worker.clone();
+        self.worker.call_then(move |st| st.consume(key, options()?), move |r| done(r.map(|d| Consumer::from_data(worker, d))));
+    }
+
     /// Creates a data producer: the remote sends messages on an SCTP stream (or, on a
     /// DirectTransport, the application sends them with [`crate::DataProducer::send_blocking`]).
     pub fn produce_data_blocking(&self, options: crate::DataProducerOptions) -> Result<crate::DataProducer> {

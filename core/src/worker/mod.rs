@@ -155,6 +155,32 @@ impl WorkerInner {
         rx.recv().map_err(|_| self.closed_error())?
     }
 
+    /// Runs `f` on the worker thread and hands its result to `done`, also on the worker thread,
+    /// right after `f` (so whatever `f` emitted reaches listeners before `done` runs). Returns at
+    /// once: callers that pipeline requests (the Node addon) pay one wake-up per batch instead of
+    /// two per call. Every request completes exactly once: one the worker never runs (it was
+    /// closed, or stopped or died with the request queued) completes with `WorkerClosed`, on the
+    /// caller's thread or wherever the queue is dropped.
+    pub(crate) fn call_then<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut WorkerState) -> Result<T> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        if self.closed.load(Ordering::Acquire) {
+            done(Err(self.closed_error()));
+            return;
+        }
+        let mut guard = Completion { done: Some(done), inner: Arc::downgrade(self), _t: std::marker::PhantomData };
+        let cmd: Command = Box::new(move |st| {
+            let r = f(st);
+            if let Some(done) = guard.done.take() {
+                done(r);
+            }
+        });
+        // A refused send drops the command, and its guard completes the request.
+        let _ = self.tx.send(cmd);
+    }
+
     /// Sends `f` to the worker without waiting (used by close()).
     pub(crate) fn post(&self, f: impl FnOnce(&mut WorkerState) + Send + 'static) {
         let _ = self.tx.send(Box::new(f));
@@ -162,6 +188,26 @@ impl WorkerInner {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The `done` of a [`WorkerInner::call_then`] request: run with the result, or with
+/// `WorkerClosed` when the request is dropped unrun.
+struct Completion<F: FnOnce(Result<T>), T> {
+    done: Option<F>,
+    inner: std::sync::Weak<WorkerInner>,
+    _t: std::marker::PhantomData<fn(T)>,
+}
+
+impl<F: FnOnce(Result<T>), T> Drop for Completion<F, T> {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let error = match self.inner.upgrade() {
+                Some(inner) => inner.closed_error(),
+                None => Error::WorkerClosed("worker closed".into()),
+            };
+            done(Err(error));
+        }
     }
 }
 
@@ -337,4 +383,87 @@ impl std::fmt::Debug for Worker {
 
 pub(crate) fn mark_worker_thread() {
     ON_WORKER_THREAD.with(|c| c.set(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::{channel, Receiver};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::WebRtcTransport;
+
+    fn router(worker: &Worker) -> Router {
+        let codecs = serde_json::from_str(r#"[{"kind":"audio","mimeType":"audio/opus","clockRate":48000,"channels":2}]"#).unwrap();
+        worker.create_router_blocking(RouterOptions { media_codecs: codecs, ..Default::default() }).unwrap()
+    }
+
+    /// Starts `n` transport creations; each completion reports its outcome and the thread it ran on.
+    fn create_transports(router: &Router, n: usize) -> Receiver<(Result<WebRtcTransport>, Option<String>)> {
+        let (tx, rx) = channel();
+        for _ in 0..n {
+            let tx = tx.clone();
+            let options = serde_json::from_str(r#"{"listenInfos":[{"protocol":"udp","ip":"127.0.0.1"}]}"#).unwrap();
+            router.create_webrtc_transport_then(move || Ok(options), move |r| {
+                let _ = tx.send((r, std::thread::current().name().map(str::to_owned)));
+            });
+        }
+        rx
+    }
+
+    #[test]
+    fn call_then_completes_on_the_worker_thread_in_order() {
+        let worker = Worker::new(WorkerSettings::default()).unwrap();
+        let router = router(&worker);
+        let rx = create_transports(&router, 20);
+        let mut ids = Vec::new();
+        for _ in 0..20 {
+            let (r, thread) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert!(thread.unwrap().starts_with("sfu-worker-"));
+            ids.push(r.unwrap().id().to_owned());
+        }
+        let dump = router.dump_blocking().unwrap();
+        let listed: Vec<String> = serde_json::from_value(dump["transportIds"].clone()).unwrap();
+        assert_eq!(listed.len(), 20);
+        for id in &ids {
+            assert!(listed.contains(id), "{id} not in the router's dump");
+        }
+        worker.close();
+    }
+
+    #[test]
+    fn call_then_on_a_closed_worker_completes_at_once_with_worker_closed() {
+        let worker = Worker::new(WorkerSettings::default()).unwrap();
+        let router = router(&worker);
+        worker.close();
+        let rx = create_transports(&router, 1);
+        let (r, thread) = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert!(matches!(r, Err(Error::WorkerClosed(_))), "{:?}", r.err());
+        assert_eq!(thread, std::thread::current().name().map(str::to_owned), "completed on the caller's thread");
+    }
+
+    #[test]
+    fn call_then_requests_queued_behind_a_worker_death_complete_with_worker_closed() {
+        let worker = Worker::new(WorkerSettings::default()).unwrap();
+        let router = router(&worker);
+        // Hold the worker so the panic and the requests queue up behind it.
+        let (hold_tx, hold_rx) = channel::<()>();
+        worker.inner.post(move |_| {
+            let _ = hold_rx.recv_timeout(Duration::from_secs(5));
+        });
+        worker.inject_panic_for_tests("boom");
+        let rx = create_transports(&router, 5);
+        hold_tx.send(()).unwrap();
+        for _ in 0..5 {
+            let (r, _) = rx.recv_timeout(Duration::from_secs(5)).expect("every request completes");
+            assert!(matches!(r, Err(Error::WorkerClosed(_))), "{:?}", r.err());
+        }
+        // Exactly once each: every completion has run and dropped its sender.
+        assert!(matches!(rx.recv_timeout(Duration::from_secs(1)), Err(std::sync::mpsc::RecvTimeoutError::Disconnected)));
+        let t0 = std::time::Instant::now();
+        while worker.died().is_none() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(worker.died().as_deref(), Some("boom"));
+    }
 }
