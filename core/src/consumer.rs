@@ -914,6 +914,12 @@ impl Consumer {
     pub fn resume_blocking(&self) -> Result<()> {
         self.call(|st, k| st.set_consumer_paused(k, false))
     }
+    /// Callback twin of [`Consumer::pause`] / [`Consumer::resume`]: returns at once and calls
+    /// `done` on the worker thread (see [`crate::Router::create_webrtc_transport_then`]).
+    pub fn set_paused_then(&self, paused: bool, done: impl FnOnce(Result<()>) + Send + 'static) {
+        let key = self.key;
+        self.worker.call_then(move |st| st.set_consumer_paused(key, paused), done);
+    }
     /// Async twin of [`Consumer::pause_blocking`].
     pub async fn pause(&self) -> Result<()> {
         let key = self.key;

@@ -112,11 +112,11 @@ class Consumer extends EngineObject {
 	}
 
 	async pause() {
-		this.#setPaused(true);
+		await this.#setPaused(true);
 	}
 
 	async resume() {
-		this.#setPaused(false);
+		await this.#setPaused(false);
 	}
 
 	async setPreferredLayers(preferredLayers) {
@@ -190,10 +190,11 @@ class Consumer extends EngineObject {
 		}
 	}
 
-	#setPaused(paused) {
+	// Pipelined (see node/src/reply.rs); as in mediasoup, `paused` changes once the engine did.
+	async #setPaused(paused) {
 		this._assertOpen();
 		const wasPaused = this.#paused;
-		call(() => (paused ? this.#native.pause() : this.#native.resume()));
+		await this.#events.request((id) => this.#native.setPausedAsync(paused, id));
 		this.#paused = paused;
 		// While the producer is paused, the observer already sees the consumer paused.
 		if (paused !== wasPaused && !this.#producerPaused) this.observer.safeEmit(paused ? 'pause' : 'resume');

@@ -11,6 +11,7 @@ const { toJson } = require('./options');
 
 class WebRtcTransport extends Transport {
 	#native;
+	#events;
 	#webRtcServer;
 	#iceRole;
 	#iceParameters;
@@ -30,6 +31,7 @@ class WebRtcTransport extends Transport {
 		super(options);
 		const native = options.native;
 		this.#native = native;
+		this.#events = options.events;
 		this.#webRtcServer = options.webRtcServer;
 		// All the cached fields at once (see node/src/webrtc_transport.rs snapshot), made with the
 		// reply on the worker thread, or asked for here.
@@ -141,7 +143,7 @@ class WebRtcTransport extends Transport {
 	// 'connect' event). Starts the DTLS handshake once ICE has a tuple.
 	async connect(parameters) {
 		this._assertOpen();
-		call(() => this.#native.connect(toJson(parameters)));
+		await this.#events.request((id) => this.#native.connectAsync(toJson(parameters), id));
 		// Our DTLS role is decided now ('client' unless the remote asked to be one).
 		this.#dtlsParameters = this.#native.dtlsParameters();
 	}

@@ -10,11 +10,12 @@ use crate::error::{core, parse, to_json, to_napi};
 #[napi]
 pub struct NativeConsumer {
     consumer: Consumer,
+    replier: crate::reply::Replier,
 }
 
 impl NativeConsumer {
-    pub(crate) fn new(consumer: Consumer) -> Self {
-        NativeConsumer { consumer }
+    pub(crate) fn new(consumer: Consumer, replier: crate::reply::Replier) -> Self {
+        NativeConsumer { consumer, replier }
     }
 }
 
@@ -50,16 +51,11 @@ impl NativeConsumer {
         to_json(&self.consumer.current_layers())
     }
 
-    /// Stops sending.
+    /// Stops (`paused`) or resumes sending, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn pause(&self) -> napi::Result<()> {
-        core(self.consumer.pause_blocking())
-    }
-
-    /// Resumes sending.
-    #[napi]
-    pub fn resume(&self) -> napi::Result<()> {
-        core(self.consumer.resume_blocking())
+    pub fn set_paused_async(&self, paused: bool, id: u32) {
+        let replier = self.replier.clone();
+        self.consumer.set_paused_then(paused, move |r| replier.reply(id, r.map(|()| crate::reply::Reply::Done)));
     }
 
     /// Sets preferred `{spatialLayer, temporalLayer}` (clamped by the engine).

@@ -31,28 +31,31 @@ pub(crate) enum Delivery {
 pub(crate) enum Reply {
     /// A new transport's snapshot and handle, with where its own requests are answered.
     WebRtcTransport(String, sfu_core::WebRtcTransport, Replier),
-    /// A new consumer's snapshot and handle.
-    Consumer(String, sfu_core::Consumer),
+    /// A new consumer's snapshot and handle, with where its own requests are answered.
+    Consumer(String, sfu_core::Consumer, Replier),
+    /// Done, nothing to return (connect, pause, resume).
+    Done,
 }
 
 /// The callback's arguments: `(targetId, eventJson, data)` for an event, `(requestId, result,
-/// snapshot)` for a reply, where `result` is the new handle or the error message
+/// snapshot)` for a reply, where `result` is the new handle, undefined, or the error message
 /// (`[Name] message`, for `lib/errors.js` to turn into the right class).
 pub(crate) type Args = (
     Either<String, u32>,
-    Either3<String, NativeWebRtcTransport, NativeConsumer>,
+    Option<Either3<String, NativeWebRtcTransport, NativeConsumer>>,
     Option<Either<Buffer, String>>,
 );
 
 impl Delivery {
     pub(crate) fn into_args(self) -> Args {
         match self {
-            Delivery::Event(target, json, data) => (Either::A(target), Either3::A(json), data.map(|d| Either::A(Buffer::from(d)))),
+            Delivery::Event(target, json, data) => (Either::A(target), Some(Either3::A(json)), data.map(|d| Either::A(Buffer::from(d)))),
             Delivery::Reply(id, r) => {
                 let (value, snapshot) = match r {
-                    Ok(Reply::WebRtcTransport(s, t, replier)) => (Either3::B(NativeWebRtcTransport::new(t, replier)), Some(s)),
-                    Ok(Reply::Consumer(s, c)) => (Either3::C(NativeConsumer::new(c)), Some(s)),
-                    Err(e) => (Either3::A(to_napi(e).reason), None),
+                    Ok(Reply::WebRtcTransport(s, t, replier)) => (Some(Either3::B(NativeWebRtcTransport::new(t, replier))), Some(s)),
+                    Ok(Reply::Consumer(s, c, replier)) => (Some(Either3::C(NativeConsumer::new(c, replier))), Some(s)),
+                    Ok(Reply::Done) => (None, None),
+                    Err(e) => (Some(Either3::A(to_napi(e).reason)), None),
                 };
                 (Either::B(id), value, snapshot.map(Either::B))
             }

@@ -27,7 +27,10 @@ pub(crate) fn consume_async(transport: &TransportBase, options: Option<String>, 
     let replier = replier.clone();
     transport.consume_then(
         move || parse_core("options", options.as_deref()),
-        move |r| replier.reply(id, r.and_then(|c| Ok(Reply::Consumer(crate::consumer::snapshot(&c)?, c)))),
+        move |r| {
+            let reply = r.and_then(|c| Ok(Reply::Consumer(crate::consumer::snapshot(&c)?, c, replier.clone())));
+            replier.reply(id, reply)
+        },
     );
 }
 

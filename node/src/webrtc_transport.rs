@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sfu_core::{DtlsParameters, WebRtcTransport};
 
-use crate::error::{core, parse, to_json};
+use crate::error::{core, to_json};
 use crate::producer::NativeProducer;
 use crate::transport_base;
 
@@ -68,11 +68,15 @@ impl NativeWebRtcTransport {
         core(self.transport.set_outgoing_bitrate_bounds_blocking(min, max))
     }
 
-    /// `webRtcTransport.connect({ dtlsParameters })`.
+    /// `webRtcTransport.connect({ dtlsParameters })`, answered as request `id` (see `reply.rs`);
+    /// the parameters are parsed on the worker thread.
     #[napi]
-    pub fn connect(&self, params: Option<String>) -> napi::Result<()> {
-        let p: WebRtcTransportConnect = parse("parameters", params)?;
-        core(self.transport.connect_blocking(p.dtls_parameters))
+    pub fn connect_async(&self, params: Option<String>, id: u32) {
+        let replier = self.replier.clone();
+        self.transport.connect_then(
+            move || Ok(crate::error::parse_core::<WebRtcTransportConnect>("parameters", params.as_deref())?.dtls_parameters),
+            move |r| replier.reply(id, r.map(|()| crate::reply::Reply::Done)),
+        );
     }
 
     /// New local ICE parameters (ICE restart).

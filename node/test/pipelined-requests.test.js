@@ -109,3 +109,32 @@ test('requests queued behind a worker death reject instead of hanging', async ()
 	await died;
 	assert.equal(worker.died, true);
 });
+
+test('consumer pause()/resume() and webRtcTransport.connect() are pipelined too: state changes once the engine did', async () => {
+	const { worker, router, producer } = await setup();
+	const transport = await router.createWebRtcTransport({ listenInfos });
+	const consumers = await Promise.all(Array.from({ length: 8 }, () => transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities })));
+	const observed = [];
+	for (const c of consumers) c.observer.on('pause', () => observed.push(c.id));
+	const pausing = consumers.map((c) => c.pause());
+	// As in mediasoup: `paused` flips when the engine answered, not before.
+	assert.deepEqual(consumers.map((c) => c.paused), Array(8).fill(false));
+	await Promise.all(pausing);
+	assert.deepEqual(consumers.map((c) => c.paused), Array(8).fill(true));
+	assert.deepEqual(observed.sort(), consumers.map((c) => c.id).sort());
+	for (const c of consumers) assert.equal((await c.dump()).paused, true);
+	await Promise.all(consumers.map((c) => c.resume()));
+	for (const c of consumers) assert.equal((await c.dump()).paused, false);
+
+	// connect(): parsed on the worker thread, still a TypeError naming the field.
+	await assert.rejects(transport.connect({ dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 42 }] } }), (e) => e instanceof TypeError && /fingerprints/.test(e.message));
+	const fingerprint = { algorithm: 'sha-256', value: Array(32).fill('AB').join(':') };
+	await transport.connect({ dtlsParameters: { role: 'client', fingerprints: [fingerprint] } });
+	assert.equal(transport.dtlsParameters.role, 'server');
+	await assert.rejects(transport.connect({ dtlsParameters: { role: 'client', fingerprints: [fingerprint] } }), InvalidStateError);
+
+	// In flight when the worker closes: rejected, not left hanging.
+	const pending = consumers.map((c) => c.pause());
+	worker.close();
+	for (const o of await Promise.allSettled(pending)) assert.ok(o.status === 'rejected' && o.reason instanceof WorkerClosedError, String(o.reason));
+});

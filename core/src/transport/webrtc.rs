@@ -881,6 +881,17 @@ impl WebRtcTransport {
         let key = self.key;
         self.worker.call(move |st| st.webrtc_connect(key, dtls_parameters)).await
     }
+    /// Callback twin of [`WebRtcTransport::connect`]: returns at once and calls `done` on the
+    /// worker thread; `dtls_parameters` is built there too (see
+    /// [`crate::Router::create_webrtc_transport_then`]).
+    pub fn connect_then(
+        &self,
+        dtls_parameters: impl FnOnce() -> Result<DtlsParameters> + Send + 'static,
+        done: impl FnOnce(Result<()>) + Send + 'static,
+    ) {
+        let key = self.key;
+        self.worker.call_then(move |st| st.webrtc_connect(key, dtls_parameters()?), done);
+    }
     /// Blocking twin of [`WebRtcTransport::connect`].
     pub fn connect_blocking(&self, dtls_parameters: DtlsParameters) -> Result<()> {
         let key = self.key;
