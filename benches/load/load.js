@@ -43,6 +43,7 @@ const CONTROL_DEPTH = 32;
 // Pairs alive in the churn run (each new pair closes the oldest).
 const CONTROL_LIVE = 1000;
 
+
 function parseArgs(argv) {
 	const opt = {
 		modes: ['plain', 'webrtc', 'webrtc-server'],
@@ -51,6 +52,8 @@ function parseArgs(argv) {
 		seconds: 8,
 		warmup: 3,
 		control: 1000,
+		// Transports (two consumers each) of the idle run.
+		idle: 5000,
 		raw: true,
 		// The sinks take a GSO send as one datagram (UDP_GRO), as a NIC with receive offload
 		// would: over loopback their per-datagram delivery is charged to the sending process.
@@ -69,6 +72,7 @@ function parseArgs(argv) {
 		else if (a === '--seconds') opt.seconds = Number(next());
 		else if (a === '--warmup') opt.warmup = Number(next());
 		else if (a === '--control') opt.control = Number(next());
+		else if (a === '--idle') opt.idle = Number(next());
 		else if (a === '--no-raw') opt.raw = false;
 		else if (a === '--no-sink-gro') opt.sinkGro = false;
 		else if (a === '--control-only') opt.consumers = [];
@@ -76,7 +80,7 @@ function parseArgs(argv) {
 		else if (a === '--bin') opt.bin = next();
 		else if (a === '--help' || a === '-h') {
 			console.log(`usage: node benches/load/load.js [--modes plain,webrtc,webrtc-server] [--consumers 1,10,100,200,500]
-       [--seconds 8] [--warmup 3] [--control 1000] [--control-only] [--no-raw] [--no-sink-gro] [--out file.json] [--bin path/to/sfu-load]
+       [--seconds 8] [--warmup 3] [--control 1000] [--idle 5000] [--control-only] [--no-raw] [--no-sink-gro] [--out file.json] [--bin path/to/sfu-load]
 SFU_MODULE: the mediasoup-API module to drive (default: this repo's node/ package, libsfu)`);
 			process.exit(0);
 		} else throw new TypeError(`unknown option ${a}`);
@@ -421,6 +425,54 @@ async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = 
 	}
 }
 
+/**
+ * What a worker spends on transports nobody has connected to (yet): a signaling server creates
+ * them as clients join, some never connect. Worker thread CPU over a quiet window, from
+ * getResourceUsage() (the worker subprocess's usage, for mediasoup).
+ */
+async function runIdle(sfu, transports, seconds = 5) {
+	const worker = await sfu.createWorker({ logLevel: 'warn' });
+	try {
+		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+		const pt = await router.createPlainTransport({ listenInfo: LISTEN, rtcpMux: true, comedia: true });
+		const video = await pt.produce({
+			kind: 'video',
+			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: VIDEO_SSRCS.map((ssrc) => ({ ssrc })) },
+		});
+		const audio = await pt.produce({
+			kind: 'audio',
+			rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: AUDIO_SSRC }] },
+		});
+		const webRtcServer = await worker.createWebRtcServer({ listenInfos: [{ ...LISTEN, port: 0 }] });
+		await Promise.all(
+			Array.from({ length: CONTROL_DEPTH }, async (_, i) => {
+				for (let n = i; n < transports; n += CONTROL_DEPTH) {
+					const t = await router.createWebRtcTransport({ webRtcServer });
+					await t.consume({ producerId: video.id, rtpCapabilities: router.rtpCapabilities });
+					await t.consume({ producerId: audio.id, rtpCapabilities: router.rtpCapabilities });
+				}
+			}),
+		);
+		await sleep(1000);
+		const cpuMs = (u) => u.ru_utime + u.ru_stime;
+		const u0 = await worker.getResourceUsage();
+		const t0 = process.hrtime.bigint();
+		await sleep(seconds * 1000);
+		const u1 = await worker.getResourceUsage();
+		const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+		const ms = cpuMs(u1) - cpuMs(u0);
+		return {
+			transports,
+			consumersPerTransport: 2,
+			seconds: Math.round(wallMs) / 1000,
+			workerCpuPercent: Math.round((ms / wallMs) * 10000) / 100,
+			cpuUsPerTransportPerSecond: Math.round(((ms * 1000) / (wallMs / 1000) / transports) * 100) / 100,
+		};
+	} finally {
+		worker.close();
+	}
+}
+
 function diff(a, b) {
 	return a == null || b == null ? null : a - b;
 }
@@ -496,6 +548,11 @@ async function main() {
 				console.log(`control plane (libsfu Rust API, ${name}): ${fmt(v.pairsPerSecond)} pairs/s (${fmt(v.pairsPerCpuSecond)} per CPU second), p50 ${v.pairLatencyUs.p50} µs, p99 ${v.pairLatencyUs.p99} µs per pair`);
 			}
 		}
+	}
+	if (opt.idle > 0) {
+		const idle = await runIdle(sfu, opt.idle);
+		results.idle = idle;
+		console.log(`idle: ${fmt(idle.transports)} WebRTC transports never connected, ${idle.consumersPerTransport} consumers each: ${fmt(idle.workerCpuPercent, 2)} % of a core (${fmt(idle.cpuUsPerTransportPerSecond, 2)} µs per transport per second)`);
 	}
 	const out = opt.out || path.join(__dirname, 'out', `load-${results.date.replace(/[:.]/g, '-')}.json`);
 	fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -26,7 +26,7 @@ test('load bench: plain and WebRTC consumers, raw forwarders, control plane, JSO
 	execFileSync('cargo', ['build', '-q', '-p', 'sfu-benches', '--bin', 'sfu-load'], { cwd: ROOT, stdio: 'inherit' });
 	const bin = path.join(targetDir(), 'debug', 'sfu-load');
 	const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-load-')), 'r.json');
-	const r = spawnSync(process.execPath, [path.join(ROOT, 'benches', 'load', 'load.js'), '--consumers', '3', '--seconds', '2', '--warmup', '2', '--control', '20', '--bin', bin, '--out', out], {
+	const r = spawnSync(process.execPath, [path.join(ROOT, 'benches', 'load', 'load.js'), '--consumers', '3', '--seconds', '2', '--warmup', '2', '--control', '20', '--idle', '50', '--bin', bin, '--out', out], {
 		cwd: ROOT,
 		encoding: 'utf8',
 		timeout: 300_000,
@@ -63,4 +63,7 @@ test('load bench: plain and WebRTC consumers, raw forwarders, control plane, JSO
 	assert.equal(res.control.pairs, 20);
 	assert.ok(res.control.pairsPerSecond > 0);
 	assert.equal(res.controlRust.pairs, 20);
+	// The idle run measured the worker thread's CPU (a number, possibly 0 for 50 transports).
+	assert.equal(res.idle.transports, 50);
+	assert.ok(Number.isFinite(res.idle.workerCpuPercent) && res.idle.workerCpuPercent >= 0, `idle CPU ${res.idle.workerCpuPercent}`);
 });

@@ -791,22 +791,33 @@ impl WorkerState {
         }
     }
 
-    /// Sends an RTCP sender report per consumer that has sent media (NTP ↔ RTP mapping for lip
-    /// sync, and what the remote's RTT measurement answers), about once a second.
-    pub(crate) fn send_sender_reports(&mut self, key: Key, now: u64) {
+    /// The tick's one pass over the transports: sends an RTCP sender report per consumer that
+    /// has sent media (NTP ↔ RTP mapping for lip sync, and what the remote's RTT measurement
+    /// answers), about once a second per transport, and lists the WebRTC transports that need
+    /// their own tick (not dormant) and the pipe transports with SCTP timers. No lookup per
+    /// transport: the tick visits every transport, and most have nothing due.
+    pub(crate) fn tick_transports(&mut self, now: u64, webrtc_live: &mut Vec<Key>, plain_sctp: &mut Vec<Key>) {
         let WorkerState { transports, consumers, .. } = self;
-        let Some(t) = transports.get_mut(&key) else { return };
-        if t.consumers.is_empty() || t.last_sr_ms.is_some_and(|last| now < last + SENDER_REPORT_INTERVAL_MS) {
-            return;
-        }
-        t.last_sr_ms = Some(now);
-        let ntp = rtcp::ntp_now(crate::producer::unix_ms());
-        let mut buf = Vec::with_capacity(64);
-        for i in 0..t.consumers.len() {
-            let Some(c) = consumers.get(&t.consumers[i]) else { continue };
-            buf.clear();
-            if c.write_sender_report(&mut buf, now, ntp) {
-                t.send_rtcp(&buf, now);
+        let mut ntp = None;
+        let mut buf = Vec::new();
+        for (&k, t) in transports.iter_mut() {
+            match &t.kind {
+                TransportKind::WebRtc(w) if w.dormant() => continue,
+                TransportKind::WebRtc(_) => webrtc_live.push(k),
+                TransportKind::Plain(_) if t.sctp.is_some() => plain_sctp.push(k),
+                _ => {}
+            }
+            if t.consumers.is_empty() || t.last_sr_ms.is_some_and(|last| now < last + SENDER_REPORT_INTERVAL_MS) {
+                continue;
+            }
+            t.last_sr_ms = Some(now);
+            let ntp = *ntp.get_or_insert_with(|| rtcp::ntp_now(crate::producer::unix_ms()));
+            for i in 0..t.consumers.len() {
+                let Some(c) = consumers.get(&t.consumers[i]) else { continue };
+                buf.clear();
+                if c.write_sender_report(&mut buf, now, ntp) {
+                    t.send_rtcp(&buf, now);
+                }
             }
         }
     }

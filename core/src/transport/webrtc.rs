@@ -144,6 +144,13 @@ pub(crate) struct WebRtcState {
 }
 
 impl WebRtcState {
+    /// No valid ICE check has reached it yet: no consent to keep, no DTLS to retransmit, nothing
+    /// it could send. The periodic tick skips it, so transports created for peers that have not
+    /// connected (or never will) cost nothing between ticks.
+    pub(crate) fn dormant(&self) -> bool {
+        self.ice.state() == IceState::New
+    }
+
     /// Sends a plaintext RTP packet (encrypted here) to the selected tuple.
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
         let WebRtcState { srtp, ice, routes, .. } = self;

@@ -255,8 +255,20 @@ fn produce_and_consume_back(transport: &WebRtcTransport, router: &Router, kind: 
     consumer.rtp_parameters().encodings[0].ssrc.unwrap()
 }
 
+/// A transport left unconnected for several ticks (the tick skips it while no ICE check has
+/// arrived) then runs the whole session: transport-cc feedback and sender reports come from the
+/// tick once it is live.
+#[test]
+fn a_transport_dormant_for_several_ticks_then_connects_normally() {
+    full_session_with(Path::Udp, |_, _| std::thread::sleep(Duration::from_millis(450)));
+}
+
 fn full_session(path: Path) {
-    let Session { rt: _rt, worker, router, transport, server, _other, events, mut peer, cand, ice } = connect_session(path);
+    full_session_with(path, |_, _| {});
+}
+
+fn full_session_with(path: Path, before_connect: impl FnOnce(&Router, &WebRtcTransport)) {
+    let Session { rt: _rt, worker, router, transport, server, _other, events, mut peer, cand, ice } = connect_session_with(path, before_connect);
     // Media in: an opus producer with MID and transport-cc, fed SRTP.
     let consumer_ssrc = produce_and_consume_back(&transport, &router, "audio", json!({
         "mid": "0",

@@ -16,7 +16,7 @@ use crate::events::{CloseReason, EventBus};
 use crate::producer::ProducerState;
 use crate::router::RouterState;
 use crate::transport::webrtc_server::WebRtcServerState;
-use crate::transport::{TransportKind, TransportState};
+use crate::transport::TransportState;
 use crate::webrtc::certificate::WorkerCertificate;
 
 /// A simulcast layer counts as active when it received media this recently.
@@ -80,6 +80,8 @@ pub(crate) struct WorkerState {
     epoch: Instant,
     /// The transports' keys during a tick (kept to reuse the allocation).
     tick_keys: Vec<Key>,
+    /// Same, for the pipe transports with SCTP.
+    tick_sctp_keys: Vec<Key>,
     /// Fan-out deferred to the end of a receive loop turn (see `WorkerState::receive_turn`).
     pub(crate) deferred: crate::transport::DeferredFanout,
     pub(crate) stopping: bool,
@@ -114,6 +116,7 @@ impl WorkerState {
             srtp_buf: Vec::with_capacity(2048),
             epoch: Instant::now(),
             tick_keys: Vec::new(),
+            tick_sctp_keys: Vec::new(),
             deferred: Default::default(),
             stopping: false,
             last_report_ms: 0,
@@ -170,8 +173,10 @@ impl WorkerState {
             p.on_tick(now);
         }
         // Simulcast consumers follow the layers that are actually arriving.
+        // One pass over the consumers (a worker may hold tens of thousands, most idle).
         let mut wants_key_frame = vec![];
         let mut active = vec![];
+        let mut changes = vec![];
         for c in self.consumers.values_mut() {
             if let Some(p) = self.producers.get(&c.producer) {
                 if p.streams.len() > 1 {
@@ -183,17 +188,14 @@ impl WorkerState {
                     wants_key_frame.push((c.producer, 0));
                 }
             }
-        }
-        wants_key_frame.sort_unstable();
-        wants_key_frame.dedup();
-        // Layer switches happen on the media path; report them from here, off the hot loop.
-        let mut changes = vec![];
-        for c in self.consumers.values_mut() {
+            // Layer switches happen on the media path; report them from here, off the hot loop.
             if std::mem::take(&mut c.layers_changed) {
                 *c.flags_layers() = c.current_layers();
                 changes.push((c.id.clone(), c.current_layers()));
             }
         }
+        wants_key_frame.sort_unstable();
+        wants_key_frame.dedup();
         for (id, layers) in changes {
             self.bus.emit(&id, crate::events::EventKind::LayersChange { layers });
         }
@@ -207,21 +209,20 @@ impl WorkerState {
             self.report_and_score(now);
         }
         keys.clear();
-        keys.extend(self.transports.iter().filter(|(_, t)| matches!(t.kind, TransportKind::WebRtc(_))).map(|(k, _)| *k));
+        let mut plain_sctp = std::mem::take(&mut self.tick_sctp_keys);
+        plain_sctp.clear();
+        self.tick_transports(now, &mut keys, &mut plain_sctp);
         for &k in &keys {
             self.webrtc_tick(k, now);
         }
-        keys.clear();
-        keys.extend(self.transports.keys().copied());
-        for &k in &keys {
-            self.send_sender_reports(k, now);
-            // SCTP timers of pipe transports (WebRTC transports drive theirs in webrtc_tick).
-            let plain_sctp = self.transports.get_mut(&k).filter(|t| matches!(t.kind, TransportKind::Plain(_))).and_then(|t| t.sctp.as_mut());
-            if let Some(s) = plain_sctp {
+        // SCTP timers of pipe transports (WebRTC transports drive theirs in webrtc_tick).
+        for &k in &plain_sctp {
+            if let Some(s) = self.transports.get_mut(&k).and_then(|t| t.sctp.as_mut()) {
                 s.handle_timeout(now);
-                self.sctp_pump(k, now);
             }
+            self.sctp_pump(k, now);
         }
+        self.tick_sctp_keys = plain_sctp;
         self.tick_keys = keys;
     }
 
