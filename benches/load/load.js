@@ -365,13 +365,8 @@ async function runRaw(opt, n, batched = false) {
 	}
 }
 
-/** createWebRtcTransport + consume pairs per second on one worker, awaited one after another. */
-// createWebRtcTransport + consume pairs through the Node API: `depth` callers, each awaiting its
-// own pairs in turn (depth 1: one request at a time; more: a signaling server with many clients
-// at once), each transport with its own port or all on one WebRtcServer.
-// With `live` > 0, `live` pairs exist first (untimed) and each new pair closes the oldest, as on
-// a server in steady state.
-async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = {}) {
+/** A worker whose router has a video (simulcast) and an audio producer for the control runs to consume. */
+async function controlSetup(sfu) {
 	const worker = await sfu.createWorker({ logLevel: 'warn' });
 	try {
 		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
@@ -380,6 +375,26 @@ async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = 
 			kind: 'video',
 			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: VIDEO_SSRCS.map((ssrc) => ({ ssrc })) },
 		});
+		const audio = await pt.produce({
+			kind: 'audio',
+			rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: AUDIO_SSRC }] },
+		});
+		return { worker, router, video, audio };
+	} catch (error) {
+		worker.close();
+		throw error;
+	}
+}
+
+/** createWebRtcTransport + consume pairs per second on one worker, awaited one after another. */
+// createWebRtcTransport + consume pairs through the Node API: `depth` callers, each awaiting its
+// own pairs in turn (depth 1: one request at a time; more: a signaling server with many clients
+// at once), each transport with its own port or all on one WebRtcServer.
+// With `live` > 0, `live` pairs exist first (untimed) and each new pair closes the oldest, as on
+// a server in steady state.
+async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = {}) {
+	const { worker, router, video } = await controlSetup(sfu);
+	try {
 		const webRtcServer = server ? await worker.createWebRtcServer({ listenInfos: [{ ...LISTEN, port: 0 }] }) : null;
 		const options = webRtcServer ? { webRtcServer } : { listenInfos: [LISTEN] };
 		const warm = await router.createWebRtcTransport(options);
@@ -431,18 +446,8 @@ async function runControl(sfu, count, { depth = 1, server = false, live = 0 } = 
  * getResourceUsage() (the worker subprocess's usage, for mediasoup).
  */
 async function runIdle(sfu, transports, seconds = 5) {
-	const worker = await sfu.createWorker({ logLevel: 'warn' });
+	const { worker, router, video, audio } = await controlSetup(sfu);
 	try {
-		const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-		const pt = await router.createPlainTransport({ listenInfo: LISTEN, rtcpMux: true, comedia: true });
-		const video = await pt.produce({
-			kind: 'video',
-			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: VIDEO_SSRCS.map((ssrc) => ({ ssrc })) },
-		});
-		const audio = await pt.produce({
-			kind: 'audio',
-			rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: AUDIO_SSRC }] },
-		});
 		const webRtcServer = await worker.createWebRtcServer({ listenInfos: [{ ...LISTEN, port: 0 }] });
 		await Promise.all(
 			Array.from({ length: CONTROL_DEPTH }, async (_, i) => {
