@@ -942,7 +942,11 @@ pub struct LayerFilter {
     max_spatial: u8,
     max_temporal: u8,
     target: (u8, u8),
+    /// Layers allowed through now (moves towards the target at switch points).
     current: Option<(u8, u8)>,
+    /// Layers actually forwarded: the highest seen since the last key picture, within
+    /// `current` (what `current()` reports; a layer the source does not send is not reported).
+    forwarded: Option<(u8, u8)>,
     picture_id: IdMap,
     tl0: IdMap,
 }
@@ -960,6 +964,7 @@ impl LayerFilter {
             max_temporal,
             target: (max_spatial, max_temporal),
             current: None,
+            forwarded: None,
             picture_id: IdMap::default(),
             tl0: IdMap::default(),
         }
@@ -982,10 +987,12 @@ impl LayerFilter {
         self.target
     }
 
-    /// Layers `(spatial, temporal)` actually being forwarded now; `None` before the first
-    /// forwarded packet.
+    /// Layers `(spatial, temporal)` actually being forwarded now: the highest of the packets
+    /// forwarded since the last key picture, within the layers allowed through (as mediasoup,
+    /// a layer counts once a packet of it went out, so layers the source does not send are never
+    /// reported); `None` before the first forwarded packet.
     pub fn current(&self) -> Option<(u8, u8)> {
-        self.current
+        self.forwarded
     }
 
     /// The source changed (a simulcast consumer switched to another encoding, or the SSRC
@@ -1008,6 +1015,7 @@ impl LayerFilter {
         let (target_s, target_t) = self.target;
         if self.codec == LayerCodec::Other {
             self.current = Some(self.current.unwrap_or(self.target));
+            self.forwarded = self.current;
             return Decision::Forward { marker };
         }
         let (mut cur_s, mut cur_t) = self.current.unwrap_or(self.target);
@@ -1041,6 +1049,17 @@ impl LayerFilter {
         if forward || self.current.is_some() {
             self.current = Some((cur_s, cur_t));
         }
+        // What is reported: restarts at a key picture, rises with the layers that go out, and
+        // follows a switch down at once.
+        if info.key_frame && info.spatial == 0 {
+            self.forwarded = None;
+        }
+        self.forwarded = match (self.forwarded, forward) {
+            (Some((s, t)), true) => Some((s.max(info.spatial).min(cur_s), t.max(info.temporal).min(cur_t))),
+            (None, true) => Some((info.spatial, info.temporal)),
+            (Some((s, t)), false) => Some((s.min(cur_s), t.min(cur_t))),
+            (None, false) => None,
+        };
         if !forward {
             return Decision::Drop;
         }
@@ -1318,8 +1337,10 @@ mod tests {
         assert!(run(&mut g, 4));
         g.set_target(0, 2);
         assert!(run(&mut g, 0)); // key frame
-        assert_eq!(g.current(), Some((0, 2)));
+        // Allowed up to 2 from here, reported as 2 once a TL2 packet went out.
+        assert_eq!(g.current(), Some((0, 0)));
         assert!(run(&mut g, 3)); // TL2 without Y is now forwarded
+        assert_eq!(g.current(), Some((0, 2)));
 
         // Downswitch waits for the next start of frame.
         let mut h = LayerFilter::new(LayerCodec::Vp8, 1, 3);
@@ -1527,7 +1548,8 @@ mod tests {
         f.set_target(1, 2);
         let fwd = run_vp9(&mut f, &l3t3_picture(0, true, 0));
         assert_eq!(fwd, vec![(0, false), (0, false), (1, false), (1, true)]);
-        assert_eq!(f.current(), Some((1, 2)));
+        // The pictures are all TL0: temporal layer 0 is what goes out (the target allows 2).
+        assert_eq!(f.current(), Some((1, 0)));
         for n in 1..8 {
             let fwd = run_vp9(&mut f, &l3t3_picture(n, false, 0));
             assert_eq!(fwd, vec![(0, false), (0, false), (1, false), (1, true)], "picture {n}");
@@ -1549,6 +1571,28 @@ mod tests {
         let mut g = LayerFilter::new(LayerCodec::Vp9, 3, 3);
         let fwd = run_vp9(&mut g, &l3t3_picture(0, true, 0));
         assert_eq!(fwd, vec![(0, false), (0, false), (1, false), (1, false), (2, false), (2, true)]);
+    }
+
+    #[test]
+    fn vp9_current_reports_only_layers_that_went_out() {
+        // L3T3 signalled, two spatial layers sent (as Chrome does at low resolutions).
+        let mut f = LayerFilter::new(LayerCodec::Vp9, 3, 3);
+        assert_eq!(run_vp9(&mut f, &l3t3_picture(0, true, 0)[..4]).len(), 4);
+        assert_eq!(f.current(), Some((1, 0)), "target (2, 2), but only S1 T0 went out");
+        for n in 1..4 {
+            assert_eq!(run_vp9(&mut f, &l3t3_picture(n, false, 0)[..4]).len(), 4);
+        }
+        assert_eq!(f.current(), Some((1, 2)), "T1 and T2 pictures went out, S2 never");
+        // The third spatial layer shows up: reported once its packets go out.
+        assert_eq!(run_vp9(&mut f, &l3t3_picture(4, false, 0)).len(), 6);
+        assert_eq!(f.current(), Some((2, 2)));
+        // A key picture restarts the report from the layers it carries.
+        assert_eq!(run_vp9(&mut f, &l3t3_picture(8, true, 0)[..2]).len(), 2);
+        assert_eq!(f.current(), Some((0, 0)));
+        // A switch down is reported at once.
+        f.set_target(0, 0);
+        run_vp9(&mut f, &l3t3_picture(9, false, 0));
+        assert_eq!(f.current(), Some((0, 0)));
     }
 
     #[test]

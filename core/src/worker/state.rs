@@ -189,9 +189,16 @@ impl WorkerState {
                 }
             }
             // Layer switches happen on the media path; report them from here, off the hot loop.
+            // (Reported once per tick, and only when they differ from what was last reported:
+            // a key picture restarts them from its own layers and they climb back within it.)
             if std::mem::take(&mut c.layers_changed) {
-                *c.flags_layers() = c.current_layers();
-                changes.push((c.id.clone(), c.current_layers()));
+                let layers = c.current_layers();
+                let mut reported = c.flags_layers();
+                if *reported != layers {
+                    *reported = layers;
+                    drop(reported);
+                    changes.push((c.id.clone(), layers));
+                }
             }
         }
         wants_key_frame.sort_unstable();
