@@ -944,8 +944,9 @@ pub struct LayerFilter {
     target: (u8, u8),
     /// Layers allowed through now (moves towards the target at switch points).
     current: Option<(u8, u8)>,
-    /// Layers actually forwarded: the highest seen since the last key picture, within
-    /// `current` (what `current()` reports; a layer the source does not send is not reported).
+    /// Layers actually forwarded: the highest that went out since the source was (re)synced,
+    /// within `current` (what `current()` reports; a layer the source does not send is not
+    /// reported).
     forwarded: Option<(u8, u8)>,
     picture_id: IdMap,
     tl0: IdMap,
@@ -988,7 +989,7 @@ impl LayerFilter {
     }
 
     /// Layers `(spatial, temporal)` actually being forwarded now: the highest of the packets
-    /// forwarded since the last key picture, within the layers allowed through (as mediasoup,
+    /// forwarded from this source, within the layers allowed through (as mediasoup,
     /// a layer counts once a packet of it went out, so layers the source does not send are never
     /// reported); `None` before the first forwarded packet.
     pub fn current(&self) -> Option<(u8, u8)> {
@@ -1003,6 +1004,8 @@ impl LayerFilter {
     pub fn resync(&mut self) {
         self.picture_id.resync = true;
         self.tl0.resync = true;
+        // Another source: its layers are reported as they go out.
+        self.forwarded = None;
     }
 
     /// Decides for one packet, rewriting `payload` in place (same length; VP8 picture id and
@@ -1049,11 +1052,9 @@ impl LayerFilter {
         if forward || self.current.is_some() {
             self.current = Some((cur_s, cur_t));
         }
-        // What is reported: restarts at a key picture, rises with the layers that go out, and
-        // follows a switch down at once.
-        if info.key_frame && info.spatial == 0 {
-            self.forwarded = None;
-        }
+        // What is reported: rises with the layers that go out and follows a switch down at once
+        // (not reset at key pictures: the layers of a stream come back within a frame or two,
+        // and a dip would be reported as two spurious changes).
         self.forwarded = match (self.forwarded, forward) {
             (Some((s, t)), true) => Some((s.max(info.spatial).min(cur_s), t.max(info.temporal).min(cur_t))),
             (None, true) => Some((info.spatial, info.temporal)),
@@ -1586,7 +1587,12 @@ mod tests {
         // The third spatial layer shows up: reported once its packets go out.
         assert_eq!(run_vp9(&mut f, &l3t3_picture(4, false, 0)).len(), 6);
         assert_eq!(f.current(), Some((2, 2)));
-        // A key picture restarts the report from the layers it carries.
+        // A key picture does not lower it (its upper layers follow within the picture).
+        assert_eq!(run_vp9(&mut f, &l3t3_picture(8, true, 0)[..2]).len(), 2);
+        assert_eq!(f.current(), Some((2, 2)));
+        // Another source (a simulcast switch): reported afresh as its packets go out.
+        f.resync();
+        assert_eq!(f.current(), None);
         assert_eq!(run_vp9(&mut f, &l3t3_picture(8, true, 0)[..2]).len(), 2);
         assert_eq!(f.current(), Some((0, 0)));
         // A switch down is reported at once.

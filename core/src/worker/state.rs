@@ -189,8 +189,7 @@ impl WorkerState {
                 }
             }
             // Layer switches happen on the media path; report them from here, off the hot loop.
-            // (Reported once per tick, and only when they differ from what was last reported:
-            // a key picture restarts them from its own layers and they climb back within it.)
+            // (Reported once per tick, and only when they differ from what was last reported.)
             if std::mem::take(&mut c.layers_changed) {
                 let layers = c.current_layers();
                 let mut reported = c.flags_layers();
