@@ -429,6 +429,7 @@ pub(crate) struct ProducerData {
     id: String,
     kind: MediaKind,
     rtp_parameters: RtpParameters,
+    consumable_rtp_parameters: RtpParameters,
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
@@ -615,7 +616,7 @@ impl WorkerState {
                 rtp_parameters: params.clone(),
                 producer_type,
                 rtp_mapping: mapping,
-                consumable_rtp_parameters: consumable,
+                consumable_rtp_parameters: consumable.clone(),
                 pt_map,
                 ext_map,
                 streams,
@@ -636,7 +637,18 @@ impl WorkerState {
             }),
         );
         let direct = matches!(self.transport(tkey)?.kind, crate::transport::TransportKind::Direct(_));
-        Ok(ProducerData { app_data: o.app_data, key, id, kind: o.kind, rtp_parameters: params, producer_type, paused: paused_flag, closed, direct })
+        Ok(ProducerData {
+            app_data: o.app_data,
+            key,
+            id,
+            kind: o.kind,
+            rtp_parameters: params,
+            consumable_rtp_parameters: consumable,
+            producer_type,
+            paused: paused_flag,
+            closed,
+            direct,
+        })
     }
 
     pub(crate) fn producer(&self, key: Key) -> Result<&ProducerState> {
@@ -782,6 +794,8 @@ pub struct Producer {
     id: Arc<str>,
     kind: MediaKind,
     rtp_parameters: Arc<RtpParameters>,
+    /// What consumers of it are built from (kept here too, so `can_consume` needs no worker).
+    consumable_rtp_parameters: Arc<RtpParameters>,
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
@@ -803,6 +817,7 @@ impl Producer {
             id: d.id.into(),
             kind: d.kind,
             rtp_parameters: Arc::new(d.rtp_parameters),
+            consumable_rtp_parameters: Arc::new(d.consumable_rtp_parameters),
             producer_type: d.producer_type,
             paused: d.paused,
             closed: d.closed,
@@ -821,6 +836,14 @@ impl Producer {
     /// The RTP parameters the remote sends with (validated and normalized).
     pub fn rtp_parameters(&self) -> &RtpParameters {
         &self.rtp_parameters
+    }
+    /// Whether an endpoint with `rtp_capabilities` can consume this producer (mediasoup's
+    /// `router.canConsume()`, which answers false where this gives the `Type` error of invalid
+    /// capabilities). Answered on the calling thread from the producer's consumable parameters,
+    /// without a round trip to the worker, so apps can ask before every `consume()` as
+    /// mediasoup's examples do.
+    pub fn can_consume(&self, rtp_capabilities: &crate::RtpCapabilities) -> Result<bool> {
+        crate::ortc::can_consume(&self.consumable_rtp_parameters, rtp_capabilities)
     }
     /// `simple`, `simulcast` or `svc`.
     pub fn producer_type(&self) -> ProducerType {

@@ -49,6 +49,13 @@ class Producer extends EngineObject {
 		return this.#id;
 	}
 
+	/**
+	 * @private router.canConsume() for this producer: `rtpCapabilities` as JSON (or null).
+	 */
+	_canConsume(json) {
+		return this.#native.canConsume(json);
+	}
+
 	get kind() {
 		return this.#kind;
 	}

@@ -276,15 +276,17 @@ class Router extends EngineObject {
 
 	// Like mediasoup: a plain boolean, false (never an exception) for an unknown producer or bad
 	// capabilities.
+	// Answered by the producer's native handle on this thread (no round trip to the worker).
 	canConsume({ producerId, rtpCapabilities } = {}) {
-		if (typeof producerId !== 'string' || !this.#producers.has(producerId)) {
+		const producer = typeof producerId === 'string' ? this.#producers.get(producerId) : undefined;
+		if (!producer) {
 			logger.warn(`canConsume() | Producer with id "${producerId}" not found`);
 			return false;
 		}
 		try {
-			return this.#native.canConsume(producerId, toJson(rtpCapabilities) ?? null);
+			return producer._canConsume(toJson(rtpCapabilities) ?? null);
 		} catch (error) {
-			logger.warn(`canConsume() | unexpected error: ${error}`);
+			logger.warn(`canConsume() | invalid rtpCapabilities: ${error.message}`);
 			return false;
 		}
 	}

@@ -42,11 +42,6 @@ pub(crate) fn parse_core<T: DeserializeOwned>(what: &str, json: Option<&str>) ->
     }
 }
 
-/// A JSON string from lib/options.js as a value (it made the string, so a failure is a bug).
-pub(crate) fn json_value(json: &str) -> napi::Result<Value> {
-    serde_json::from_str(json).map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("[TypeError] invalid JSON argument: {e}")))
-}
-
 /// Serializes a core value as a JSON string for JS to `JSON.parse` (cheaper than building the
 /// object through napi for anything but a few fields); a core error, as snapshots are also made
 /// on the worker thread.

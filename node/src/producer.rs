@@ -20,6 +20,15 @@ impl NativeProducer {
 
 #[napi]
 impl NativeProducer {
+    /// `router.canConsume()` for this producer: answered here, from the producer's consumable
+    /// parameters, without a round trip to the worker. Invalid capabilities throw the
+    /// `TypeError` naming the field (JS logs it and answers false, as mediasoup).
+    #[napi]
+    pub fn can_consume(&self, rtp_capabilities: Option<String>) -> napi::Result<bool> {
+        let caps: sfu_core::RtpCapabilities = crate::error::parse("rtpCapabilities", rtp_capabilities)?;
+        core(self.producer.can_consume(&caps))
+    }
+
     /// The producer's id.
     #[napi]
     pub fn id(&self) -> String {

@@ -88,14 +88,6 @@ impl NativeRouter {
         );
     }
 
-    /// Whether `rtpCapabilities` can consume the producer (false rather than an error).
-    #[napi]
-    pub fn can_consume(&self, producer_id: String, rtp_capabilities: Option<String>) -> bool {
-        let caps = rtp_capabilities.as_deref().and_then(|j| crate::error::json_value(j).ok()).unwrap_or(Value::Null);
-        self.router
-            .can_consume_blocking(&producer_id, caps)
-    }
-
     /// mediasoup's `router.dump()`.
     #[napi]
     pub fn dump(&self) -> napi::Result<Value> {

@@ -432,6 +432,30 @@ mod tests {
     }
 
     #[test]
+    fn producer_can_consume_answers_on_the_calling_thread() {
+        let worker = Worker::new(WorkerSettings::default()).unwrap();
+        let router = router(&worker);
+        let options = serde_json::from_str(r#"{"listenInfo":{"protocol":"udp","ip":"127.0.0.1"},"comedia":true}"#).unwrap();
+        let transport = router.create_plain_transport_blocking(options).unwrap();
+        let producer = transport
+            .produce_blocking(
+                serde_json::from_str(
+                    r#"{"kind":"audio","rtpParameters":{"codecs":[{"mimeType":"audio/opus","payloadType":111,"clockRate":48000,"channels":2}],"encodings":[{"ssrc":1111}]}}"#,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        assert!(producer.can_consume(router.rtp_capabilities()).unwrap());
+        let no_opus: crate::RtpCapabilities = serde_json::from_str(r#"{"codecs":[{"kind":"audio","mimeType":"audio/PCMU","clockRate":8000,"preferredPayloadType":0}]}"#).unwrap();
+        assert!(!producer.can_consume(&no_opus).unwrap());
+        let invalid: crate::RtpCapabilities = serde_json::from_str(r#"{"codecs":[{"kind":"audio","mimeType":"opus","clockRate":48000}]}"#).unwrap();
+        assert!(matches!(producer.can_consume(&invalid), Err(Error::Type(_))));
+        // No round trip: it answers even once the worker is gone, from the producer's parameters.
+        worker.close();
+        assert!(producer.can_consume(router.rtp_capabilities()).unwrap());
+    }
+
+    #[test]
     fn call_then_on_a_closed_worker_completes_at_once_with_worker_closed() {
         let worker = Worker::new(WorkerSettings::default()).unwrap();
         let router = router(&worker);
