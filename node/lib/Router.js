@@ -6,7 +6,7 @@
 const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { UnsupportedError } = require('./errors');
+const { InvalidStateError, UnsupportedError } = require('./errors');
 const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
 const { DirectTransport } = require('./DirectTransport');
@@ -97,6 +97,10 @@ class Router extends EngineObject {
 		if (this.closed) {
 			native.close();
 			this._assertOpen();
+		}
+		if (webRtcServer?.closed) {
+			native.close();
+			throw new InvalidStateError('WebRtcServer closed');
 		}
 		const transport = new WebRtcTransport({ native, snapshot, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
 		this.#addTransport(transport);

@@ -138,3 +138,13 @@ test('consumer pause()/resume() and webRtcTransport.connect() are pipelined too:
 	worker.close();
 	for (const o of await Promise.allSettled(pending)) assert.ok(o.status === 'rejected' && o.reason instanceof WorkerClosedError, String(o.reason));
 });
+
+test('a WebRtcServer closed while createWebRtcTransport() on it is in flight: InvalidStateError', async () => {
+	const { worker, router } = await setup();
+	const webRtcServer = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] });
+	const pending = router.createWebRtcTransport({ webRtcServer });
+	webRtcServer.close();
+	await assert.rejects(pending, InvalidStateError);
+	assert.deepEqual((await router.dump()).transportIds.length, 1, 'only the producing plain transport');
+	worker.close();
+});
