@@ -25,15 +25,18 @@ class Producer extends EngineObject {
 	/**
 	 * @private Use transport.produce().
 	 */
-	constructor({ native, worker, events, appData }) {
+	constructor({ native, snapshot, worker, events, appData }) {
 		super({ native, worker, logger, appData });
 		this.#native = native;
 		this.#worker = worker;
-		this.#id = native.id();
-		this.#kind = native.kind();
-		this.#rtpParameters = native.rtpParameters();
-		this.#type = native.type();
-		this.#paused = native.paused();
+		// All the cached fields at once, made with the reply on the worker thread (see
+		// node/src/producer.rs snapshot).
+		const s = JSON.parse(snapshot);
+		this.#id = s.id;
+		this.#kind = s.kind;
+		this.#rtpParameters = s.rtpParameters;
+		this.#type = s.type;
+		this.#paused = s.paused;
 		this.#events = events;
 		// The engine reports score changes about once a second (from its receive statistics).
 		events?.on(this.#id, (ev) => {

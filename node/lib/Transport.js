@@ -138,8 +138,13 @@ class Transport extends EngineObject {
 		if (fields.id !== undefined && this.#producers.has(fields.id)) {
 			throw new TypeError(`a Producer with same id "${fields.id}" already exists`);
 		}
-		const native = call(() => this.#native.produce(json));
-		const producer = new Producer({ native, worker: this.#worker, events: this.#events, appData });
+		const { native, snapshot } = await this.#events.request((id) => this.#native.produceAsync(json, id));
+		// Closed while the engine was creating it: the engine closes it too.
+		if (this.closed) {
+			native.close();
+			this._assertOpen();
+		}
+		const producer = new Producer({ native, snapshot, worker: this.#worker, events: this.#events, appData });
 		this.#producers.set(producer.id, producer);
 		this.#router._addProducer(producer);
 		producer.on('@close', () => this.#forgetProducer(producer));

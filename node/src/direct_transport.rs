@@ -7,7 +7,6 @@ use sfu_core::DirectTransport;
 
 use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::core;
-use crate::producer::NativeProducer;
 use crate::transport_base;
 
 /// A direct transport handle.
@@ -37,10 +36,10 @@ impl NativeDirectTransport {
         core(self.transport.send_rtcp(packet.to_vec()))
     }
 
-    /// `transport.produce(options)`.
+    /// `transport.produce(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
-        transport_base::produce(&self.transport, options)
+    pub fn produce_async(&self, options: Option<String>, id: u32) {
+        transport_base::produce_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).

@@ -6,7 +6,6 @@ use sfu_core::{PipeTransport, PlainTransportConnect};
 
 use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::{core, parse, to_json};
-use crate::producer::NativeProducer;
 use crate::transport_base;
 
 /// A pipe transport handle.
@@ -62,10 +61,10 @@ impl NativePipeTransport {
         core(self.transport.link_local_blocking(&other.transport))
     }
 
-    /// `transport.produce(options)`.
+    /// `transport.produce(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
-        transport_base::produce(&self.transport, options)
+    pub fn produce_async(&self, options: Option<String>, id: u32) {
+        transport_base::produce_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).

@@ -107,3 +107,25 @@ impl NativeProducer {
         self.producer.close();
     }
 }
+
+/// Everything the JS Producer caches at construction, as one JSON string (made on the worker
+/// thread with a pipelined `produce()`'s reply, see `reply.rs`).
+pub(crate) fn snapshot(p: &Producer) -> sfu_core::Result<String> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Snapshot<'a> {
+        id: &'a str,
+        kind: &'static str,
+        rtp_parameters: &'a sfu_core::RtpParameters,
+        #[serde(rename = "type")]
+        producer_type: sfu_core::ProducerType,
+        paused: bool,
+    }
+    crate::error::json_string(&Snapshot {
+        id: p.id(),
+        kind: p.kind().as_str(),
+        rtp_parameters: p.rtp_parameters(),
+        producer_type: p.producer_type(),
+        paused: p.paused(),
+    })
+}

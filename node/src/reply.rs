@@ -11,10 +11,11 @@
 
 use std::sync::{Arc, Weak};
 
-use napi::bindgen_prelude::{Buffer, Either, Either3};
+use napi::bindgen_prelude::{Buffer, Either, Either4};
 
 use crate::consumer::NativeConsumer;
 use crate::error::to_napi;
+use crate::producer::NativeProducer;
 use crate::webrtc_transport::NativeWebRtcTransport;
 
 /// What the worker's channel carries to JS.
@@ -33,6 +34,8 @@ pub(crate) enum Reply {
     WebRtcTransport(String, sfu_core::WebRtcTransport, Replier),
     /// A new consumer's snapshot and handle, with where its own requests are answered.
     Consumer(String, sfu_core::Consumer, Replier),
+    /// A new producer's snapshot and handle.
+    Producer(String, sfu_core::Producer),
     /// Done, nothing to return (connect, pause, resume).
     Done,
 }
@@ -42,20 +45,21 @@ pub(crate) enum Reply {
 /// (`[Name] message`, for `lib/errors.js` to turn into the right class).
 pub(crate) type Args = (
     Either<String, u32>,
-    Option<Either3<String, NativeWebRtcTransport, NativeConsumer>>,
+    Option<Either4<String, NativeWebRtcTransport, NativeConsumer, NativeProducer>>,
     Option<Either<Buffer, String>>,
 );
 
 impl Delivery {
     pub(crate) fn into_args(self) -> Args {
         match self {
-            Delivery::Event(target, json, data) => (Either::A(target), Some(Either3::A(json)), data.map(|d| Either::A(Buffer::from(d)))),
+            Delivery::Event(target, json, data) => (Either::A(target), Some(Either4::A(json)), data.map(|d| Either::A(Buffer::from(d)))),
             Delivery::Reply(id, r) => {
                 let (value, snapshot) = match r {
-                    Ok(Reply::WebRtcTransport(s, t, replier)) => (Some(Either3::B(NativeWebRtcTransport::new(t, replier))), Some(s)),
-                    Ok(Reply::Consumer(s, c, replier)) => (Some(Either3::C(NativeConsumer::new(c, replier))), Some(s)),
+                    Ok(Reply::WebRtcTransport(s, t, replier)) => (Some(Either4::B(NativeWebRtcTransport::new(t, replier))), Some(s)),
+                    Ok(Reply::Consumer(s, c, replier)) => (Some(Either4::C(NativeConsumer::new(c, replier))), Some(s)),
+                    Ok(Reply::Producer(s, p)) => (Some(Either4::D(NativeProducer::new(p))), Some(s)),
                     Ok(Reply::Done) => (None, None),
-                    Err(e) => (Some(Either3::A(to_napi(e).reason)), None),
+                    Err(e) => (Some(Either4::A(to_napi(e).reason)), None),
                 };
                 (Either::B(id), value, snapshot.map(Either::B))
             }

@@ -5,7 +5,6 @@ use serde_json::Value;
 use sfu_core::{PlainTransport, PlainTransportConnect};
 
 use crate::error::{core, parse, to_json};
-use crate::producer::NativeProducer;
 use crate::transport_base;
 
 /// A plain transport handle.
@@ -72,10 +71,10 @@ impl NativePlainTransport {
         core(self.transport.connect_blocking(p))
     }
 
-    /// `transport.produce(options)`.
+    /// `transport.produce(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
-        transport_base::produce(&self.transport, options)
+    pub fn produce_async(&self, options: Option<String>, id: u32) {
+        transport_base::produce_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).

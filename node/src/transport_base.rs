@@ -4,20 +4,20 @@
 //! declare its own methods), as `ffi/src/transport_base.rs` does for the C face.
 
 use serde_json::Value;
-use sfu_core::{DataConsumerOptions, DataProducerOptions, ProducerOptions, TransportBase};
+use sfu_core::{DataConsumerOptions, DataProducerOptions, TransportBase};
 
 use crate::reply::{Replier, Reply};
 use crate::data::{NativeDataConsumer, NativeDataProducer};
 use crate::error::{core, parse, parse_core};
-use crate::producer::NativeProducer;
 
-/// `transport.produce(options)`.
-pub(crate) fn produce(
-    transport: &TransportBase,
-    options: Option<String>,
-) -> napi::Result<NativeProducer> {
-    let o: ProducerOptions = parse("options", options)?;
-    Ok(NativeProducer::new(core(transport.produce_blocking(o))?))
+/// `transport.produce(options)`, answered as request `id` (options parsed and the snapshot
+/// made on the worker thread, as for `consume_async`).
+pub(crate) fn produce_async(transport: &TransportBase, options: Option<String>, replier: &Replier, id: u32) {
+    let replier = replier.clone();
+    transport.produce_then(
+        move || parse_core("options", options.as_deref()),
+        move |r| replier.reply(id, r.and_then(|p| Ok(Reply::Producer(crate::producer::snapshot(&p)?, p)))),
+    );
 }
 
 /// `transport.consume(options)`, answered as request `id`: the options are parsed on the worker

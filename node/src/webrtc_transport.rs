@@ -6,7 +6,6 @@ use serde_json::Value;
 use sfu_core::{DtlsParameters, WebRtcTransport};
 
 use crate::error::{core, to_json};
-use crate::producer::NativeProducer;
 use crate::transport_base;
 
 /// `webRtcTransport.connect({ dtlsParameters })`.
@@ -85,10 +84,10 @@ impl NativeWebRtcTransport {
         to_json(&core(self.transport.restart_ice_blocking())?)
     }
 
-    /// `transport.produce(options)`.
+    /// `transport.produce(options)`, answered as request `id` (see `reply.rs`).
     #[napi]
-    pub fn produce(&self, options: Option<String>) -> napi::Result<NativeProducer> {
-        transport_base::produce(&self.transport, options)
+    pub fn produce_async(&self, options: Option<String>, id: u32) {
+        transport_base::produce_async(&self.transport, options, &self.replier, id)
     }
 
     /// `transport.consume(options)`, answered as request `id` (see `reply.rs`).

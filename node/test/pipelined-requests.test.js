@@ -148,3 +148,25 @@ test('a WebRtcServer closed while createWebRtcTransport() on it is in flight: In
 	assert.deepEqual((await router.dump()).transportIds.length, 1, 'only the producing plain transport');
 	worker.close();
 });
+
+test('produce() is pipelined: concurrent producers resolve with their parameters; a transport closed meanwhile rejects', async () => {
+	const { worker, router } = await setup();
+	const transport = await router.createPlainTransport({ listenInfo: h.listenInfo, comedia: true });
+	const producers = await Promise.all([2001, 2002, 2003, 2004].map((ssrc) => transport.produce({ kind: 'audio', rtpParameters: h.opusParameters(ssrc), appData: { ssrc } })));
+	assert.deepEqual(producers.map((p) => p.rtpParameters.encodings[0].ssrc), [2001, 2002, 2003, 2004]);
+	assert.deepEqual(producers.map((p) => p.appData.ssrc), [2001, 2002, 2003, 2004]);
+	for (const p of producers) {
+		assert.equal(p.kind, 'audio');
+		assert.equal(p.type, 'simple');
+		assert.equal(p.paused, false);
+		assert.equal((await p.dump()).id, p.id);
+	}
+	// Bad options: the TypeError naming the field, through the reply.
+	await assert.rejects(transport.produce({ kind: 'audio', rtpParameters: { codecs: 'nope' } }), (e) => e instanceof TypeError && /codecs/.test(e.message));
+	const pending = transport.produce({ kind: 'audio', rtpParameters: h.opusParameters(2005) });
+	transport.close();
+	await assert.rejects(pending, InvalidStateError);
+	const dump = await router.dump();
+	assert.equal(dump.mapProducerIdConsumerIds.length, 1, 'only the setup producer is left');
+	worker.close();
+});

@@ -943,9 +943,9 @@ pub struct LayerFilter {
     max_temporal: u8,
     target: (u8, u8),
     /// Layers allowed through now (moves towards the target at switch points).
-    current: Option<(u8, u8)>,
+    allowed: Option<(u8, u8)>,
     /// Layers actually forwarded: the highest that went out since the source was (re)synced,
-    /// within `current` (what `current()` reports; a layer the source does not send is not
+    /// within `allowed` (what `current()` reports; a layer the source does not send is not
     /// reported).
     forwarded: Option<(u8, u8)>,
     picture_id: IdMap,
@@ -964,7 +964,7 @@ impl LayerFilter {
             max_spatial,
             max_temporal,
             target: (max_spatial, max_temporal),
-            current: None,
+            allowed: None,
             forwarded: None,
             picture_id: IdMap::default(),
             tl0: IdMap::default(),
@@ -1017,11 +1017,11 @@ impl LayerFilter {
     pub fn process(&mut self, info: &PacketInfo, payload: &mut [u8], marker: bool) -> Decision {
         let (target_s, target_t) = self.target;
         if self.codec == LayerCodec::Other {
-            self.current = Some(self.current.unwrap_or(self.target));
-            self.forwarded = self.current;
+            self.allowed = Some(self.allowed.unwrap_or(self.target));
+            self.forwarded = self.allowed;
             return Decision::Forward { marker };
         }
-        let (mut cur_s, mut cur_t) = self.current.unwrap_or(self.target);
+        let (mut cur_s, mut cur_t) = self.allowed.unwrap_or(self.target);
         let picture_start = info.start_of_frame && info.spatial == 0;
 
         if picture_start {
@@ -1049,8 +1049,8 @@ impl LayerFilter {
         }
 
         let forward = info.spatial <= cur_s && info.temporal <= cur_t;
-        if forward || self.current.is_some() {
-            self.current = Some((cur_s, cur_t));
+        if forward || self.allowed.is_some() {
+            self.allowed = Some((cur_s, cur_t));
         }
         // What is reported: rises with the layers that go out and follows a switch down at once
         // (not reset at key pictures: the layers of a stream come back within a frame or two,

@@ -1179,6 +1179,18 @@ impl TransportBase {
         Ok(Producer::from_data(self.worker.clone(), d))
     }
 
+    /// Callback twin of [`TransportBase::produce`]: returns at once and calls `done` with the
+    /// result on the worker thread (see [`TransportBase::consume_then`]).
+    pub fn produce_then(
+        &self,
+        options: impl FnOnce() -> Result<ProducerOptions> + Send + 'static,
+        done: impl FnOnce(Result<Producer>) + Send + 'static,
+    ) {
+        let key = self.key;
+        let worker = self.worker.clone();
+        self.worker.call_then(move |st| st.produce(key, options()?), move |r| done(r.map(|d| Producer::from_data(worker, d))));
+    }
+
     /// Blocking twin of [`TransportBase::produce`].
     pub fn produce_blocking(&self, options: ProducerOptions) -> Result<Producer> {
         let key = self.key;
