@@ -2,12 +2,12 @@
 //!
 //! A thin napi adapter over `sfu-core`: every class wraps one core handle, takes and returns JSON
 //! (`serde_json::Value`), and calls the core's `*_blocking` methods (a round trip to the worker
-//! thread is microseconds), except the calls apps make by the thousand —
-//! `createWebRtcTransport`, `connect`, `produce`, `consume`, consumer pause/resume — which are
-//! pipelined (`reply.rs`): posted to the
-//! worker, answered on its event channel. Errors keep the core's kind as a `[Name] ` message
-//! prefix that the JS layer (`lib/errors.js`) turns back into the right error class. All mediasoup-shaped behaviour
-//! beyond that (object graph, synchronous close cascades, EventEmitters) lives in `lib/`.
+//! thread is microseconds), except the calls apps make by the thousand — `createWebRtcTransport`,
+//! `connect`, `produce`, `consume`, consumer pause/resume — which are pipelined (`reply.rs`):
+//! posted to the worker, answered on its event channel. Errors keep the core's kind as a
+//! `[Name] ` message prefix that the JS layer (`lib/errors.js`) turns back into the right error
+//! class. All mediasoup-shaped behaviour beyond that (object graph, synchronous close cascades,
+//! EventEmitters) lives in `lib/`.
 
 mod consumer;
 mod data;
