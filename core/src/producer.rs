@@ -131,7 +131,7 @@ pub(crate) struct ProducerState {
     pub(crate) rtp_parameters: RtpParameters,
     pub(crate) producer_type: ProducerType,
     pub(crate) rtp_mapping: RtpMapping,
-    pub(crate) consumable_rtp_parameters: RtpParameters,
+    pub(crate) consumable_rtp_parameters: Arc<RtpParameters>,
     /// Producer payload type → router payload type (`NO_PT` when not a media codec).
     pub(crate) pt_map: [u8; 128],
     /// Producer extension id → router extension id.
@@ -429,7 +429,7 @@ pub(crate) struct ProducerData {
     id: String,
     kind: MediaKind,
     rtp_parameters: RtpParameters,
-    consumable_rtp_parameters: RtpParameters,
+    consumable_rtp_parameters: Arc<RtpParameters>,
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
@@ -464,7 +464,8 @@ impl WorkerState {
             None => new_uuid(),
         };
         let mapping = ortc::get_producer_rtp_parameters_mapping_mut(&mut params, caps)?;
-        let consumable = ortc::get_consumable_rtp_parameters(o.kind, &params, caps, &mapping);
+        // Shared with the handle (`Producer::can_consume` answers from it without the worker).
+        let consumable = Arc::new(ortc::get_consumable_rtp_parameters(o.kind, &params, caps, &mapping));
         let producer_type = ortc::producer_type(&params);
 
         // Extension ids the transport's RTP listener needs.
@@ -794,7 +795,8 @@ pub struct Producer {
     id: Arc<str>,
     kind: MediaKind,
     rtp_parameters: Arc<RtpParameters>,
-    /// What consumers of it are built from (kept here too, so `can_consume` needs no worker).
+    /// What consumers of it are built from (shared with the worker's state, so `can_consume`
+    /// needs no worker).
     consumable_rtp_parameters: Arc<RtpParameters>,
     producer_type: ProducerType,
     paused: Arc<AtomicBool>,
@@ -817,7 +819,7 @@ impl Producer {
             id: d.id.into(),
             kind: d.kind,
             rtp_parameters: Arc::new(d.rtp_parameters),
-            consumable_rtp_parameters: Arc::new(d.consumable_rtp_parameters),
+            consumable_rtp_parameters: d.consumable_rtp_parameters,
             producer_type: d.producer_type,
             paused: d.paused,
             closed: d.closed,

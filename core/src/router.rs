@@ -91,7 +91,7 @@ impl WorkerState {
             return Ok(false);
         }
         let p = &self.producers[pk];
-        Ok(ortc::can_consume(&p.consumable_rtp_parameters, &caps).unwrap_or(false))
+        Ok(ortc::can_consume_validated(&p.consumable_rtp_parameters, &caps))
     }
 
     fn router_dump(&self, key: Key) -> Result<Value> {
