@@ -35,9 +35,9 @@ class Consumer extends EngineObject {
 		this.#native = native;
 		this.#events = events;
 		this.#producer = producer;
-		// All the cached fields at once (see node/src/consumer.rs snapshot), made with the reply
-		// on the worker thread, or asked for here.
-		const s = JSON.parse(snapshot ?? native.snapshot());
+		// All the cached fields at once, made with the reply on the worker thread (see
+		// node/src/consumer.rs snapshot).
+		const s = JSON.parse(snapshot);
 		this.#id = s.id;
 		this.#producerId = s.producerId;
 		this.#kind = s.kind;

@@ -68,6 +68,17 @@ class EngineObject extends EnhancedEventEmitter {
 	}
 
 	/**
+	 * @private `native` was created by a request this object made (pipelined, see
+	 * node/src/reply.rs): if the object closed while the request was in flight, closes `native`
+	 * (the engine closes it too, in its own order) and throws as _assertOpen() does.
+	 */
+	_assertOpenAfterRequest(native) {
+		if (!this.#closed) return;
+		native.close();
+		this._assertOpen();
+	}
+
+	/**
 	 * @private Marks the object closed; false when it already was.
 	 */
 	_markClosed() {

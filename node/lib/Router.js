@@ -6,7 +6,7 @@
 const { EngineObject } = require('./EngineObject');
 const { Logger } = require('./logger');
 const { call } = require('./native');
-const { InvalidStateError, UnsupportedError } = require('./errors');
+const { UnsupportedError } = require('./errors');
 const { splitOptions, toJson } = require('./options');
 const { PlainTransport } = require('./PlainTransport');
 const { DirectTransport } = require('./DirectTransport');
@@ -93,15 +93,8 @@ class Router extends EngineObject {
 		const { appData, json, fields } = splitOptions(options);
 		const engineOptions = webRtcServer ? JSON.stringify({ ...fields, webRtcServerId: webRtcServer.id }) : json;
 		const { native, snapshot } = await this.#events.request((id) => this.#native.createWebRtcTransportAsync(engineOptions, id));
-		// Closed while the engine was creating it: the engine closes it too.
-		if (this.closed) {
-			native.close();
-			this._assertOpen();
-		}
-		if (webRtcServer?.closed) {
-			native.close();
-			throw new InvalidStateError('WebRtcServer closed');
-		}
+		this._assertOpenAfterRequest(native);
+		webRtcServer?._assertOpenAfterRequest(native);
 		const transport = new WebRtcTransport({ native, snapshot, worker: this.#worker, router: this, events: this.#events, appData, webRtcServer });
 		this.#addTransport(transport);
 		if (webRtcServer) webRtcServer._handleWebRtcTransport(transport);

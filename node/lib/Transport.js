@@ -139,11 +139,7 @@ class Transport extends EngineObject {
 			throw new TypeError(`a Producer with same id "${fields.id}" already exists`);
 		}
 		const { native, snapshot } = await this.#events.request((id) => this.#native.produceAsync(json, id));
-		// Closed while the engine was creating it: the engine closes it too.
-		if (this.closed) {
-			native.close();
-			this._assertOpen();
-		}
+		this._assertOpenAfterRequest(native);
 		const producer = new Producer({ native, snapshot, worker: this.#worker, events: this.#events, appData });
 		this.#producers.set(producer.id, producer);
 		this.#router._addProducer(producer);
@@ -156,11 +152,7 @@ class Transport extends EngineObject {
 		this._assertOpen();
 		const { appData, json, fields } = splitOptions(options);
 		const { native, snapshot } = await this.#events.request((id) => this.#native.consumeAsync(json, id));
-		// Closed while the engine was creating it: the engine closes it too.
-		if (this.closed) {
-			native.close();
-			this._assertOpen();
-		}
+		this._assertOpenAfterRequest(native);
 		const producer = this.#router._getProducer(fields.producerId);
 		const consumer = new Consumer({ native, snapshot, worker: this.#worker, events: this.#events, appData, producer });
 		this.#consumers.set(consumer.id, consumer);

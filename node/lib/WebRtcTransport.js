@@ -33,9 +33,9 @@ class WebRtcTransport extends Transport {
 		this.#native = native;
 		this.#events = options.events;
 		this.#webRtcServer = options.webRtcServer;
-		// All the cached fields at once (see node/src/webrtc_transport.rs snapshot), made with the
-		// reply on the worker thread, or asked for here.
-		const s = JSON.parse(options.snapshot ?? native.snapshot());
+		// All the cached fields at once, made with the reply on the worker thread (see
+		// node/src/webrtc_transport.rs snapshot).
+		const s = JSON.parse(options.snapshot);
 		this.#iceRole = s.iceRole;
 		this.#iceParameters = s.iceParameters;
 		this.#iceCandidates = s.iceCandidates;

@@ -21,12 +21,6 @@ impl NativeConsumer {
 
 #[napi]
 impl NativeConsumer {
-    /// Everything the JS Consumer caches at construction (see [`snapshot`]).
-    #[napi]
-    pub fn snapshot(&self) -> napi::Result<String> {
-        crate::error::core(snapshot(&self.consumer))
-    }
-
     /// Whether its producer is paused (the engine's current view).
     #[napi]
     pub fn producer_paused(&self) -> bool {
@@ -112,9 +106,9 @@ impl NativeConsumer {
     }
 }
 
-/// Everything the JS Consumer caches at construction, as one JSON string: one napi crossing and
-/// one `JSON.parse` instead of a call and an object conversion per field. Pipelined requests
-/// (`reply.rs`) make it on the worker thread and hand it over with the handle.
+/// Everything the JS Consumer caches at construction, as one JSON string (one `JSON.parse`
+/// instead of a call and an object conversion per field), made on the worker thread with a
+/// pipelined `consume()`'s reply (see `reply.rs`).
 pub(crate) fn snapshot(c: &Consumer) -> sfu_core::Result<String> {
     /// Serialized straight from the handle's fields (a `json!` tree copied the parameters).
     #[derive(serde::Serialize)]

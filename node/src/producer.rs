@@ -4,7 +4,7 @@ use napi_derive::napi;
 use serde_json::Value;
 use sfu_core::Producer;
 
-use crate::error::{core, to_json};
+use crate::error::core;
 
 /// A producer handle.
 #[napi]
@@ -27,36 +27,6 @@ impl NativeProducer {
     pub fn can_consume(&self, rtp_capabilities: Option<String>) -> napi::Result<bool> {
         let caps: sfu_core::RtpCapabilities = crate::error::parse("rtpCapabilities", rtp_capabilities)?;
         core(self.producer.can_consume(&caps))
-    }
-
-    /// The producer's id.
-    #[napi]
-    pub fn id(&self) -> String {
-        self.producer.id().to_owned()
-    }
-
-    /// `audio` or `video`.
-    #[napi]
-    pub fn kind(&self) -> String {
-        self.producer.kind().as_str().to_owned()
-    }
-
-    /// The validated, normalised RTP parameters.
-    #[napi]
-    pub fn rtp_parameters(&self) -> napi::Result<Value> {
-        to_json(self.producer.rtp_parameters())
-    }
-
-    /// `simple`, `simulcast` or `svc`.
-    #[napi(js_name = "type")]
-    pub fn producer_type(&self) -> napi::Result<Value> {
-        to_json(&self.producer.producer_type())
-    }
-
-    /// Whether the producer is paused.
-    #[napi]
-    pub fn paused(&self) -> bool {
-        self.producer.paused()
     }
 
     /// mediasoup's `producer.score`.

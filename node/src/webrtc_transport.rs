@@ -36,12 +36,6 @@ impl NativeWebRtcTransport {
         self.transport.id().to_owned()
     }
 
-    /// Everything the JS WebRtcTransport caches at construction (see [`snapshot`]).
-    #[napi]
-    pub fn snapshot(&self) -> napi::Result<String> {
-        crate::error::core(snapshot(&self.transport))
-    }
-
     /// Local `{role, fingerprints}`.
     #[napi]
     pub fn dtls_parameters(&self) -> napi::Result<Value> {
@@ -133,9 +127,9 @@ impl NativeWebRtcTransport {
     }
 }
 
-/// Everything the JS WebRtcTransport caches at construction, as one JSON string: one napi
-/// crossing and one `JSON.parse` instead of a call and an object conversion per field.
-/// Pipelined requests (`reply.rs`) make it on the worker thread and hand it over with the handle.
+/// Everything the JS WebRtcTransport caches at construction, as one JSON string (one
+/// `JSON.parse` instead of a call and an object conversion per field), made on the worker thread
+/// with a pipelined `createWebRtcTransport()`'s reply (see `reply.rs`).
 pub(crate) fn snapshot(t: &WebRtcTransport) -> sfu_core::Result<String> {
     /// Serialized straight from the handle's fields (no `json!` tree in between).
     #[derive(serde::Serialize)]
