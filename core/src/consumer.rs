@@ -186,6 +186,14 @@ impl ConsumerState {
         !self.paused && !self.producer_paused
     }
 
+    /// Whether a packet of `encoding` can be for this consumer now: its source encoding, or
+    /// its target's (where it switches at a key frame); a pipe consumer takes every encoding.
+    /// The deferred fan-out skips the rest of a turn's packets without parsing them.
+    #[inline]
+    pub(crate) fn takes_encoding(&self, encoding: usize) -> bool {
+        self.consumer_type == ConsumerType::Pipe || self.source_encoding == Some(encoding) || self.target_encoding == encoding
+    }
+
     /// Writes this consumer's copy of `pkt` into `out`; false when the packet is not for it.
     pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, info: &PacketInfo, now: u64, out: &mut Vec<u8>) -> bool {
         if !self.active() {
@@ -666,9 +674,13 @@ impl WorkerState {
         };
         state.apply_preferred_layers();
         let active = state.active();
+        let unpaused = !state.paused;
         self.consumers.insert(key, Box::new(state));
         if let Some(p) = self.producers.get_mut(&pkey) {
             p.consumers.push(key);
+            if unpaused {
+                p.unpaused.push(key);
+            }
         }
         if let Some(t) = self.transports.get_mut(&tkey) {
             t.consumers.push(key);
@@ -692,6 +704,7 @@ impl WorkerState {
         let Some(c) = self.consumers.remove(&key) else { return };
         if let Some(p) = self.producers.get_mut(&c.producer) {
             p.consumers.retain(|k| *k != key);
+            p.unpaused.retain(|k| *k != key);
         }
         if let Some(t) = self.transports.get_mut(&c.transport) {
             t.consumers.retain(|k| *k != key);
@@ -711,10 +724,10 @@ impl WorkerState {
         self.consumers.get_mut(&key).map(|c| &mut **c).ok_or_else(|| Error::InvalidState("consumer closed".into()))
     }
 
-    fn set_consumer_paused(&mut self, key: Key, paused: bool) -> Result<()> {
+    pub(crate) fn set_consumer_paused(&mut self, key: Key, paused: bool) -> Result<()> {
         let c = self.consumer_mut(key)?;
         let was_active = c.active();
-        c.paused = paused;
+        let was_paused = std::mem::replace(&mut c.paused, paused);
         c.flags.paused.store(paused, Ordering::Release);
         if !paused {
             c.rewriter.request_sync();
@@ -725,6 +738,14 @@ impl WorkerState {
         }
         let wants_key_frame = woke && c.kind == MediaKind::Video;
         let (pkey, encoding) = (c.producer, c.key_frame_encoding());
+        if was_paused != paused {
+            if let Some(p) = self.producers.get_mut(&pkey) {
+                p.unpaused.retain(|k| *k != key);
+                if !paused {
+                    p.unpaused.push(key);
+                }
+            }
+        }
         if wants_key_frame {
             let now = self.now_ms();
             self.request_key_frame_on(pkey, encoding, now);

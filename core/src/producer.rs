@@ -140,6 +140,10 @@ pub(crate) struct ProducerState {
     pub(crate) paused: bool,
     paused_flag: Arc<AtomicBool>,
     pub(crate) consumers: Vec<Key>,
+    /// The consumers not paused by their own `pause()`, in creation order: the list the fan-out
+    /// walks, so a paused consumer costs the media path nothing (a paused producer fans out to
+    /// no one).
+    pub(crate) unpaused: Vec<Key>,
     /// Audio level / active speaker observers fed by this producer.
     pub(crate) observers: Vec<Key>,
     /// The producer's own id of the ssrc-audio-level extension (0: not negotiated).
@@ -624,6 +628,7 @@ impl WorkerState {
                 paused: o.paused,
                 paused_flag: paused_flag.clone(),
                 consumers: vec![],
+                unpaused: vec![],
                 observers: vec![],
                 audio_level_ext_id: ext_id(crate::rtp_observer::AUDIO_LEVEL_URI),
                 rid_ext_id: rid_id,

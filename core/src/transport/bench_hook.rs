@@ -137,6 +137,22 @@ impl Fanout {
         self.state.borrow().consumers[&self.consumers[i]].packets_retransmitted
     }
 
+    /// Packets consumer `i` forwarded so far (retransmissions not counted).
+    pub fn consumer_packets(&self, i: usize) -> u64 {
+        self.state.borrow().consumers[&self.consumers[i]].packets
+    }
+
+    /// `consumer.pause()` / `resume()` for consumer `i` (a resume asks the producer for a key
+    /// frame, as the worker does).
+    pub fn set_paused(&self, i: usize, paused: bool) -> Result<()> {
+        self.state.borrow_mut().set_consumer_paused(self.consumers[i], paused)
+    }
+
+    /// How many consumers the producer's fan-out visits (its consumers not paused).
+    pub fn fanout_consumers(&self) -> usize {
+        self.state.borrow().producers[&self.producer].unpaused.len()
+    }
+
     /// The producer encoding consumer `i` forwards now.
     pub fn consumer_encoding(&self, i: usize) -> Option<usize> {
         self.state.borrow().consumers[&self.consumers[i]].source_encoding

@@ -574,7 +574,7 @@ impl WorkerState {
         if p.paused {
             return;
         }
-        if deferred.active && p.consumers.len() > 1 {
+        if deferred.active && p.unpaused.len() > 1 {
             deferred.push(pkey, encoding, info, pkt.data());
             if deferred.data.len() >= DEFERRED_MAX_BYTES {
                 // A turn this large (GRO reads of big frames): fan out what waits now.
@@ -582,7 +582,7 @@ impl WorkerState {
             }
             return;
         }
-        for ck in &p.consumers {
+        for ck in &p.unpaused {
             forward_to(consumers, transports, *ck, &pkt, encoding, &info, now, scratch, bus, self_ref);
         }
     }
@@ -626,9 +626,11 @@ impl WorkerState {
         for group in entries.chunk_by(|a, b| a.producer == b.producer) {
             let end = first + group.len();
             if let Some(p) = producers.get(&group[0].producer) {
-                for ck in &p.consumers {
+                for ck in &p.unpaused {
                     if let Some(c) = consumers.get(ck) {
-                        jobs.push(FanoutJob { transport: c.transport, consumer: *ck, first, end });
+                        if c.active() {
+                            jobs.push(FanoutJob { transport: c.transport, consumer: *ck, first, end });
+                        }
                     }
                 }
             }
@@ -636,11 +638,19 @@ impl WorkerState {
         }
         jobs.sort_unstable_by_key(|j| (j.transport, j.first, j.consumer));
         for (i, job) in jobs.iter().enumerate() {
-            for e in &entries[job.first..job.end] {
-                // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
-                // borrows `data`, and a fresh list per turn would allocate.)
-                let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
-                forward_to(consumers, transports, job.consumer, &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
+            // The consumer and its transport are looked up once for the job.
+            if let Some(c) = consumers.get_mut(&job.consumer) {
+                let mut ct = transports.get_mut(&c.transport).map(|t| &mut **t);
+                for e in &entries[job.first..job.end] {
+                    // Other simulcast layers' packets are skipped unparsed.
+                    if !c.takes_encoding(e.encoding) {
+                        continue;
+                    }
+                    // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
+                    // borrows `data`, and a fresh list per turn would allocate.)
+                    let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
+                    forward_with(c, ct.as_deref_mut(), &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
+                }
             }
             if jobs.get(i + 1).is_none_or(|next| next.transport != job.transport) {
                 io::flush_sends_over(DEFERRED_FLUSH_EVERY);
@@ -1040,13 +1050,31 @@ fn forward_to(
     self_ref: &std::rc::Weak<std::cell::RefCell<WorkerState>>,
 ) {
     let Some(c) = consumers.get_mut(&ck) else { return };
+    let ct = transports.get_mut(&c.transport);
+    forward_with(c, ct.map(|t| &mut **t), pkt, encoding, info, now, scratch, bus, self_ref);
+}
+
+/// [`forward_to`] with the consumer and its transport (if still there) at hand.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn forward_with(
+    c: &mut crate::consumer::ConsumerState,
+    ct: Option<&mut TransportState>,
+    pkt: &RtpPacket<'_>,
+    encoding: usize,
+    info: &PacketInfo,
+    now: u64,
+    scratch: &mut Vec<u8>,
+    bus: &crate::events::EventBus,
+    self_ref: &std::rc::Weak<std::cell::RefCell<WorkerState>>,
+) {
     if !c.forward(pkt, encoding, info, now, scratch) {
         return;
     }
     if c.trace.any() {
         c.trace_rtp(bus, scratch, info.key_frame);
     }
-    if let Some(ct) = transports.get_mut(&c.transport) {
+    if let Some(ct) = ct {
         if ct.send_rtp(&c.id, scratch, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
             spawn_pacer_drain(self_ref.clone(), c.transport);
         }
