@@ -393,6 +393,8 @@ struct SendBatch {
     msgs: Vec<Queued>,
     /// `msgs` indices grouped by socket, then destination (reused).
     order: Vec<u16>,
+    /// The sort keys `order` comes from: (socket, address, port, index) (reused).
+    keys: Vec<(usize, u128, u16, u16)>,
     /// `sendmmsg`'s arrays (reused).
     scratch: SendScratch,
     /// Flush thresholds ([`MAX_BATCH`], [`MAX_BATCH_BYTES`]; tests lower them).
@@ -407,6 +409,7 @@ impl Default for SendBatch {
             data: Vec::new(),
             msgs: Vec::new(),
             order: Vec::new(),
+            keys: Vec::new(),
             scratch: SendScratch::default(),
             max_datagrams: MAX_BATCH,
             max_bytes: MAX_BATCH_BYTES,
@@ -447,13 +450,20 @@ impl SendBatch {
         let n = self.msgs.len();
         if n > 0 {
             let msgs = &self.msgs;
+            // Grouped by socket, then destination, as plain integers (comparing `SocketAddr`s
+            // cost more than the rest of the sort); the index last keeps each destination's
+            // datagrams in the order they were queued.
+            self.keys.clear();
+            self.keys.extend(msgs.iter().enumerate().map(|(i, m)| {
+                let ip = match m.to.ip() {
+                    std::net::IpAddr::V4(a) => u128::from(u32::from(a)),
+                    std::net::IpAddr::V6(a) => u128::from(a),
+                };
+                (Rc::as_ptr(&m.sock) as usize, ip, m.to.port(), i as u16)
+            }));
+            self.keys.sort_unstable();
             self.order.clear();
-            self.order.extend(0..n as u16);
-            // Stable: each destination's datagrams keep their order.
-            self.order.sort_by(|&a, &b| {
-                let (x, y) = (&msgs[a as usize], &msgs[b as usize]);
-                (Rc::as_ptr(&x.sock), x.to).cmp(&(Rc::as_ptr(&y.sock), y.to))
-            });
+            self.order.extend(self.keys.iter().map(|k| k.3));
             let mut i = 0;
             while i < n {
                 let sock = &msgs[self.order[i] as usize].sock;
