@@ -194,6 +194,13 @@ impl ConsumerState {
         self.consumer_type == ConsumerType::Pipe || self.source_encoding == Some(encoding) || self.target_encoding == encoding
     }
 
+    /// Whether this consumer's packets may be padded to leave in longer GSO runs (see
+    /// [`crate::rtp::gso_padding`]): video (a frame is several packets; audio is one per turn),
+    /// not a pipe consumer (the far router gets the producer's packets as they were).
+    pub(crate) fn pads_for_gso(&self) -> bool {
+        self.kind == MediaKind::Video && self.consumer_type != ConsumerType::Pipe
+    }
+
     /// Writes this consumer's copy of `pkt` into `out`; false when the packet is not for it.
     pub(crate) fn forward(&mut self, pkt: &RtpPacket<'_>, encoding: usize, info: &PacketInfo, now: u64, out: &mut Vec<u8>) -> bool {
         if !self.active() {

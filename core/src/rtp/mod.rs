@@ -1,6 +1,7 @@
 //! RTP on the hot path: an in-place packet view, the forwarding writer, and the per-consumer
 //! sequence-number/timestamp rewriter. No allocation per packet.
 
+pub mod gso_padding;
 mod packet;
 mod rewriter;
 pub mod layers;

@@ -353,9 +353,9 @@ const MAX_BATCH: usize = 2048;
 /// worker thread, and only once a fan-out that large happened).
 const MAX_BATCH_BYTES: usize = 2 << 20;
 /// Datagrams in one GSO send at most (the kernel's limit is 64 on older kernels).
-const MAX_GSO_SEGMENTS: usize = 64;
+pub(crate) const MAX_GSO_SEGMENTS: usize = 64;
 /// Bytes in one GSO send at most (below an IP datagram's 64 KiB, headers included).
-const MAX_GSO_BYTES: usize = 60_000;
+pub(crate) const MAX_GSO_BYTES: usize = 60_000;
 
 thread_local! {
     /// The worker thread's send batch (see [`batch_sends`]).
@@ -370,6 +370,11 @@ thread_local! {
     /// datagrams sent one by one would be fragmented and leave: after such a refusal, runs of
     /// that segment size or more go one by one, and GSO stays on for the rest.
     static GSO_MAX_SEGMENT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Whether this thread sends with UDP GSO (until the kernel refuses it; `LIBSFU_UDP_GSO=0`).
+pub(crate) fn gso_enabled() -> bool {
+    GSO.with(|g| g.get())
 }
 
 /// A refused GSO send of `seg`-byte segments below this says something else than "too large

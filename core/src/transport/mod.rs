@@ -247,6 +247,17 @@ impl TransportState {
         }
     }
 
+    /// Whether RTP leaves this transport as UDP datagrams to a network peer (a plain or pipe
+    /// transport with a remote, not an in-process link; a WebRTC transport whose selected
+    /// path is UDP, not ICE-TCP): where GSO sends apply.
+    pub(crate) fn sends_udp(&self) -> bool {
+        match &self.kind {
+            TransportKind::Plain(p) => p.sends_udp(),
+            TransportKind::WebRtc(w) => w.sends_udp(),
+            TransportKind::Direct(_) => false,
+        }
+    }
+
     /// Sends an RTP packet now (see [`TransportState::send_rtp`]).
     fn transmit_rtp(&mut self, from: &str, buf: &mut [u8], twcc_ext: u8, now: u64) {
         if twcc_ext != 0 {
@@ -613,7 +624,7 @@ impl WorkerState {
     fn run_deferred_fanout(&mut self) {
         let now = self.now_ms();
         let WorkerState { transports, producers, consumers, scratch, bus, self_ref, deferred, .. } = self;
-        let DeferredFanout { data, entries, jobs, .. } = deferred;
+        let DeferredFanout { data, entries, jobs, padded, .. } = deferred;
         // Grouped by producer, each group in arrival order (`start` grows with arrival, so the
         // key is unique and an unstable sort, which does not allocate, keeps that order).
         entries.sort_unstable_by_key(|e| (e.producer, e.start));
@@ -637,10 +648,18 @@ impl WorkerState {
             first = end;
         }
         jobs.sort_unstable_by_key(|j| (j.transport, j.first, j.consumer));
+        let pad = gso_padding_on();
         for (i, job) in jobs.iter().enumerate() {
             // The consumer and its transport are looked up once for the job.
             if let Some(c) = consumers.get_mut(&job.consumer) {
                 let mut ct = transports.get_mut(&c.transport).map(|t| &mut **t);
+                if pad && job.end - job.first > 1 && c.pads_for_gso() && ct.as_ref().is_some_and(|t| t.sends_udp()) {
+                    padded.forward(c, ct, &entries[job.first..job.end], data, now, scratch, bus, self_ref);
+                    if jobs.get(i + 1).is_none_or(|next| next.transport != job.transport) {
+                        io::flush_sends_over(DEFERRED_FLUSH_EVERY);
+                    }
+                    continue;
+                }
                 for e in &entries[job.first..job.end] {
                     // Other simulcast layers' packets are skipped unparsed.
                     if !c.takes_encoding(e.encoding) {
@@ -1091,6 +1110,76 @@ pub(crate) struct DeferredFanout {
     entries: Vec<DeferredPacket>,
     /// The fan-out's consumers, reused turn after turn.
     jobs: Vec<FanoutJob>,
+    /// A consumer's packets of the turn, padded for GSO before they are sent (reused).
+    padded: PaddedJob,
+}
+
+/// A consumer's copies of a turn's packets, held until all are written so that they can be
+/// padded into one GSO run before they leave (see [`crate::rtp::gso_padding`]): the bytes,
+/// each copy followed by room for its padding, and per copy (start, length, key frame).
+#[derive(Default)]
+struct PaddedJob {
+    data: Vec<u8>,
+    packets: Vec<(usize, usize, bool)>,
+    lens: Vec<usize>,
+    pads: Vec<usize>,
+}
+
+impl PaddedJob {
+    /// [`forward_with`] for each of `entries` (the consumer's share of the turn), with the
+    /// copies padded to leave in as few GSO sends as they can.
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &mut self,
+        c: &mut crate::consumer::ConsumerState,
+        ct: Option<&mut TransportState>,
+        entries: &[DeferredPacket],
+        data: &[u8],
+        now: u64,
+        scratch: &mut Vec<u8>,
+        bus: &crate::events::EventBus,
+        self_ref: &std::rc::Weak<std::cell::RefCell<WorkerState>>,
+    ) {
+        self.data.clear();
+        self.packets.clear();
+        for e in entries {
+            if !c.takes_encoding(e.encoding) {
+                continue;
+            }
+            let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
+            if !c.forward(&pkt, e.encoding, &e.info, now, scratch) {
+                continue;
+            }
+            let start = self.data.len();
+            self.data.extend_from_slice(scratch);
+            self.packets.push((start, scratch.len(), e.info.key_frame));
+            self.data.resize(self.data.len() + crate::rtp::gso_padding::max_padding(scratch.len()), 0);
+        }
+        self.lens.clear();
+        self.lens.extend(self.packets.iter().map(|p| p.1));
+        let (packets, buf) = (&self.packets, &self.data);
+        crate::rtp::gso_padding::plan(&self.lens, |k| crate::rtp::gso_padding::can_pad(buf[packets[k].0]), io::MAX_GSO_SEGMENTS, io::MAX_GSO_BYTES, &mut self.pads);
+        let Some(ct) = ct else { return };
+        for (k, &(start, len, key_frame)) in self.packets.iter().enumerate() {
+            let pad = self.pads[k];
+            let out = &mut self.data[start..start + len + pad];
+            crate::rtp::gso_padding::apply(out, pad);
+            c.bytes += pad as u64;
+            if c.trace.any() {
+                c.trace_rtp(bus, out, key_frame);
+            }
+            if ct.send_rtp(&c.id, out, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
+                spawn_pacer_drain(self_ref.clone(), c.transport);
+            }
+        }
+    }
+}
+
+/// Whether consumers' packets are padded into GSO runs: while this thread sends with GSO,
+/// unless `LIBSFU_GSO_PADDING=0` (A/B measurements; peers that mishandle RTP padding).
+fn gso_padding_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("LIBSFU_GSO_PADDING").is_none_or(|v| v != "0")) && io::gso_enabled()
 }
 
 /// One consumer's share of a deferred fan-out: its producer's packets `entries[first..end]`.

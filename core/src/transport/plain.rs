@@ -166,6 +166,11 @@ impl MemoryLink {
 }
 
 impl PlainState {
+    /// See [`super::TransportState::sends_udp`].
+    pub(crate) fn sends_udp(&self) -> bool {
+        self.link.is_none() && self.remote.is_some()
+    }
+
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
         if let Some(l) = &self.link {
             return l.deliver(buf);
