@@ -727,8 +727,11 @@ fn run_sink() {
                 let seq = u16::from_be_bytes([pkt[2], pkt[3]]);
                 let key = ((si as u64) << 48) | (u64::from(from.port()) << 32) | u64::from(ssrc);
                 streams.entry(key).or_default().on_seq(seq);
-                if pkt.len() >= 20 {
-                    let t = u64::from_be_bytes(pkt[pkt.len() - 8..].try_into().unwrap());
+                // (Padding, RFC 3550: the last octet counts it; the engine pads packets of a
+                // frame to one size for GSO.)
+                let end = if pkt[0] & 0x20 != 0 { pkt.len().saturating_sub(usize::from(pkt[pkt.len() - 1])) } else { pkt.len() };
+                if end >= 20 {
+                    let t = u64::from_be_bytes(pkt[end - 8..end].try_into().unwrap());
                     if t <= now_ns && now_ns - t < 10_000_000_000 {
                         hist.add((now_ns - t) / 1000);
                     }
