@@ -6,6 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// A worker with a router of [`media_codecs`] and a comedia PlainTransport on 127.0.0.1 to
+/// produce on (the transport learns its remote from the first packet sent to it).
+pub async fn comedia_room() -> (sfu_core::Worker, sfu_core::Router, sfu_core::PlainTransport) {
+    let worker = sfu_core::Worker::new(sfu_core::WorkerSettings::default()).unwrap();
+    let router = worker.create_router(sfu_core::RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
+    let options = sfu_core::from_json("o", serde_json::json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap();
+    let pt = router.create_plain_transport(options).await.unwrap();
+    (worker, router, pt)
+}
+
 /// Reads a reference JSON file from `core/testdata`.
 pub fn testdata(name: &str) -> Value {
     let path = format!("{}/../core/testdata/{name}", env!("CARGO_MANIFEST_DIR"));

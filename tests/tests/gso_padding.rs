@@ -30,9 +30,7 @@ async fn a_frame_reaches_each_consumer_padded_to_one_size_with_intact_payloads()
     if std::env::var_os("LIBSFU_GSO_PADDING").is_some_and(|v| v == "0") || std::env::var_os("LIBSFU_UDP_GSO").is_some_and(|v| v == "0") {
         return; // (padding turned off for this run)
     }
-    let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let (worker, router, pt) = comedia_room().await;
     let producer = pt
         .produce(
             from_json(

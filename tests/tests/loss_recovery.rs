@@ -17,9 +17,7 @@ fn vp8(seq: u16, ssrc: u32, pt: u8) -> Vec<u8> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn gaps_from_the_publisher_are_nacked_and_its_rtx_is_forwarded_as_the_original() {
-    let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let (worker, router, pt) = comedia_room().await;
     let producer = pt
         .produce(from_json("o", json!({ "kind": "video", "rtpParameters": {
             "codecs": [
@@ -93,9 +91,7 @@ async fn gaps_from_the_publisher_are_nacked_and_its_rtx_is_forwarded_as_the_orig
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_receivers_nack_is_answered_with_rtx_carrying_the_original_packet() {
-    let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let (worker, router, pt) = comedia_room().await;
     let producer = pt
         .produce(from_json("o", json!({ "kind": "video", "rtpParameters": {
             "codecs": [{ "mimeType": "video/VP8", "payloadType": 96, "clockRate": 90000 }],

@@ -17,9 +17,7 @@ fn vp8(ssrc: u32, seq: u16, key: bool, layer: u8) -> Vec<u8> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn consumer_switches_layers_only_at_key_frames_and_keeps_sequence_continuous() {
-    let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let (worker, router, pt) = comedia_room().await;
     let producer = pt
         .produce(
             from_json(

@@ -28,9 +28,7 @@ fn vp8_picture_id(d: &[u8]) -> u16 {
 }
 
 async fn setup(producer_params: serde_json::Value) -> (Worker, Router, PlainTransport, Producer, Sink, PlainTransport) {
-    let worker = Worker::new(WorkerSettings::default()).unwrap();
-    let router = worker.create_router(RouterOptions { media_codecs: media_codecs(), ..Default::default() }).await.unwrap();
-    let pt = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true })).unwrap()).await.unwrap();
+    let (worker, router, pt) = comedia_room().await;
     let producer = pt.produce(from_json("o", json!({ "kind": "video", "rtpParameters": producer_params })).unwrap()).await.unwrap();
     let sink = Sink::new();
     let ct = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" } })).unwrap()).await.unwrap();

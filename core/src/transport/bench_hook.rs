@@ -36,6 +36,18 @@ impl Fanout {
     /// than one) and `consumers` consumers with the router's capabilities (NACK, RTX), consumer
     /// `i` created paused when `paused(i)`.
     pub fn new(consumers: usize, encodings: usize, paused: impl Fn(usize) -> bool) -> Result<Self> {
+        Self::build(consumers, encodings, paused, None)
+    }
+
+    /// [`Fanout::new`] whose consumer transports send real UDP datagrams to `sink` (connected
+    /// as `transport.connect({ ip, port })` would): the receive turns' padding of a consumer's
+    /// packets into GSO runs, the send batch and `sendmmsg` are on the path. `sink` need not
+    /// read: what its buffer cannot take the kernel drops.
+    pub fn new_udp(consumers: usize, encodings: usize, paused: impl Fn(usize) -> bool, sink: std::net::SocketAddr) -> Result<Self> {
+        Self::build(consumers, encodings, paused, Some(sink))
+    }
+
+    fn build(consumers: usize, encodings: usize, paused: impl Fn(usize) -> bool, sink: Option<std::net::SocketAddr>) -> Result<Self> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
         let local = tokio::task::LocalSet::new();
         let (die, _) = tokio::sync::mpsc::unbounded_channel();
@@ -49,10 +61,10 @@ impl Fanout {
             st.create_router(RouterOptions { media_codecs: codecs, ..Default::default() })?;
             let router = *st.routers.keys().next().ok_or_else(|| Error::InvalidState("no router".into()))?;
             let caps = st.router(router)?.rtp_capabilities.clone();
-            let plain = |st: &mut WorkerState| -> Result<Key> {
-                Ok(st.create_plain_transport(router, from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": true }))?)?.key)
+            let plain = |st: &mut WorkerState, comedia: bool| -> Result<Key> {
+                Ok(st.create_plain_transport(router, from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" }, "comedia": comedia }))?)?.key)
             };
-            let pt = plain(&mut st)?;
+            let pt = plain(&mut st, true)?;
             let encs: Vec<_> = (0..encodings)
                 .map(|i| if encodings > 1 { json!({ "ssrc": 1111 + i, "scalabilityMode": "L1T3" }) } else { json!({ "ssrc": 1111 }) })
                 .collect();
@@ -63,9 +75,17 @@ impl Fanout {
             let pid = st.producers[&pk].id.clone();
             let (mut cts, mut cks) = (vec![], vec![]);
             for i in 0..consumers {
-                let ct = plain(&mut st)?;
-                if let Some(TransportKind::Plain(p)) = st.transports.get_mut(&ct).map(|t| &mut t.kind) {
-                    p.link = Some(MemoryLink { peer: std::sync::Weak::new(), peer_key: 0, from: ([127, 0, 0, 1], 9).into(), sink: true });
+                let ct = plain(&mut st, sink.is_none())?;
+                match sink {
+                    Some(to) => {
+                        let remote = super::plain::PlainTransportConnect { ip: Some(to.ip().to_string()), port: Some(to.port()), ..Default::default() };
+                        st.plain_connect(ct, remote)?;
+                    }
+                    None => {
+                        if let Some(TransportKind::Plain(p)) = st.transports.get_mut(&ct).map(|t| &mut t.kind) {
+                            p.link = Some(MemoryLink { peer: std::sync::Weak::new(), peer_key: 0, from: ([127, 0, 0, 1], 9).into(), sink: true });
+                        }
+                    }
                 }
                 let o = ConsumerOptions {
                     producer_id: pid.clone(),

@@ -1090,13 +1090,28 @@ fn forward_with(
     if !c.forward(pkt, encoding, info, now, scratch) {
         return;
     }
-    if c.trace.any() {
-        c.trace_rtp(bus, scratch, info.key_frame);
-    }
     if let Some(ct) = ct {
-        if ct.send_rtp(&c.id, scratch, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
-            spawn_pacer_drain(self_ref.clone(), c.transport);
-        }
+        send_forwarded(c, ct, scratch, info.key_frame, now, bus, self_ref);
+    }
+}
+
+/// Sends consumer `c`'s copy `out` of a packet on its transport `ct` (traced if asked; queued
+/// by the transport's pacer if it says so).
+#[inline]
+fn send_forwarded(
+    c: &crate::consumer::ConsumerState,
+    ct: &mut TransportState,
+    out: &mut [u8],
+    key_frame: bool,
+    now: u64,
+    bus: &crate::events::EventBus,
+    self_ref: &std::rc::Weak<std::cell::RefCell<WorkerState>>,
+) {
+    if c.trace.any() {
+        c.trace_rtp(bus, out, key_frame);
+    }
+    if ct.send_rtp(&c.id, out, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
+        spawn_pacer_drain(self_ref.clone(), c.transport);
     }
 }
 
@@ -1165,12 +1180,7 @@ impl PaddedJob {
             let out = &mut self.data[start..start + len + pad];
             crate::rtp::gso_padding::apply(out, pad);
             c.bytes += pad as u64;
-            if c.trace.any() {
-                c.trace_rtp(bus, out, key_frame);
-            }
-            if ct.send_rtp(&c.id, out, c.twcc_ext_id, c.kind == crate::rtp_parameters::MediaKind::Audio, now) {
-                spawn_pacer_drain(self_ref.clone(), c.transport);
-            }
+            send_forwarded(c, ct, out, key_frame, now, bus, self_ref);
         }
     }
 }
