@@ -9,7 +9,7 @@ use sfu_core::bench::Fanout;
 
 #[test]
 fn deferred_and_immediate_fan_out_send_the_same() {
-    for (consumers, encodings, per_turn) in [(5usize, 1u32, 6usize), (12, 3, 18), (3, 1, 1000)] {
+    for (consumers, encodings, per_turn) in [(5usize, 1u32, 6usize), (12, 3, 18), (3, 1, 1000), (1, 1, 6), (1, 3, 18)] {
         let pkts: Vec<Vec<u8>> =
             (0..3000u16).flat_map(|s| (0..encodings).map(move |e| vp8_packet(1111 + e, s, s % 300 == 0, 1200 - 100 * e as usize))).collect();
         let immediate = Fanout::new(consumers, encodings as usize, |i| i % 4 == 3).expect("fanout");

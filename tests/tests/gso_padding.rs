@@ -30,6 +30,13 @@ async fn a_frame_reaches_each_consumer_padded_to_one_size_with_intact_payloads()
     if std::env::var_os("LIBSFU_GSO_PADDING").is_some_and(|v| v == "0") || std::env::var_os("LIBSFU_UDP_GSO").is_some_and(|v| v == "0") {
         return; // (padding turned off for this run)
     }
+    // One consumer (a 1:1 call) and several: both fan out at the end of a receive turn.
+    for consumers in [1, 3] {
+        frames_to(consumers).await;
+    }
+}
+
+async fn frames_to(consumers: usize) {
     let (worker, router, pt) = comedia_room().await;
     let producer = pt
         .produce(
@@ -44,10 +51,9 @@ async fn a_frame_reaches_each_consumer_padded_to_one_size_with_intact_payloads()
         )
         .await
         .unwrap();
-    // Several consumers: their fan-out is deferred to the end of a receive turn, where a
-    // consumer's packets of the turn are padded together.
+    // A consumer's packets of a receive turn are padded together at the turn's end.
     let mut ends = vec![];
-    for _ in 0..3 {
+    for _ in 0..consumers {
         let sink = Sink::new();
         let ct = router.create_plain_transport(from_json("o", json!({ "listenInfo": { "ip": "127.0.0.1" } })).unwrap()).await.unwrap();
         ct.connect(PlainTransportConnect { ip: Some("127.0.0.1".into()), port: Some(sink.port()), ..Default::default() }).await.unwrap();

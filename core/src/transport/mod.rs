@@ -585,7 +585,11 @@ impl WorkerState {
         if p.paused {
             return;
         }
-        if deferred.active && p.unpaused.len() > 1 {
+        // Deferred: a producer with several consumers (each then forwards the turn's packets
+        // in one go), and one with a single consumer where packets are padded for GSO (its
+        // video packets of a frame become one GSO run, which its transport's audio can end).
+        let defer = p.unpaused.len() > 1 || (!p.unpaused.is_empty() && gso_padding_on());
+        if deferred.active && defer {
             deferred.push(pkey, encoding, info, pkt.data());
             if deferred.data.len() >= DEFERRED_MAX_BYTES {
                 // A turn this large (GRO reads of big frames): fan out what waits now.
@@ -599,7 +603,7 @@ impl WorkerState {
     }
 
     /// Runs `turn` (one receive loop turn: a socket drained) with the fan-out of producers that
-    /// have several consumers deferred to its end, and then done consumer by consumer: each
+    /// have several consumers (or one, with GSO padding) deferred to its end, and then done consumer by consumer: each
     /// consumer forwards all of the turn's packets for it at once, while its state (and its
     /// transport's, and its SRTP keys) is in cache — packet by packet, every packet walked every
     /// consumer again — and its packets of a frame leave together as one GSO send. Consumers go
