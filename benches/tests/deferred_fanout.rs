@@ -71,3 +71,44 @@ fn paused_consumers_leave_the_fan_out_and_come_back() {
     }
     assert_eq!(immediate.bytes_sent(), deferred.bytes_sent());
 }
+
+/// Over real UDP, a consumer's packets of a receive turn leave padded to one size: a frame
+/// split as libwebrtc splits one (the last packets a byte longer) arrives at each consumer's
+/// remote as equal-size datagrams, the shorter ones with one octet of RFC 3550 padding, the
+/// payloads intact and in order — for a single consumer (a 1:1 call) and for several.
+#[test]
+fn a_turns_packets_leave_padded_to_one_size_over_udp() {
+    let off = |v: &str| std::env::var_os(v).is_some_and(|v| v == "0");
+    if off("LIBSFU_GSO_PADDING") || off("LIBSFU_UDP_GSO") {
+        return; // (padding turned off for this run)
+    }
+    for consumers in [1usize, 3] {
+        let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sink.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+        let f = Fanout::new_udp(consumers, 1, |_| false, sink.local_addr().unwrap()).expect("fanout");
+        let mut buf = [0u8; 2048];
+        for frame in 0..20u16 {
+            let pkts: Vec<Vec<u8>> = (0..6u16).map(|p| vp8_packet(1111, frame * 6 + p, frame == 0 && p == 0, 1000 + usize::from(p >= 3))).collect();
+            f.on_rtp_turn(&pkts);
+            // Each consumer's six, grouped by its SSRC, in the order they arrived.
+            let mut by_ssrc: std::collections::BTreeMap<u32, Vec<Vec<u8>>> = Default::default();
+            for _ in 0..consumers * 6 {
+                let n = sink.recv(&mut buf).unwrap_or_else(|e| panic!("{consumers} consumers, frame {frame}: {e}"));
+                by_ssrc.entry(u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]])).or_default().push(buf[..n].to_vec());
+            }
+            assert_eq!(by_ssrc.len(), consumers);
+            for got in by_ssrc.values() {
+                let size = got[5].len();
+                for (p, d) in got.iter().enumerate() {
+                    assert_eq!(d.len(), size, "{consumers} consumers, frame {frame}, packet {p}: not padded to the frame's size");
+                    assert_eq!(d[0] & 0x20 != 0, p < 3, "frame {frame}, packet {p}: padding bit");
+                    if p < 3 {
+                        assert_eq!(d[d.len() - 1], 1, "one octet of padding");
+                    }
+                    let pkt = sfu_core::rtp::RtpPacket::parse(d).expect("valid RTP");
+                    assert_eq!(pkt.payload(), &pkts[p][12..], "frame {frame}, packet {p}: payload");
+                }
+            }
+        }
+    }
+}
