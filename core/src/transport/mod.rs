@@ -643,9 +643,7 @@ impl WorkerState {
             if let Some(p) = producers.get(&group[0].producer) {
                 for ck in &p.unpaused {
                     if let Some(c) = consumers.get(ck) {
-                        if c.active() {
-                            jobs.push(FanoutJob { transport: c.transport, consumer: *ck, first, end });
-                        }
+                        jobs.push(FanoutJob { transport: c.transport, consumer: *ck, first, end });
                     }
                 }
             }
@@ -657,22 +655,20 @@ impl WorkerState {
             // The consumer and its transport are looked up once for the job.
             if let Some(c) = consumers.get_mut(&job.consumer) {
                 let mut ct = transports.get_mut(&c.transport).map(|t| &mut **t);
-                if pad && job.end - job.first > 1 && c.pads_for_gso() && ct.as_ref().is_some_and(|t| t.sends_udp()) {
-                    padded.forward(c, ct, &entries[job.first..job.end], data, now, scratch, bus, self_ref);
-                    if jobs.get(i + 1).is_none_or(|next| next.transport != job.transport) {
-                        io::flush_sends_over(DEFERRED_FLUSH_EVERY);
+                let share = &entries[job.first..job.end];
+                if pad && share.len() > 1 && c.pads_for_gso() && ct.as_ref().is_some_and(|t| t.sends_udp()) {
+                    padded.forward(c, ct, share, data, now, scratch, bus, self_ref);
+                } else {
+                    for e in share {
+                        // Other simulcast layers' packets are skipped unparsed.
+                        if !c.takes_encoding(e.encoding) {
+                            continue;
+                        }
+                        // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
+                        // borrows `data`, and a fresh list per turn would allocate.)
+                        let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
+                        forward_with(c, ct.as_deref_mut(), &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
                     }
-                    continue;
-                }
-                for e in &entries[job.first..job.end] {
-                    // Other simulcast layers' packets are skipped unparsed.
-                    if !c.takes_encoding(e.encoding) {
-                        continue;
-                    }
-                    // (Parsed again per consumer — a few ns — rather than collected: RtpPacket
-                    // borrows `data`, and a fresh list per turn would allocate.)
-                    let Some(pkt) = RtpPacket::parse(&data[e.start..e.start + e.len]) else { continue };
-                    forward_with(c, ct.as_deref_mut(), &pkt, e.encoding, &e.info, now, scratch, bus, self_ref);
                 }
             }
             if jobs.get(i + 1).is_none_or(|next| next.transport != job.transport) {
@@ -1135,11 +1131,12 @@ pub(crate) struct DeferredFanout {
 
 /// A consumer's copies of a turn's packets, held until all are written so that they can be
 /// padded into one GSO run before they leave (see [`crate::rtp::gso_padding`]): the bytes,
-/// each copy followed by room for its padding, and per copy (start, length, key frame).
+/// each copy followed by room for its padding, and per copy its start and whether it is of a
+/// key frame, its length, and the padding planned for it.
 #[derive(Default)]
 struct PaddedJob {
     data: Vec<u8>,
-    packets: Vec<(usize, usize, bool)>,
+    packets: Vec<(usize, bool)>,
     lens: Vec<usize>,
     pads: Vec<usize>,
 }
@@ -1161,6 +1158,7 @@ impl PaddedJob {
     ) {
         self.data.clear();
         self.packets.clear();
+        self.lens.clear();
         for e in entries {
             if !c.takes_encoding(e.encoding) {
                 continue;
@@ -1171,17 +1169,16 @@ impl PaddedJob {
             }
             let start = self.data.len();
             self.data.extend_from_slice(scratch);
-            self.packets.push((start, scratch.len(), e.info.key_frame));
+            self.packets.push((start, e.info.key_frame));
+            self.lens.push(scratch.len());
             self.data.resize(self.data.len() + crate::rtp::gso_padding::max_padding(scratch.len()), 0);
         }
-        self.lens.clear();
-        self.lens.extend(self.packets.iter().map(|p| p.1));
         let (packets, buf) = (&self.packets, &self.data);
         crate::rtp::gso_padding::plan(&self.lens, |k| crate::rtp::gso_padding::can_pad(buf[packets[k].0]), io::MAX_GSO_SEGMENTS, io::MAX_GSO_BYTES, &mut self.pads);
         let Some(ct) = ct else { return };
-        for (k, &(start, len, key_frame)) in self.packets.iter().enumerate() {
+        for (k, &(start, key_frame)) in self.packets.iter().enumerate() {
             let pad = self.pads[k];
-            let out = &mut self.data[start..start + len + pad];
+            let out = &mut self.data[start..start + self.lens[k] + pad];
             crate::rtp::gso_padding::apply(out, pad);
             c.bytes += pad as u64;
             send_forwarded(c, ct, out, key_frame, now, bus, self_ref);

@@ -151,12 +151,12 @@ impl WebRtcState {
         self.ice.state() == IceState::New
     }
 
-    /// Sends a plaintext RTP packet (encrypted here) to the selected tuple.
     /// See [`super::TransportState::sends_udp`].
     pub(crate) fn sends_udp(&self) -> bool {
         self.ice.selected().and_then(|to| self.routes.get(&to)).is_some_and(|r| matches!(r, super::io::Route::Udp(_)))
     }
 
+    /// Sends a plaintext RTP packet (encrypted here) to the selected tuple.
     pub(crate) fn send_rtp(&mut self, buf: &[u8]) -> bool {
         let WebRtcState { srtp, ice, routes, .. } = self;
         let Some(to) = ice.selected() else { return false };
